@@ -1,0 +1,64 @@
+import ArgumentParser
+import FerryCore
+import FerryServer
+import Foundation
+import Hummingbird
+import Logging
+
+/// `ferry serve`: runs the server with the configuration in the environment (API.md "Configuration").
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Ferry server.",
+        discussion: """
+            Configuration comes from FERRY_* environment variables (see README). With none set, Ferry \
+            listens on 127.0.0.1:8080 and keeps its SQLite catalog and blobs in ./ferry-data.
+            """)
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let configuration: FerryConfiguration
+        do {
+            configuration = try FerryConfiguration()
+        } catch let error as FerryConfiguration.Invalid {
+            FileHandle.standardError.write(Data("ferry: invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
+        }
+        var logger = Logger(label: "ferry")
+        logger.logLevel = level
+
+        let backends: Backends.Opened
+        do {
+            backends = try await Backends.open(configuration, logger: logger)
+        } catch let error as FerryConfiguration.Invalid {
+            FileHandle.standardError.write(Data("ferry: invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as FerryError {
+            FileHandle.standardError.write(Data("ferry: cannot start: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+        let services = FerryServices(
+            configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger)
+        do {
+            if case .createdWithGeneratedToken(let token) = try await Bootstrap.run(services: services) {
+                print(
+                    """
+                    Created the administrator 'admin'. Its API token, shown only this once:
+                      \(token)
+                    Use it as: Authorization: Bearer <token>
+                    """)
+            }
+            let app = buildApplication(services: services)
+            try await app.runService()
+        } catch {
+            await backends.close()
+            throw error
+        }
+        await backends.close()
+    }
+}

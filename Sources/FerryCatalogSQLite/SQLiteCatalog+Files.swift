@@ -1,0 +1,147 @@
+import FerryCore
+import GRDB
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension SQLiteCatalog {
+    static let fileColumns: SQL = """
+        f.seq, f.id, f.name, f.size, f.content_type, f.sha256, f.version, f.owner_id, u.username AS owner_name,
+        f.created_at, f.updated_at, f.blob_key, f.block_sha256
+        """
+
+    public func insertFile(_ file: FileRecord) async throws {
+        try await write { db in
+            try db.execute(
+                literal: """
+                    INSERT INTO files (id, name, size, content_type, sha256, version, owner_id, created_at,
+                                       updated_at, blob_key, block_sha256)
+                    VALUES (\(file.id), \(file.name), \(file.size), \(file.contentType), \(file.sha256),
+                            \(file.version), \(file.ownerID), \(file.createdAt.timeIntervalSince1970),
+                            \(file.updatedAt.timeIntervalSince1970), \(file.blobKey),
+                            \(file.blockSHA256.joined(separator: ",")))
+                    """)
+        }
+    }
+
+    public func file(id: String) async throws -> FileRecord? {
+        try await read { db in try Self.fetchFile(db, id: id) }
+    }
+
+    static func fetchFile(_ db: Database, id: String) throws -> FileRecord? {
+        let request = SQLRequest<Row>(
+            "SELECT \(fileColumns) FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)")
+        return try Row.fetchOne(db, request).map(Self.file)
+    }
+
+    public func file(id: String, grantFor userID: String, now: Date) async throws -> (FileRecord, granted: Bool)? {
+        try await read { db in
+            let request = SQLRequest<Row>(
+                """
+                SELECT \(Self.fileColumns),
+                       EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = \(userID)
+                               AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))) AS granted
+                FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)
+                """)
+            guard let row = try Row.fetchOne(db, request) else { return nil }
+            return (Self.file(row), granted: row["granted"] as Bool)
+        }
+    }
+
+    public func files(visibleTo principal: Principal, now: Date, limit: Int, before: Int64?) async throws
+        -> Page<FileRecord>
+    {
+        try await read { db in
+            let position: SQL = before.map { "f.seq < \($0)" } ?? "1"
+            let visible: SQL =
+                principal.isAdmin
+                ? "1"
+                : """
+                (f.owner_id = \(principal.userID) OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id
+                 AND g.user_id = \(principal.userID)
+                 AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))))
+                """
+            let request = SQLRequest<Row>(
+                """
+                SELECT \(Self.fileColumns) FROM files f JOIN users u ON u.id = f.owner_id
+                WHERE \(position) AND \(visible) ORDER BY f.seq DESC LIMIT \(limit + 1)
+                """)
+            let rows = try Row.fetchAll(db, request)
+            let page = rows.prefix(limit)
+            let next: Int64? = rows.count > limit ? page.last.map { $0["seq"] } : nil
+            return Page(items: page.map(Self.file), next: next)
+        }
+    }
+
+    public func replaceContent(fileID: String, expectedVersion: Int, with content: FileContent, now: Date)
+        async throws -> FileRecord?
+    {
+        try await write { db in
+            try db.execute(
+                literal: """
+                    UPDATE files SET size = \(content.size), content_type = \(content.contentType),
+                        sha256 = \(content.sha256), version = version + 1,
+                        updated_at = \(now.timeIntervalSince1970), blob_key = \(content.blobKey),
+                        block_sha256 = \(content.blockSHA256.joined(separator: ","))
+                    WHERE id = \(fileID) AND version = \(expectedVersion)
+                    """)
+            guard db.changesCount > 0 else { return nil }
+            return try Self.fetchFile(db, id: fileID)
+        }
+    }
+
+    public func deleteFile(id: String) async throws -> FileRecord? {
+        try await write { db in
+            guard let file = try Self.fetchFile(db, id: id) else { return nil }
+            try db.execute(literal: "DELETE FROM grants WHERE file_id = \(id)")
+            try db.execute(literal: "DELETE FROM files WHERE id = \(id)")
+            return file
+        }
+    }
+
+    public func upsertGrant(_ grant: GrantRecord) async throws {
+        try await write { db in
+            try db.execute(
+                literal: """
+                    INSERT INTO grants (file_id, user_id, expires_at)
+                    VALUES (\(grant.fileID), \(grant.userID), \(grant.expiresAt?.timeIntervalSince1970))
+                    ON CONFLICT (file_id, user_id) DO UPDATE SET expires_at = excluded.expires_at
+                    """)
+        }
+    }
+
+    public func deleteGrant(fileID: String, userID: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(literal: "DELETE FROM grants WHERE file_id = \(fileID) AND user_id = \(userID)")
+            return db.changesCount > 0
+        }
+    }
+
+    public func grants(fileID: String) async throws -> [GrantRecord] {
+        try await read { db in
+            let request = SQLRequest<Row>(
+                """
+                SELECT g.file_id, g.user_id, u.username, g.expires_at FROM grants g JOIN users u ON u.id = g.user_id
+                WHERE g.file_id = \(fileID) ORDER BY u.username
+                """)
+            return try Row.fetchAll(db, request).map { row in
+                GrantRecord(
+                    fileID: row["file_id"], userID: row["user_id"], username: row["username"],
+                    expiresAt: (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    static func file(_ row: Row) -> FileRecord {
+        let blocks: String = row["block_sha256"]
+        return FileRecord(
+            id: row["id"], name: row["name"], size: row["size"], contentType: row["content_type"],
+            sha256: row["sha256"], version: row["version"], ownerID: row["owner_id"], ownerName: row["owner_name"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]), blobKey: row["blob_key"],
+            blockSHA256: blocks.isEmpty ? [] : blocks.split(separator: ",").map(String.init))
+    }
+}

@@ -1,0 +1,70 @@
+import GRDB
+
+extension SQLiteCatalog {
+    /// Versioned migrations; each runs once, in order, inside a transaction.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        username TEXT NOT NULL UNIQUE,
+                        role TEXT NOT NULL,
+                        password_hash TEXT,
+                        disabled INTEGER NOT NULL DEFAULT 0,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE tokens (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        name TEXT,
+                        secret_hash TEXT NOT NULL UNIQUE,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX tokens_user ON tokens(user_id);
+                    CREATE TABLE sessions (
+                        secret_hash TEXT PRIMARY KEY NOT NULL,
+                        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL
+                    );
+                    CREATE TABLE files (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        name TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        content_type TEXT NOT NULL,
+                        sha256 TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        owner_id TEXT NOT NULL REFERENCES users(id),
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        blob_key TEXT NOT NULL,
+                        block_sha256 TEXT NOT NULL
+                    );
+                    CREATE INDEX files_owner ON files(owner_id, seq);
+                    CREATE TABLE grants (
+                        file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+                        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        expires_at REAL,
+                        PRIMARY KEY (file_id, user_id)
+                    );
+                    CREATE INDEX grants_user ON grants(user_id);
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at REAL NOT NULL,
+                        event TEXT NOT NULL,
+                        actor TEXT,
+                        file_id TEXT,
+                        client_ip TEXT,
+                        detail TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_file ON audit(file_id, seq);
+                    CREATE INDEX audit_actor ON audit(actor, seq);
+                    CREATE INDEX audit_event ON audit(event, seq);
+                    """)
+        }
+        return migrator
+    }
+}

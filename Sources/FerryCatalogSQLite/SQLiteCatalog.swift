@@ -1,0 +1,78 @@
+import FerryCore
+import GRDB
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The embedded catalog: one SQLite database in WAL mode through GRDB's `DatabasePool`
+/// (concurrent readers, one serialised writer).
+public final class SQLiteCatalog: Catalog {
+    /// Where the database lives.
+    public struct Configuration: Sendable {
+        /// Path of the database file.
+        public var path: String
+        /// How long a statement waits for a lock before failing with `unavailable`.
+        public var busyTimeout: Double
+
+        /// Creates a configuration; `busyTimeout` defaults to 5 seconds.
+        public init(path: String, busyTimeout: Double = 5) {
+            self.path = path
+            self.busyTimeout = busyTimeout
+        }
+    }
+
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database and applies pending migrations.
+    public init(configuration: Configuration) throws {
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(configuration.busyTimeout)
+        config.foreignKeysEnabled = true
+        do {
+            pool = try DatabasePool(path: configuration.path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw FerryError(
+                .unavailable, "Could not open the SQLite catalog at \(configuration.path).", underlying: error)
+        }
+    }
+
+    /// Closes the database; later calls fail.
+    public func close() throws {
+        try pool.close()
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as FerryError {
+            throw error
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as FerryError {
+            throw error
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static func map(_ error: any Error) -> FerryError {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_CONSTRAINT {
+            return FerryError(.conflict, "That already exists.", underlying: error)
+        }
+        return FerryError.unavailable("catalog", underlying: error)
+    }
+
+    public func ping() async throws {
+        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+}

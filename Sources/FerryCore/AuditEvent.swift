@@ -1,0 +1,99 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// One row of the audit log. Details never hold secrets: no tokens, passwords, keys or signed URLs.
+public struct AuditEvent: Hashable, Sendable {
+    public var at: Date
+    /// e.g. `upload.completed`, `download.failed`.
+    public var event: String
+    /// A username, or nil for anonymous requests.
+    public var actor: String?
+    public var fileID: String?
+    public var clientIP: String?
+    public var detail: [String: AuditValue]
+
+    /// Creates an event.
+    public init(
+        at: Date, event: String, actor: String?, fileID: String?, clientIP: String?,
+        detail: [String: AuditValue] = [:]
+    ) {
+        self.at = at
+        self.event = event
+        self.actor = actor
+        self.fileID = fileID
+        self.clientIP = clientIP
+        self.detail = detail
+    }
+}
+
+/// A detail value: a string, an integer or null.
+public enum AuditValue: Hashable, Sendable, Codable {
+    case string(String)
+    case int(Int64)
+    case null
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let i = try? c.decode(Int64.self) {
+            self = .int(i)
+        } else {
+            self = .string(try c.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .int(let i): try c.encode(i)
+        case .null: try c.encodeNil()
+        }
+    }
+}
+
+extension AuditValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+}
+
+/// What `GET /v1/audit` filters on.
+public struct AuditFilter: Hashable, Sendable {
+    public var fileID: String?
+    public var actor: String?
+    public var event: String?
+    public var since: Date?
+    public var limit: Int
+    /// Return events strictly older than this position (from a previous page).
+    public var before: Int64?
+
+    /// Creates a filter.
+    public init(
+        fileID: String? = nil, actor: String? = nil, event: String? = nil, since: Date? = nil, limit: Int = 100,
+        before: Int64? = nil
+    ) {
+        self.fileID = fileID
+        self.actor = actor
+        self.event = event
+        self.since = since
+        self.limit = limit
+        self.before = before
+    }
+}
+
+/// A page of results and the position to continue after.
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    /// The catalog position of the last item when more may follow.
+    public var next: Int64?
+
+    /// Creates a page.
+    public init(items: [Item], next: Int64?) {
+        self.items = items
+        self.next = next
+    }
+}

@@ -1,0 +1,72 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import NIOCore
+
+/// Where file bytes live. Keys are chosen by Ferry (random ids, never filenames) and each key is
+/// written once: a new version of a file gets a new key, so no reader can ever mix two versions.
+public protocol BlobStore: Sendable {
+    /// Answers when the store is reachable (`/readyz`).
+    func ping() async throws
+
+    /// Starts writing a blob that becomes visible under `key` only when committed.
+    /// `sizeHint` lets a store choose single-part or multipart uploads.
+    func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload
+
+    /// Streams `range` (or everything) of a blob into `consumer`, one chunk at a time: the next
+    /// chunk is read only after `consumer` returns, so a slow reader slows the store read.
+    func read(
+        key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
+    ) async throws
+
+    /// Deletes a blob; deleting a missing blob is not an error.
+    func delete(key: String) async throws
+
+    /// A URL that fetches the blob straight from the store until `expiresAt`, when the store can
+    /// sign one (S3 presigning, CloudFront); nil for stores that cannot.
+    func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL?
+}
+
+/// A blob being written. Exactly one of `commit()` or `abort()` ends it.
+public protocol BlobUpload: Sendable {
+    /// Appends bytes.
+    func write(_ buffer: ByteBuffer) async throws
+    /// Makes the blob visible under its key, atomically.
+    func commit() async throws
+    /// Discards everything written; leaves nothing behind.
+    func abort() async
+}
+
+/// What a store-signed URL should say.
+public struct SignedURLRequest: Sendable, Hashable {
+    public var expiresAt: Date
+    public var now: Date
+    public var contentType: String
+    public var contentDisposition: String
+    /// Client address the URL is bound to, where the store supports it (CloudFront custom policy).
+    public var bindIP: String?
+
+    /// Creates a request.
+    public init(expiresAt: Date, now: Date, contentType: String, contentDisposition: String, bindIP: String? = nil) {
+        self.expiresAt = expiresAt
+        self.now = now
+        self.contentType = contentType
+        self.contentDisposition = contentDisposition
+        self.bindIP = bindIP
+    }
+}
+
+/// A URL signed by the store or CDN.
+public struct SignedURL: Sendable, Hashable {
+    /// `storage` or `cdn`.
+    public var strategy: String
+    public var url: String
+
+    /// Creates a signed URL.
+    public init(strategy: String, url: String) {
+        self.strategy = strategy
+        self.url = url
+    }
+}

@@ -1,0 +1,77 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The metadata store: users, credentials, files, grants and the audit log.
+///
+/// Implementations (SQLite for one node, PostgreSQL for many) must make every method atomic on its
+/// own and visible to every node at once; a method that cannot reach the database throws
+/// `FerryError` with code `.unavailable`. Pagination positions are monotonic per table so pages
+/// stay stable under concurrent inserts.
+public protocol Catalog: Sendable {
+    /// Answers when the database is reachable (`/readyz`).
+    func ping() async throws
+
+    // MARK: Users and credentials
+
+    /// Number of users (bootstrap creates the admin when it is zero).
+    func userCount() async throws -> Int
+    /// Inserts a user; a taken username is `.conflict`.
+    func createUser(_ user: UserRecord) async throws
+    /// Looks a user up by name.
+    func user(named username: String) async throws -> UserRecord?
+    /// All users, oldest first.
+    func users() async throws -> [UserRecord]
+    /// Disables or enables a user; false when there is no such user.
+    func setUserDisabled(id: String, disabled: Bool) async throws -> Bool
+    /// Stores a token (hash only).
+    func createToken(_ token: TokenRecord) async throws
+    /// The enabled user owning the token with this hash.
+    func principal(tokenHash: String) async throws -> Principal?
+    /// A user's tokens, newest first.
+    func tokens(userID: String) async throws -> [TokenRecord]
+    /// Deletes a token; when `userID` is given only that user's token. False when nothing matched.
+    func deleteToken(id: String, userID: String?) async throws -> Bool
+    /// Stores a session (hash only).
+    func createSession(_ session: SessionRecord) async throws
+    /// The enabled user owning the unexpired session with this hash.
+    func principal(sessionHash: String, now: Date) async throws -> Principal?
+    /// Ends a session.
+    func deleteSession(hash: String) async throws
+
+    // MARK: Files
+
+    /// Publishes a new file record.
+    func insertFile(_ file: FileRecord) async throws
+    /// A file by id.
+    func file(id: String) async throws -> FileRecord?
+    /// A file and whether `userID` holds an unexpired grant on it, in one read.
+    func file(id: String, grantFor userID: String, now: Date) async throws -> (FileRecord, granted: Bool)?
+    /// Files the principal may see (own, granted, or all for an admin), newest first, after a position.
+    func files(visibleTo principal: Principal, now: Date, limit: Int, before: Int64?) async throws -> Page<FileRecord>
+    /// Replaces the content of a file if it is still at `expectedVersion`: a new version is published
+    /// atomically. Returns the new record, or nil when the file is gone or moved on (`.conflict`).
+    func replaceContent(
+        fileID: String, expectedVersion: Int, with content: FileContent, now: Date
+    ) async throws -> FileRecord?
+    /// Deletes a file with its grants; returns the deleted record.
+    func deleteFile(id: String) async throws -> FileRecord?
+
+    // MARK: Grants
+
+    /// Adds or updates a grant.
+    func upsertGrant(_ grant: GrantRecord) async throws
+    /// Removes a grant; false when there was none.
+    func deleteGrant(fileID: String, userID: String) async throws -> Bool
+    /// The grants of a file.
+    func grants(fileID: String) async throws -> [GrantRecord]
+
+    // MARK: Audit
+
+    /// Appends events in order.
+    func appendAudit(_ events: [AuditEvent]) async throws
+    /// Events matching the filter, newest first.
+    func audit(_ filter: AuditFilter) async throws -> Page<AuditEvent>
+}

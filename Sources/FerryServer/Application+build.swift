@@ -1,0 +1,65 @@
+import FerryCatalogSQLite
+import FerryCore
+import FerryStorageLocal
+import Foundation
+import Hummingbird
+import Logging
+
+/// Builds the router with every Ferry route.
+public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
+    let router = Router(context: FerryRequestContext.self)
+    router.middlewares.add(RequestMiddleware(logger: services.logger))
+    OperationsController(services: services).addRoutes(to: router)
+    AccountsController(services: services).addRoutes(to: router)
+    FilesController(services: services).addRoutes(to: router)
+    return router
+}
+
+/// Builds the Hummingbird application on already-opened services.
+public func buildApplication(services: FerryServices) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(services: services),
+        configuration: .init(
+            address: .hostname(services.configuration.host, port: services.configuration.port), serverName: nil),
+        logger: services.logger)
+}
+
+/// Opens the catalog and the store that the configuration names.
+public enum Backends {
+    /// The opened backends and how to close them.
+    public struct Opened: Sendable {
+        public let catalog: any Catalog
+        public let store: any BlobStore
+        public let close: @Sendable () async -> Void
+    }
+
+    /// Opens the catalog and store, creating the data directory (mode 0700) when it is used.
+    public static func open(_ configuration: FerryConfiguration, logger: Logger) async throws -> Opened {
+        let catalog: any Catalog
+        let closeCatalog: @Sendable () async -> Void
+        switch configuration.database {
+        case .sqlite(let path):
+            try createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            let sqlite = try SQLiteCatalog(configuration: .init(path: path))
+            catalog = sqlite
+            closeCatalog = { try? sqlite.close() }
+        case .postgres:
+            throw FerryConfiguration.Invalid(
+                variable: "FERRY_DATABASE_URL", problem: "PostgreSQL is not supported by this build yet; use sqlite://")
+        }
+        let store: any BlobStore
+        switch configuration.storage {
+        case .local(let root):
+            store = try await LocalBlobStore(configuration: .init(root: root))
+        case .s3:
+            throw FerryConfiguration.Invalid(
+                variable: "FERRY_STORAGE", problem: "S3 storage is not supported by this build yet; use file://")
+        }
+        return Opened(catalog: catalog, store: store, close: closeCatalog)
+    }
+
+    static func createDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+}

@@ -1,0 +1,131 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdBcrypt
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// Resolves who is calling (bearer token or session cookie) and guards cookie-authenticated
+/// writes with the Origin check of API.md "Authentication".
+struct Authenticator: Sendable {
+    let catalog: any Catalog
+    let configuration: FerryConfiguration
+    let now: @Sendable () -> Date
+    let throttle = LoginThrottle()
+
+    static let sessionCookie = "ferry_session"
+    static let sessionLifetime: TimeInterval = 12 * 3600
+    static let bcryptCost: UInt8 = 11
+
+    /// The caller, or nil when no credentials were sent. Unknown credentials are 401.
+    func principal(for request: Request) async throws -> Principal? {
+        if let authorization = request.headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                throw FerryError(.unauthenticated, "Send Authorization: Bearer <token>; other schemes are not accepted.")
+            }
+            let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
+            guard let principal = try await catalog.principal(tokenHash: Identifier.hash(secret)) else {
+                throw FerryError(.unauthenticated, "This token is unknown or was revoked; create a new one.")
+            }
+            return principal
+        }
+        if let cookie = request.cookies[Self.sessionCookie]?.value, !cookie.isEmpty {
+            guard let principal = try await catalog.principal(sessionHash: Identifier.hash(cookie), now: now()) else {
+                throw FerryError(.unauthenticated, "Your session ended; sign in again.")
+            }
+            if principal.via == .session, !request.method.isSafe {
+                try checkOrigin(request)
+            }
+            return principal
+        }
+        return nil
+    }
+
+    /// The caller; 401 when anonymous.
+    func require(_ request: Request) async throws -> Principal {
+        guard let principal = try await principal(for: request) else {
+            throw FerryError(.unauthenticated, "Sign in or send Authorization: Bearer <token>.")
+        }
+        return principal
+    }
+
+    /// The caller, who must be an admin.
+    func requireAdmin(_ request: Request) async throws -> Principal {
+        let principal = try await require(request)
+        guard principal.isAdmin else { throw FerryError(.forbidden, "Only an administrator may do this.") }
+        return principal
+    }
+
+    /// Cookie-authenticated state changes must come from our own origin (CSRF defence).
+    func checkOrigin(_ request: Request) throws {
+        guard let origin = request.headers[.origin] else {
+            throw FerryError(.forbidden, "This request changes state with a session cookie but has no Origin header.")
+        }
+        guard origin == configuration.publicOrigin else {
+            throw FerryError(.forbidden, "Requests from \(origin) may not use a Ferry session; use a bearer token.")
+        }
+    }
+
+    /// Checks a username and password (bcrypt, off the event loop), limited per username and address.
+    func login(username: String, password: String, clientIP: String) async throws -> UserRecord {
+        let key = "\(username)|\(clientIP)"
+        if let wait = throttle.blockedFor(key: key, now: now()) {
+            throw FerryError(
+                .rateLimited, "Too many failed sign-ins; wait \(wait) seconds and try again.", retryAfter: wait)
+        }
+        let user = try await catalog.user(named: username)
+        let hash = user?.passwordHash
+        let ok = try await NIOThreadPool.singleton.runIfActive {
+            // Verify against a dummy hash when the user is unknown so timing does not reveal names.
+            Bcrypt.verify(password, hash: hash ?? Self.dummyHash)
+        }
+        guard ok, let user, hash != nil, !user.disabled else {
+            throttle.recordFailure(key: key, now: now())
+            throw FerryError(.unauthenticated, "The username or password is wrong.")
+        }
+        throttle.reset(key: key)
+        return user
+    }
+
+    /// bcrypt, off the event loop.
+    static func hashPassword(_ password: String) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: bcryptCost) }
+    }
+
+    static let dummyHash = Bcrypt.hash("ferry-dummy-password", cost: bcryptCost)
+}
+
+/// Failed sign-ins per username and address in a sliding minute (5 allowed).
+final class LoginThrottle: Sendable {
+    static let limit = 5
+    static let window: TimeInterval = 60
+    let failures = NIOLockedValueBox<[String: [Date]]>([:])
+
+    func blockedFor(key: String, now: Date) -> Int? {
+        failures.withLockedValue { table in
+            let recent = (table[key] ?? []).filter { now.timeIntervalSince($0) < Self.window }
+            table[key] = recent.isEmpty ? nil : recent
+            guard recent.count >= Self.limit, let oldest = recent.first else { return nil }
+            return max(1, Int((Self.window - now.timeIntervalSince(oldest)).rounded(.up)))
+        }
+    }
+
+    func recordFailure(key: String, now: Date) {
+        failures.withLockedValue { table in
+            table[key, default: []].append(now)
+            // Bound memory under a spray of usernames: forget the oldest keys.
+            if table.count > 100_000 { table = table.filter { now.timeIntervalSince($0.value.last!) < Self.window } }
+        }
+    }
+
+    func reset(key: String) {
+        _ = failures.withLockedValue { $0.removeValue(forKey: key) }
+    }
+}
+
+extension HTTPRequest.Method {
+    var isSafe: Bool { self == .get || self == .head || self == .options }
+}

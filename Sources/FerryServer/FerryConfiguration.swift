@@ -1,0 +1,151 @@
+import Configuration
+import FerryCore
+import Foundation
+import Logging
+
+/// Everything `ferry serve` reads from its environment, in one place (API.md "Configuration").
+///
+/// Values are read through swift-configuration's `EnvironmentVariablesProvider`; each is then
+/// validated here so that a bad value stops the server with one line naming the variable.
+public struct FerryConfiguration: Sendable {
+    /// Host to bind (`FERRY_LISTEN`, default `127.0.0.1:8080`).
+    public var host: String
+    /// Port to bind; 0 picks a free port (tests).
+    public var port: Int
+    /// Base of absolute URLs (`FERRY_PUBLIC_URL`, default `http://<FERRY_LISTEN>`), no trailing slash.
+    public var publicURL: String
+    /// Embedded catalog and local blobs (`FERRY_DATA_DIR`, default `./ferry-data`).
+    public var dataDirectory: String
+    /// The catalog (`FERRY_DATABASE_URL`, default `sqlite://<data dir>/ferry.sqlite`).
+    public var database: Database
+    /// The blob store (`FERRY_STORAGE`, default `file://<data dir>/blobs`).
+    public var storage: Storage
+    /// Default link lifetime in seconds (`FERRY_LINK_TTL`, 300).
+    public var linkTTL: Int
+    /// Longest link lifetime in seconds (`FERRY_LINK_TTL_MAX`, 86400).
+    public var linkTTLMax: Int
+    /// Broker streams below this size and redirects at or above (`FERRY_PROXY_MAX_BYTES`, 5 MiB).
+    public var proxyMaxBytes: Int64
+    /// Largest upload in bytes (`FERRY_MAX_UPLOAD_BYTES`, 10 GiB).
+    public var maxUploadBytes: Int64
+    /// Allowed upload media types (`FERRY_ALLOWED_TYPES`, nil = any); `image/*` wildcards.
+    public var allowedTypes: [String]?
+    /// Origins allowed to call the API from a browser (`FERRY_CORS_ORIGINS`).
+    public var corsOrigins: [String]
+    /// The admin's first API token (`FERRY_BOOTSTRAP_TOKEN`).
+    public var bootstrapToken: String?
+    /// The admin's first password (`FERRY_BOOTSTRAP_PASSWORD`).
+    public var bootstrapPassword: String?
+    /// Networks whose `X-Forwarded-For` is believed (`FERRY_TRUSTED_PROXIES`).
+    public var trustedProxies: [CIDR]
+    /// Bearer token `/metrics` requires when set (`FERRY_METRICS_TOKEN`).
+    public var metricsToken: String?
+    /// Link signing keys, first signs, all verify (`FERRY_SIGNING_KEYS`); nil = generated into the data dir.
+    public var signingKeys: [SigningKey]?
+
+    /// Where the catalog lives.
+    public enum Database: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    /// Where blobs live.
+    public enum Storage: Sendable, Equatable {
+        case local(root: String)
+        case s3(bucket: String, prefix: String)
+    }
+
+    /// One HMAC key for signed links.
+    public struct SigningKey: Sendable, Equatable {
+        public var id: String
+        public var secret: [UInt8]
+
+        /// Creates a key.
+        public init(id: String, secret: [UInt8]) {
+            self.id = id
+            self.secret = secret
+        }
+    }
+
+    /// A configuration error: one line naming the variable, never its value when it is a secret.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var variable: String
+        public var problem: String
+        public var description: String { "\(variable): \(problem)" }
+    }
+
+    /// Variables whose values are secrets and never printed.
+    static let secretVariables = [
+        "FERRY_BOOTSTRAP_TOKEN", "FERRY_BOOTSTRAP_PASSWORD", "FERRY_METRICS_TOKEN", "FERRY_SIGNING_KEYS",
+        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "FERRY_DATABASE_URL",
+    ]
+
+    /// Reads and validates the configuration from environment variables.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let reader = ConfigReader(
+            provider: EnvironmentVariablesProvider(
+                environmentVariables: environment, secretsSpecifier: .specific(Set(Self.secretVariables))))
+        let env = Reader(reader: reader)
+
+        let listen = env.string("FERRY_LISTEN") ?? "127.0.0.1:8080"
+        (host, port) = try Self.parseListen(listen)
+        let public_ = env.string("FERRY_PUBLIC_URL") ?? "http://\(listen)"
+        publicURL = try Self.parsePublicURL(public_)
+        dataDirectory = env.string("FERRY_DATA_DIR") ?? "./ferry-data"
+        if dataDirectory.isEmpty { throw Invalid(variable: "FERRY_DATA_DIR", problem: "must not be empty") }
+        database = try Self.parseDatabase(env.string("FERRY_DATABASE_URL"), dataDirectory: dataDirectory)
+        storage = try Self.parseStorage(env.string("FERRY_STORAGE"), dataDirectory: dataDirectory)
+        linkTTL = try env.integer("FERRY_LINK_TTL", default: 300, range: 1...604_800, unit: "seconds")
+        linkTTLMax = try env.integer("FERRY_LINK_TTL_MAX", default: 86_400, range: 1...31_536_000, unit: "seconds")
+        if linkTTL > linkTTLMax {
+            throw Invalid(variable: "FERRY_LINK_TTL", problem: "is above FERRY_LINK_TTL_MAX (\(linkTTLMax))")
+        }
+        proxyMaxBytes = Int64(try env.integer("FERRY_PROXY_MAX_BYTES", default: 5_242_880, range: 0...Int.max, unit: "bytes"))
+        maxUploadBytes = Int64(
+            try env.integer("FERRY_MAX_UPLOAD_BYTES", default: 10_737_418_240, range: 1...Int.max, unit: "bytes"))
+        allowedTypes = try env.string("FERRY_ALLOWED_TYPES").map(Self.parseTypes)
+        corsOrigins = try (env.string("FERRY_CORS_ORIGINS") ?? "").split(separator: ",").map {
+            try Self.parseOrigin(String($0).trimmingCharacters(in: .whitespaces))
+        }
+        bootstrapToken = env.string("FERRY_BOOTSTRAP_TOKEN")
+        if let token = bootstrapToken, token.utf8.count < 16 {
+            throw Invalid(variable: "FERRY_BOOTSTRAP_TOKEN", problem: "is shorter than 16 characters; use a long random value")
+        }
+        bootstrapPassword = env.string("FERRY_BOOTSTRAP_PASSWORD")
+        if let password = bootstrapPassword, password.count < 8 {
+            throw Invalid(variable: "FERRY_BOOTSTRAP_PASSWORD", problem: "is shorter than 8 characters")
+        }
+        trustedProxies = try (env.string("FERRY_TRUSTED_PROXIES") ?? "").split(separator: ",").map { text in
+            guard let cidr = CIDR(String(text).trimmingCharacters(in: .whitespaces)) else {
+                throw Invalid(variable: "FERRY_TRUSTED_PROXIES", problem: "'\(text)' is not a CIDR like 10.0.0.0/8")
+            }
+            return cidr
+        }
+        metricsToken = env.string("FERRY_METRICS_TOKEN")
+        signingKeys = try env.string("FERRY_SIGNING_KEYS").map(Self.parseSigningKeys)
+    }
+
+    /// A thin wrapper that treats an empty variable as unset.
+    struct Reader {
+        let reader: ConfigReader
+
+        func string(_ variable: String) -> String? {
+            let key = variable.lowercased().split(separator: "_").joined(separator: ".")
+            let secret = FerryConfiguration.secretVariables.contains(variable)
+            guard let value = reader.string(forKey: ConfigKey(key), isSecret: secret), !value.isEmpty else {
+                return nil
+            }
+            return value
+        }
+
+        func integer(_ variable: String, default value: Int, range: ClosedRange<Int>, unit: String) throws -> Int {
+            guard let text = string(variable) else { return value }
+            guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
+                throw Invalid(
+                    variable: variable,
+                    problem: "expected a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+            }
+            return number
+        }
+    }
+}

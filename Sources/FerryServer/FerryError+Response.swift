@@ -1,0 +1,62 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The one place a `FerryError` becomes an HTTP response: the JSON shape of API.md.
+extension FerryError {
+    struct Body: Encodable {
+        struct Inner: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Inner
+    }
+
+    /// The response for this error, with extra headers (e.g. `Content-Range` on a 416).
+    public func response(headers extra: HTTPFields = [:]) -> Response {
+        let json = (try? JSONEncoder().encode(Body(error: .init(code: code.rawValue, message: message)))) ?? Data()
+        var headers: HTTPFields = [
+            .contentType: "application/json; charset=utf-8",
+            .cacheControl: "no-store",
+            .xContentTypeOptions: "nosniff",
+        ]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if code == .unauthenticated { headers[.wwwAuthenticate] = "Bearer realm=\"ferry\"" }
+        headers.append(contentsOf: extra)
+        return Response(
+            status: HTTPResponse.Status(code: code.status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    /// Maps anything thrown by a route to a `FerryError`: Hummingbird's own errors keep their
+    /// status; everything else is a 500 whose cause is logged, never shown.
+    static func from(_ error: any Error) -> FerryError {
+        if let error = error as? FerryError { return error }
+        if let error = error as? HTTPError {
+            switch error.status.code {
+            case 400: return FerryError(.badRequest, error.body ?? "The request is malformed.", underlying: error)
+            case 401: return FerryError(.unauthenticated, "Sign in or send Authorization: Bearer <token>.")
+            case 403: return FerryError(.forbidden, "You may not do this.", underlying: error)
+            case 404: return FerryError(.notFound, "There is nothing at this address.", underlying: error)
+            case 405: return FerryError(.methodNotAllowed, "This address does not accept that method.", underlying: error)
+            case 413: return FerryError(.tooLarge, "The request body is too large.", underlying: error)
+            default: break
+            }
+        }
+        if error is CancellationError {
+            return FerryError(.unavailable, "The server is shutting down; retry in a moment.", underlying: error, retryAfter: 1)
+        }
+        return FerryError(.internalError, "Something went wrong on the server; it has been logged.", underlying: error)
+    }
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let xFerrySHA256 = HTTPField.Name("X-Ferry-SHA256")!
+    static let contentDigest = HTTPField.Name("Content-Digest")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let xRequestID = HTTPField.Name("X-Request-ID")!
+}

@@ -1,0 +1,46 @@
+import FerryCore
+import Foundation
+import Logging
+
+/// The long-lived parts every controller uses, injected once when the application is built.
+public struct FerryServices: Sendable {
+    public let configuration: FerryConfiguration
+    public let catalog: any Catalog
+    public let store: any BlobStore
+    public let audit: AuditLog
+    /// The clock; tests inject a fixed or advancing one.
+    public let now: @Sendable () -> Date
+    public let logger: Logger
+    let authenticator: Authenticator
+
+    /// Wires the parts together.
+    public init(
+        configuration: FerryConfiguration, catalog: any Catalog, store: any BlobStore, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.store = store
+        self.now = now
+        self.logger = logger
+        self.audit = AuditLog(catalog: catalog, logger: logger)
+        self.authenticator = Authenticator(catalog: catalog, configuration: configuration, now: now)
+    }
+}
+
+/// Writes audit events to the catalog. A failed audit write is logged and does not fail the
+/// request that caused it (the bytes already went out); details never hold secrets.
+public struct AuditLog: Sendable {
+    let catalog: any Catalog
+    let logger: Logger
+
+    /// Records one event.
+    public func record(_ event: AuditEvent) async {
+        do {
+            try await catalog.appendAudit([event])
+        } catch {
+            logger.error(
+                "audit write failed", metadata: ["event": "\(event.event)", "error": "\(String(reflecting: error))"])
+        }
+    }
+}

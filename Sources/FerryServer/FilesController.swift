@@ -1,0 +1,143 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `/v1/files`: upload, list, get, replace, delete, proxied download and grants (API.md "Files").
+struct FilesController: Sendable {
+    typealias Context = FerryRequestContext
+
+    let services: FerryServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.post("/v1/files", use: create)
+        router.get("/v1/files", use: list)
+        router.get("/v1/files/{id}", use: show)
+        router.delete("/v1/files/{id}", use: delete)
+        router.put("/v1/files/{id}/content", use: replace)
+        router.get("/v1/files/{id}/content", use: content)
+        router.get("/v1/files/{id}/grants", use: listGrants)
+        router.post("/v1/files/{id}/grants", use: addGrant)
+        router.delete("/v1/files/{id}/grants/{username}", use: removeGrant)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<FileJSON> {
+        let principal = try await services.authenticator.require(request)
+        guard let rawName = request.uri.queryParameters.get("name") else {
+            throw FerryError(.badRequest, "Name the file with ?name=<filename>.")
+        }
+        let name = try FileName.validate(rawName)
+        let fileID = Identifier.make()
+        let content = try await Uploader(services: services).receive(request, key: "\(fileID)/\(Identifier.make())")
+        let now = services.now()
+        let file = FileRecord(
+            id: fileID, name: name, size: content.size, contentType: content.contentType, sha256: content.sha256,
+            version: 1, ownerID: principal.userID, ownerName: principal.username, createdAt: now, updatedAt: now,
+            blobKey: content.blobKey, blockSHA256: content.blockSHA256)
+        do {
+            try await services.catalog.insertFile(file)
+        } catch {
+            // No record without a blob, no blob without a record.
+            try? await services.store.delete(key: content.blobKey)
+            throw error
+        }
+        await services.audit.record(
+            uploadEvent(file, principal: principal, request: request, context: context, replaced: false))
+        return EditedResponse(status: .created, headers: [.location: "/v1/files/\(file.id)"], response: FileJSON(file))
+    }
+
+    @Sendable func replace(_ request: Request, context: Context) async throws -> FileJSON {
+        let principal = try await services.authenticator.require(request)
+        let current = try await services.authorize(
+            fileID: try context.parameters.require("id"), principal: principal, for: .manage)
+        let content = try await Uploader(services: services).receive(
+            request, key: "\(current.id)/\(Identifier.make())")
+        let updated: FileRecord?
+        do {
+            updated = try await services.catalog.replaceContent(
+                fileID: current.id, expectedVersion: current.version, with: content, now: services.now())
+        } catch {
+            try? await services.store.delete(key: content.blobKey)
+            throw error
+        }
+        guard let updated else {
+            try? await services.store.delete(key: content.blobKey)
+            throw FerryError(.conflict, "The file was replaced or deleted while you uploaded; fetch it and try again.")
+        }
+        // The old version's bytes go; its storage links then fail with the store's 404.
+        do { try await services.store.delete(key: current.blobKey) } catch {
+            services.logger.warning("old version blob not deleted", metadata: ["file_id": "\(current.id)", "error": "\(error)"])
+        }
+        await services.audit.record(
+            uploadEvent(updated, principal: principal, request: request, context: context, replaced: true))
+        return FileJSON(updated)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> FileListJSON {
+        let principal = try await services.authenticator.require(request)
+        let query = request.uri.queryParameters
+        let limit = try Cursor.limit(query.get("limit"))
+        let before = try Cursor.decode(query.get("cursor"))
+        let page = try await services.catalog.files(visibleTo: principal, now: services.now(), limit: limit, before: before)
+        return FileListJSON(files: page.items.map(FileJSON.init), nextCursor: Cursor.encode(page.next))
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> FileJSON {
+        let principal = try await services.authenticator.require(request)
+        return FileJSON(
+            try await services.authorize(fileID: try context.parameters.require("id"), principal: principal, for: .read))
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let principal = try await services.authenticator.require(request)
+        let file = try await services.authorize(
+            fileID: try context.parameters.require("id"), principal: principal, for: .manage)
+        guard let deleted = try await services.catalog.deleteFile(id: file.id) else { throw FerryError.fileNotFound }
+        do { try await services.store.delete(key: deleted.blobKey) } catch {
+            services.logger.warning("blob of deleted file not removed", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
+        }
+        await services.audit.record(
+            AuditEvent(
+                at: services.now(), event: "file.deleted", actor: principal.username, fileID: file.id,
+                clientIP: services.clientIP(request, context: context), detail: ["version": .int(Int64(file.version))]))
+        return .noContent
+    }
+
+    @Sendable func content(_ request: Request, context: Context) async throws -> Response {
+        let principal = try await services.authenticator.require(request)
+        let file = try await services.authorize(
+            fileID: try context.parameters.require("id"), principal: principal, for: .read)
+        let options = Delivery.Options(
+            disposition: try Self.disposition(request, file: file), actor: principal.username,
+            clientIP: services.clientIP(request, context: context))
+        return try await Delivery(services: services).respond(file: file, request: request, options: options)
+    }
+
+    /// `?disposition=inline|attachment` and `?filename=`: inline only for types that cannot run script.
+    static func disposition(_ request: Request, file: FileRecord) throws -> ContentDisposition {
+        let query = request.uri.queryParameters
+        var kind = ContentDisposition.Kind.attachment
+        switch query.get("disposition") {
+        case nil, "attachment": break
+        case "inline": if MediaType.isInlineSafe(file.contentType) { kind = .inline }
+        case let other?:
+            throw FerryError(.badRequest, "disposition must be attachment or inline, not '\(other)'.")
+        }
+        let name = try query.get("filename").map { try FileName.validate($0) } ?? file.name
+        return ContentDisposition(kind: kind, filename: name)
+    }
+
+    func uploadEvent(_ file: FileRecord, principal: Principal, request: Request, context: Context, replaced: Bool)
+        -> AuditEvent
+    {
+        AuditEvent(
+            at: services.now(), event: "upload.completed", actor: principal.username, fileID: file.id,
+            clientIP: services.clientIP(request, context: context),
+            detail: [
+                "bytes": .int(file.size), "version": .int(Int64(file.version)), "sha256": .string(file.sha256),
+                "replaced": .string(replaced ? "true" : "false"),
+            ])
+    }
+}

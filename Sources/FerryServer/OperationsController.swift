@@ -1,0 +1,46 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `/healthz`, `/readyz` and the audit log.
+struct OperationsController: Sendable {
+    typealias Context = FerryRequestContext
+
+    let services: FerryServices
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+        router.get("/readyz", use: ready)
+        router.get("/v1/audit", use: audit)
+    }
+
+    @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
+        var problems: [String] = []
+        do { try await services.catalog.ping() } catch { problems.append("catalog") }
+        do { try await services.store.ping() } catch { problems.append("storage") }
+        guard problems.isEmpty else {
+            throw FerryError(
+                .unavailable, "Not ready: the \(problems.joined(separator: " and ")) did not answer.", retryAfter: 5)
+        }
+        return try JSONBody.response(["status": "ready"])
+    }
+
+    @Sendable func audit(_ request: Request, context: Context) async throws -> AuditListJSON {
+        _ = try await services.authenticator.requireAdmin(request)
+        let query = request.uri.queryParameters
+        var since: Date?
+        if let text = query.get("since") {
+            guard let date = HTTPDate.parseRFC3339(text) else {
+                throw FerryError(.badRequest, "since must be an RFC 3339 time like 2026-11-22T18:00:00Z.")
+            }
+            since = date
+        }
+        let filter = AuditFilter(
+            fileID: query.get("file_id"), actor: query.get("actor"), event: query.get("event"), since: since,
+            limit: try Cursor.limit(query.get("limit")), before: try Cursor.decode(query.get("cursor")))
+        let page = try await services.catalog.audit(filter)
+        return AuditListJSON(events: page.items.map(AuditEventJSON.init), nextCursor: Cursor.encode(page.next))
+    }
+}

@@ -1,0 +1,55 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The outermost middleware: renders every error in the JSON shape of API.md, logs the cause of
+/// server errors, and writes one access-log line per request. The line names the route pattern
+/// (`/t/{token}`), never the raw path, so no secret in a URL reaches the log.
+struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let start = ContinuousClock.now
+        var response: Response
+        var code: String?
+        do {
+            response = try await next(request, context)
+        } catch let error as RangeNotSatisfiable {
+            response = error.response
+            code = error.error.code.rawValue
+        } catch {
+            let ferryError = FerryError.from(error)
+            if ferryError.code.status >= 500, let underlying = ferryError.underlying ?? (error is FerryError ? nil : error) {
+                context.logger.error(
+                    "request failed", metadata: ["code": "\(ferryError.code)", "error": "\(String(reflecting: underlying))"])
+            }
+            response = ferryError.response()
+            code = ferryError.code.rawValue
+        }
+        if request.method == .head {
+            response.body = ResponseBody()
+        }
+        let elapsed = ContinuousClock.now - start
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method.rawValue)",
+            "route": "\(context.endpointPath ?? "unmatched")",
+            "status": "\(response.status.code)",
+            "duration_ms": "\(Self.milliseconds(elapsed))",
+        ]
+        if let length = response.headers[.contentLength] { metadata["bytes"] = "\(length)" }
+        if let code { metadata["code"] = "\(code)" }
+        context.logger.info("request", metadata: metadata)
+        return response
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        return String(Double(micros) / 1000)
+    }
+}

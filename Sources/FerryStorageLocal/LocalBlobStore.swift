@@ -1,0 +1,168 @@
+import FerryCore
+import NIOConcurrencyHelpers
+import NIOCore
+import _NIOFileSystem
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Blobs as files on local disk under one root directory.
+///
+/// A blob is written into an unnamed temporary file (`O_TMPFILE` where the file system has it, a
+/// hidden temporary name otherwise) and linked under its key only when committed, so a crash or a
+/// client that disconnects mid-upload leaves nothing visible behind.
+public struct LocalBlobStore: BlobStore {
+    /// Where and how blobs are kept.
+    public struct Configuration: Sendable {
+        /// The directory holding the blobs.
+        public var root: String
+        /// Bytes read from disk per chunk when streaming a download.
+        public var readChunkSize: Int
+
+        /// Creates a configuration; `readChunkSize` defaults to 256 KiB.
+        public init(root: String, readChunkSize: Int = 256 * 1024) {
+            self.root = root
+            self.readChunkSize = readChunkSize
+        }
+    }
+
+    public let configuration: Configuration
+    let fileSystem: FileSystem
+
+    /// Creates the store, creating the root directory (mode 0700) if needed.
+    public init(configuration: Configuration) async throws {
+        self.configuration = configuration
+        self.fileSystem = .shared
+        do {
+            try await fileSystem.createDirectory(
+                at: FilePath(configuration.root), withIntermediateDirectories: true, permissions: .ownerReadWriteExecute)
+        } catch let error as FileSystemError where error.code == .fileAlreadyExists {
+            // Already there.
+        }
+    }
+
+    /// The path of a key. Keys are `segment(/segment)*` of URL-safe characters, so a key can never
+    /// climb out of the root (no `.`, `..` or absolute paths).
+    func path(for key: String) throws -> FilePath {
+        let segments = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard !segments.isEmpty, segments.allSatisfy({ Identifier.isWellFormed($0) }) else {
+            throw FerryError(.internalError, "Storage key rejected.", underlying: InvalidKey(key: key))
+        }
+        return FilePath(configuration.root).appending(segments.map { FilePath.Component(String($0))! })
+    }
+
+    public func ping() async throws {
+        guard (try await fileSystem.info(forFileAt: FilePath(configuration.root))) != nil else {
+            throw FerryError.unavailable("storage directory")
+        }
+    }
+
+    public func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
+        let path = try path(for: key)
+        if let parent = Optional(path.removingLastComponent()), parent != FilePath(configuration.root) {
+            do {
+                try await fileSystem.createDirectory(
+                    at: parent, withIntermediateDirectories: true, permissions: .ownerReadWriteExecute)
+            } catch let error as FileSystemError where error.code == .fileAlreadyExists {}
+        }
+        let handle = try await fileSystem.openFile(
+            forWritingAt: path,
+            options: .newFile(replaceExisting: false, permissions: .ownerReadWrite))
+        return LocalBlobUpload(handle: handle)
+    }
+
+    public func read(
+        key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
+    ) async throws {
+        let path = try path(for: key)
+        let handle: ReadFileHandle
+        do {
+            handle = try await fileSystem.openFile(forReadingAt: path, options: OpenOptions.Read())
+        } catch let error as FileSystemError where error.code == .notFound {
+            throw FerryError(.notFound, "The file's bytes are missing from storage.", underlying: error)
+        }
+        do {
+            let chunks: FileChunks
+            if let range {
+                chunks = handle.readChunks(
+                    in: range.lowerBound..<(range.upperBound + 1), chunkLength: .bytes(Int64(configuration.readChunkSize)))
+            } else {
+                chunks = handle.readChunks(chunkLength: .bytes(Int64(configuration.readChunkSize)))
+            }
+            for try await chunk in chunks {
+                try await consumer(chunk)
+            }
+        } catch {
+            try? await handle.close()
+            throw error
+        }
+        try await handle.close()
+    }
+
+    public func delete(key: String) async throws {
+        let path = try path(for: key)
+        _ = try await fileSystem.removeItem(at: path, strategy: .platformDefault, recursively: false)
+        // Remove the per-file directory once it is empty; a non-empty one is left alone.
+        let parent = path.removingLastComponent()
+        if parent != FilePath(configuration.root) {
+            _ = try? await fileSystem.removeItem(at: parent, strategy: .platformDefault, recursively: false)
+        }
+    }
+
+    public func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL? { nil }
+
+    struct InvalidKey: Error {
+        var key: String
+    }
+}
+
+/// An upload into an unnamed file that is linked into place on commit.
+final class LocalBlobUpload: BlobUpload {
+    // An actor would serialise these calls too, but the upload path already awaits each write in
+    // turn; the lock only guards against misuse (write after commit).
+    let state: NIOLockedValueBox<State>
+
+    enum State {
+        case open(WriteFileHandle, offset: Int64)
+        case closed
+    }
+
+    init(handle: WriteFileHandle) {
+        self.state = NIOLockedValueBox(.open(handle, offset: 0))
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        guard case .open(let handle, let offset) = state.withLockedValue({ $0 }) else {
+            throw FerryError(.internalError, "Upload already finished.")
+        }
+        try await handle.write(contentsOf: buffer.readableBytesView, toAbsoluteOffset: offset)
+        state.withLockedValue { $0 = .open(handle, offset: offset + Int64(buffer.readableBytes)) }
+    }
+
+    func commit() async throws {
+        guard let handle = take() else { throw FerryError(.internalError, "Upload already finished.") }
+        do {
+            try await handle.synchronize()
+            try await handle.close(makeChangesVisible: true)
+        } catch {
+            try? await handle.close(makeChangesVisible: false)
+            throw error
+        }
+    }
+
+    func abort() async {
+        guard let handle = take() else { return }
+        try? await handle.close(makeChangesVisible: false)
+    }
+
+    private func take() -> WriteFileHandle? {
+        state.withLockedValue { state in
+            guard case .open(let handle, _) = state else { return nil }
+            state = .closed
+            return handle
+        }
+    }
+}
