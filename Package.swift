@@ -38,6 +38,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FerrySigV4",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FerryStorageLocal",
             dependencies: [
                 "FerryCore",
@@ -101,6 +109,12 @@ let package = Package(
                 "FerryCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FerrySigV4Tests",
+            dependencies: ["FerrySigV4"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
