@@ -7,7 +7,7 @@ import Logging
 
 /// Builds the router with every Ferry route.
 public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
-    let router = Router(context: FerryRequestContext.self)
+    let router = Router(context: FerryRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.middlewares.add(RequestMiddleware(logger: services.logger))
     OperationsController(services: services).addRoutes(to: router)
     AccountsController(services: services).addRoutes(to: router)

@@ -1,0 +1,169 @@
+import FerryCore
+import FerryServer
+import FerryTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+/// A Ferry on the embedded default in a temporary data directory, with a known admin token.
+struct TestServer {
+    let directory: TemporaryDirectory
+    let services: FerryServices
+    let close: @Sendable () async -> Void
+    let adminToken: String
+    let port: Int
+
+    /// Opens backends and bootstraps `admin`; `environment` overrides FERRY_* variables.
+    static func make(
+        _ environment: [String: String] = [:], now: (@Sendable () -> Date)? = nil
+    ) async throws -> TestServer {
+        let directory = try TemporaryDirectory("ferry-server")
+        let token = Identifier.secret()
+        let port = try FreePort.pick()
+        var env = [
+            "FERRY_DATA_DIR": directory.path,
+            "FERRY_LISTEN": "127.0.0.1:\(port)",
+            "FERRY_BOOTSTRAP_TOKEN": token,
+            "FERRY_BOOTSTRAP_PASSWORD": "admin-password-1",
+        ]
+        env.merge(environment) { $1 }
+        let configuration = try FerryConfiguration(environment: env)
+        var logger = Logger(label: "ferry-test")
+        logger.logLevel = .warning
+        let backends = try await Backends.open(configuration, logger: logger)
+        let services = FerryServices(
+            configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
+            now: now ?? { Date() })
+        _ = try await Bootstrap.run(services: services)
+        return TestServer(directory: directory, services: services, close: backends.close, adminToken: token, port: port)
+    }
+
+    /// Runs `body` against the application, then closes and removes everything.
+    func test<T: Sendable>(
+        _ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        defer { directory.remove() }
+        do {
+            let value = try await buildApplication(services: services).test(setup) { client in try await body(client) }
+            await close()
+            return value
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
+    var blobRoot: String { directory.appending("blobs") }
+
+    /// Every regular file under the blob root (to prove nothing was left behind).
+    func blobFiles() -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: blobRoot) else { return [] }
+        return enumerator.compactMap { $0 as? String }.filter { path in
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: blobRoot + "/" + path, isDirectory: &isDirectory)
+            return !isDirectory.boolValue
+        }
+    }
+
+    /// Creates a user and returns a bearer token for it.
+    func user(_ name: String, role: Role = .member) async throws -> String {
+        let user = UserRecord(
+            id: Identifier.make(), username: name, role: role, passwordHash: nil, disabled: false, createdAt: Date())
+        try await services.catalog.createUser(user)
+        let secret = Identifier.secret()
+        try await services.catalog.createToken(
+            TokenRecord(id: Identifier.make(), userID: user.id, name: nil, secretHash: Identifier.hash(secret), createdAt: Date()))
+        return secret
+    }
+}
+
+/// Request helpers.
+extension TestClientProtocol {
+    func upload(
+        _ bytes: [UInt8], name: String = "report.bin", token: String, type: String = "application/octet-stream",
+        extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: type]
+        headers.append(contentsOf: extra)
+        let query = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
+        return try await execute(uri: "/v1/files?name=\(query)", method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
+    }
+
+    /// Uploads and decodes the file JSON.
+    func uploadFile(_ bytes: [UInt8], name: String = "report.bin", token: String, type: String = "application/octet-stream")
+        async throws -> FileInfo
+    {
+        let response = try await upload(bytes, name: name, token: token, type: type)
+        #expect(response.status == .created, "\(String(buffer: response.body))")
+        return try JSONDecoder().decode(FileInfo.self, from: Data(buffer: response.body))
+    }
+
+    func get(_ uri: String, token: String?, headers extra: HTTPFields = [:], method: HTTPRequest.Method = .get)
+        async throws -> TestResponse
+    {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: method, headers: headers)
+    }
+
+    func json(
+        _ uri: String, method: HTTPRequest.Method, token: String?, body: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+}
+
+/// The file JSON as a test reads it.
+struct FileInfo: Decodable, Sendable {
+    var id: String
+    var name: String
+    var size: Int64
+    var content_type: String
+    var sha256: String
+    var etag: String
+    var version: Int
+    var owner: String
+}
+
+/// The error JSON as a test reads it.
+struct ErrorInfo: Decodable {
+    struct Inner: Decodable {
+        var code: String
+        var message: String
+    }
+    var error: Inner
+
+    static func code(_ response: TestResponse) -> String? {
+        (try? JSONDecoder().decode(ErrorInfo.self, from: Data(buffer: response.body)))?.error.code
+    }
+}
+
+extension Data {
+    init(buffer: ByteBuffer) { self.init(buffer.readableBytesView) }
+}
+
+/// A free TCP port on 127.0.0.1.
+enum FreePort {
+    static func pick() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
