@@ -20,32 +20,76 @@ public enum ExternalTool {
         throw Missing(name: name)
     }
 
-    /// Runs a tool to completion (bounded by `timeout` seconds) and captures its output.
+    /// Starts a tool; the caller waits with `wait(_:timeout:)` or stops it with `terminate()`.
+    public static func start(_ name: String, _ arguments: [String]) throws -> Running {
+        try Running(executable: locate(name), arguments: arguments)
+    }
+
+    /// Runs a tool to completion (killed after `timeout` seconds) and captures its output.
+    /// Output goes to files and the exit is awaited through the termination handler, so no
+    /// thread of Swift's cooperative pool ever blocks on a pipe (the server under test needs them).
     public static func run(_ name: String, _ arguments: [String], timeout: TimeInterval = 120) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try locate(name))
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        // Read both pipes concurrently so a chatty tool never blocks on a full pipe.
-        async let stdoutData = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let stderrData = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        let running = try start(name, arguments)
+        return await running.wait(timeout: timeout)
+    }
+
+    /// A started process whose output is captured in temporary files.
+    public final class Running: Sendable {
+        let process: Process
+        let outPath: String
+        let errPath: String
+        let exited: AsyncStream<Void>
+
+        init(executable: String, arguments: [String]) throws {
+            let base = NSTemporaryDirectory() + "ferry-tool-\(UUID().uuidString)"
+            outPath = base + ".out"
+            errPath = base + ".err"
+            FileManager.default.createFile(atPath: outPath, contents: nil)
+            FileManager.default.createFile(atPath: errPath, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+            process.standardInput = FileHandle.nullDevice
+            let (stream, continuation) = AsyncStream<Void>.makeStream()
+            process.terminationHandler = { _ in continuation.finish() }
+            self.process = process
+            self.exited = stream
+            try process.run()
         }
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: await stdoutData, as: UTF8.self),
-            stderr: String(decoding: await stderrData, as: UTF8.self))
+
+        /// Sends SIGTERM.
+        public func terminate() {
+            if process.isRunning { process.terminate() }
+        }
+
+        /// Sends SIGKILL (a crash, as far as the program can tell).
+        public func kill() {
+            if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
+        }
+
+        /// Waits for the exit, killing the process after `timeout` seconds.
+        public func wait(timeout: TimeInterval) async -> Result {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for await _ in self.exited {} }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(timeout))
+                    self.terminate()
+                }
+                await group.next()
+                group.cancelAll()
+            }
+            for await _ in exited {}
+            defer {
+                try? FileManager.default.removeItem(atPath: outPath)
+                try? FileManager.default.removeItem(atPath: errPath)
+            }
+            return Result(
+                status: process.terminationStatus,
+                stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        }
     }
 
     /// A required tool is not installed.

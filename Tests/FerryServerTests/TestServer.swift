@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Testing
 
 /// A Ferry on the embedded default in a temporary data directory, with a known admin token.
@@ -55,6 +56,43 @@ struct TestServer {
             await close()
             throw error
         }
+    }
+
+    /// Runs the real server on 127.0.0.1:`port` (the configured one, so public URLs are right),
+    /// runs `body`, then shuts the server down gracefully and removes everything.
+    func live<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        defer { directory.remove() }
+        let (started, continuation) = AsyncStream<Void>.makeStream()
+        let app = Application(
+            router: buildRouter(services: services),
+            configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { _ in continuation.yield() },
+            logger: services.logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: services.logger))
+        let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try? await group.run() }
+            var iterator = started.makeAsyncIterator()
+            await iterator.next()
+            let outcome: Result<T, any Error>
+            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+            await group.triggerGracefulShutdown()
+            await tasks.waitForAll()
+            return outcome
+        }
+        await close()
+        return try result.get()
+    }
+
+    /// Uploads over the live server with curl (inside `live`).
+    func uploadWithCurl(_ bytes: [UInt8], name: String, scratch: TemporaryDirectory) async throws -> FileInfo {
+        let payload = scratch.appending("upload-\(Identifier.make())")
+        try Data(bytes).write(to: URL(fileURLWithPath: payload))
+        let r = try await ExternalTool.run(
+            "curl", ["-sS", "-f", "-H", "Authorization: Bearer \(adminToken)", "--data-binary", "@\(payload)",
+                     "http://127.0.0.1:\(port)/v1/files?name=\(name)"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try JSONDecoder().decode(FileInfo.self, from: Data(r.stdout.utf8))
     }
 
     var blobRoot: String { directory.appending("blobs") }
