@@ -40,7 +40,8 @@ extension SQLiteCatalog {
             let page = rows.prefix(filter.limit)
             let events = page.map { row in
                 let detailText: String = row["detail"]
-                let detail = (try? Self.detailDecoder.decode([String: AuditValue].self, from: Data(detailText.utf8))) ?? [:]
+                let detail =
+                    (try? Self.detailDecoder.decode([String: AuditValue].self, from: Data(detailText.utf8))) ?? [:]
                 return AuditEvent(
                     at: Date(timeIntervalSince1970: row["at"]), event: row["event"], actor: row["actor"],
                     fileID: row["file_id"], clientIP: row["client_ip"], detail: detail)

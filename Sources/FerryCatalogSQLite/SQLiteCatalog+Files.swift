@@ -51,7 +51,9 @@ extension SQLiteCatalog {
         }
     }
 
-    public func files(visibleTo principal: Principal, now: Date, limit: Int, before: Int64?) async throws
+    public func files(
+        visibleTo principal: Principal, now: Date, limit: Int, before: Int64?
+    ) async throws
         -> Page<FileRecord>
     {
         try await read { db in
@@ -76,7 +78,9 @@ extension SQLiteCatalog {
         }
     }
 
-    public func replaceContent(fileID: String, expectedVersion: Int, with content: FileContent, now: Date)
+    public func replaceContent(
+        fileID: String, expectedVersion: Int, with content: FileContent, now: Date
+    )
         async throws -> FileRecord?
     {
         try await write { db in

@@ -1,9 +1,10 @@
+import NIOCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import NIOCore
 
 /// Where file bytes live. Keys are chosen by Ferry (random ids, never filenames) and each key is
 /// written once: a new version of a file gets a new key, so no reader can ever mix two versions.

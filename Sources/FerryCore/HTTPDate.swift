@@ -117,7 +117,9 @@ struct CivilTime {
     var year, month, day, hour, minute, second: Int
 
     init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
+        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (
+            year, month, day, hour, minute, second
+        )
     }
 
     init(epochSeconds: Int64) {

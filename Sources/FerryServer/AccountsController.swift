@@ -137,7 +137,8 @@ struct AccountsController: Sendable {
                 clientIP: services.clientIP(request, context: context), detail: ["token_id": .string(record.id)]))
         return EditedResponse(
             status: .created,
-            response: TokenJSON(id: record.id, name: record.name, createdAt: HTTPDate.rfc3339(record.createdAt), token: secret))
+            response: TokenJSON(
+                id: record.id, name: record.name, createdAt: HTTPDate.rfc3339(record.createdAt), token: secret))
     }
 
     @Sendable func listTokens(_ request: Request, context: Context) async throws -> Response {

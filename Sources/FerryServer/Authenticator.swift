@@ -24,7 +24,8 @@ struct Authenticator: Sendable {
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-                throw FerryError(.unauthenticated, "Send Authorization: Bearer <token>; other schemes are not accepted.")
+                throw FerryError(
+                    .unauthenticated, "Send Authorization: Bearer <token>; other schemes are not accepted.")
             }
             let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
             guard let principal = try await catalog.principal(tokenHash: Identifier.hash(secret)) else {

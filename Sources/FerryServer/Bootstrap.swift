@@ -30,7 +30,9 @@ public enum Bootstrap {
                 id: Identifier.make(), userID: admin.id, name: "bootstrap", secretHash: Identifier.hash(secret),
                 createdAt: now))
         await services.audit.record(
-            AuditEvent(at: now, event: "user.created", actor: nil, fileID: nil, clientIP: nil, detail: ["username": "admin", "role": "admin"]))
+            AuditEvent(
+                at: now, event: "user.created", actor: nil, fileID: nil, clientIP: nil,
+                detail: ["username": "admin", "role": "admin"]))
         return configuration.bootstrapToken == nil ? .createdWithGeneratedToken(secret) : .createdWithConfiguredToken
     }
 }

@@ -49,7 +49,8 @@ struct Delivery: Sendable {
         switch conditions.evaluate(etag: file.etag, lastModified: file.lastModified) {
         case .failed:
             let error = FerryError(
-                .preconditionFailed, "The file no longer matches your If-Match/If-Unmodified-Since; its ETag is \(file.etag).")
+                .preconditionFailed,
+                "The file no longer matches your If-Match/If-Unmodified-Since; its ETag is \(file.etag).")
             await auditFailure(file: file, request: request, options: options, code: error.code.rawValue)
             throw error
         case .notModified:
@@ -143,7 +144,9 @@ struct Delivery: Sendable {
     }
 
     /// The segments of a `multipart/byteranges` body (RFC 9110 section 14.6).
-    static func multipart(_ ranges: [ClosedRange<Int64>], size: Int64, contentType: String, boundary: String)
+    static func multipart(
+        _ ranges: [ClosedRange<Int64>], size: Int64, contentType: String, boundary: String
+    )
         -> [Segment]
     {
         var segments: [Segment] = []

@@ -4,7 +4,8 @@ import Logging
 
 extension FerryConfiguration {
     static func parseListen(_ text: String) throws -> (String, Int) {
-        let invalid = Invalid(variable: "FERRY_LISTEN", problem: "expected host:port like 127.0.0.1:8080, got '\(text)'")
+        let invalid = Invalid(
+            variable: "FERRY_LISTEN", problem: "expected host:port like 127.0.0.1:8080, got '\(text)'")
         var hostPart: Substring
         let portPart: Substring
         if text.hasPrefix("[") {
@@ -26,11 +27,13 @@ extension FerryConfiguration {
     static func parsePublicURL(_ text: String) throws -> String {
         var value = text
         while value.hasSuffix("/") { value.removeLast() }
-        guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+        guard let url = URL(string: value), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
             url.host != nil, url.query == nil
         else {
             throw Invalid(
-                variable: "FERRY_PUBLIC_URL", problem: "expected an http(s) URL like https://files.example.com, got '\(text)'")
+                variable: "FERRY_PUBLIC_URL",
+                problem: "expected an http(s) URL like https://files.example.com, got '\(text)'")
         }
         return value
     }
@@ -40,7 +43,9 @@ extension FerryConfiguration {
         if text.hasPrefix("sqlite://") {
             let path = String(text.dropFirst("sqlite://".count))
             guard !path.isEmpty else {
-                throw Invalid(variable: "FERRY_DATABASE_URL", problem: "sqlite:// needs a path, e.g. sqlite:///var/lib/ferry/ferry.sqlite")
+                throw Invalid(
+                    variable: "FERRY_DATABASE_URL",
+                    problem: "sqlite:// needs a path, e.g. sqlite:///var/lib/ferry/ferry.sqlite")
             }
             return .sqlite(path: path)
         }
@@ -50,7 +55,8 @@ extension FerryConfiguration {
             }
             return .postgres(url: text)
         }
-        throw Invalid(variable: "FERRY_DATABASE_URL", problem: "expected sqlite://<path> or postgres://user:pass@host:port/db")
+        throw Invalid(
+            variable: "FERRY_DATABASE_URL", problem: "expected sqlite://<path> or postgres://user:pass@host:port/db")
     }
 
     static func parseStorage(_ text: String?, dataDirectory: String) throws -> Storage {
@@ -58,7 +64,8 @@ extension FerryConfiguration {
         if text.hasPrefix("file://") {
             let path = String(text.dropFirst("file://".count))
             guard !path.isEmpty else {
-                throw Invalid(variable: "FERRY_STORAGE", problem: "file:// needs a directory, e.g. file:///srv/ferry/blobs")
+                throw Invalid(
+                    variable: "FERRY_STORAGE", problem: "file:// needs a directory, e.g. file:///srv/ferry/blobs")
             }
             return .local(root: path)
         }
@@ -75,7 +82,8 @@ extension FerryConfiguration {
             while prefix.hasSuffix("/") { prefix.removeLast() }
             return .s3(bucket: bucket, prefix: prefix)
         }
-        throw Invalid(variable: "FERRY_STORAGE", problem: "expected file://<directory> or s3://bucket[/prefix], got '\(text)'")
+        throw Invalid(
+            variable: "FERRY_STORAGE", problem: "expected file://<directory> or s3://bucket[/prefix], got '\(text)'")
     }
 
     static func parseTypes(_ text: String) throws -> [String] {
@@ -84,7 +92,8 @@ extension FerryConfiguration {
             if item == "*/*" { return item }
             let pattern = item.hasSuffix("/*") ? String(item.dropLast()) + "x" : item
             guard MediaType.essence(pattern) != nil else {
-                throw Invalid(variable: "FERRY_ALLOWED_TYPES", problem: "'\(item)' is not a media type like image/png or image/*")
+                throw Invalid(
+                    variable: "FERRY_ALLOWED_TYPES", problem: "'\(item)' is not a media type like image/png or image/*")
             }
             return item
         }
@@ -94,7 +103,8 @@ extension FerryConfiguration {
         guard let url = URL(string: text), let scheme = url.scheme, scheme == "http" || scheme == "https",
             url.host != nil, url.path.isEmpty || url.path == "/"
         else {
-            throw Invalid(variable: "FERRY_CORS_ORIGINS", problem: "'\(text)' is not an origin like https://app.example.com")
+            throw Invalid(
+                variable: "FERRY_CORS_ORIGINS", problem: "'\(text)' is not an origin like https://app.example.com")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
     }
@@ -109,7 +119,9 @@ extension FerryConfiguration {
             else {
                 throw Invalid(
                     variable: "FERRY_SIGNING_KEYS",
-                    problem: "key \(index + 1) must be kid:base64 with a kid of letters, digits, '-' or '_' and at least 32 random bytes")
+                    problem:
+                        "key \(index + 1) must be kid:base64 with a kid of letters, digits, '-' or '_' and at least 32 random bytes"
+                )
             }
             return SigningKey(id: String(parts[0]), secret: secret)
         }

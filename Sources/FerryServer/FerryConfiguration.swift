@@ -100,7 +100,8 @@ public struct FerryConfiguration: Sendable {
         if linkTTL > linkTTLMax {
             throw Invalid(variable: "FERRY_LINK_TTL", problem: "is above FERRY_LINK_TTL_MAX (\(linkTTLMax))")
         }
-        proxyMaxBytes = Int64(try env.integer("FERRY_PROXY_MAX_BYTES", default: 5_242_880, range: 0...Int.max, unit: "bytes"))
+        proxyMaxBytes = Int64(
+            try env.integer("FERRY_PROXY_MAX_BYTES", default: 5_242_880, range: 0...Int.max, unit: "bytes"))
         maxUploadBytes = Int64(
             try env.integer("FERRY_MAX_UPLOAD_BYTES", default: 10_737_418_240, range: 1...Int.max, unit: "bytes"))
         allowedTypes = try env.string("FERRY_ALLOWED_TYPES").map(Self.parseTypes)
@@ -109,7 +110,8 @@ public struct FerryConfiguration: Sendable {
         }
         bootstrapToken = env.string("FERRY_BOOTSTRAP_TOKEN")
         if let token = bootstrapToken, token.utf8.count < 16 {
-            throw Invalid(variable: "FERRY_BOOTSTRAP_TOKEN", problem: "is shorter than 16 characters; use a long random value")
+            throw Invalid(
+                variable: "FERRY_BOOTSTRAP_TOKEN", problem: "is shorter than 16 characters; use a long random value")
         }
         bootstrapPassword = env.string("FERRY_BOOTSTRAP_PASSWORD")
         if let password = bootstrapPassword, password.count < 8 {
@@ -143,7 +145,9 @@ public struct FerryConfiguration: Sendable {
             guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
                 throw Invalid(
                     variable: variable,
-                    problem: "expected a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+                    problem:
+                        "expected a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), got '\(text)'"
+                )
             }
             return number
         }

@@ -41,13 +41,15 @@ extension FerryError {
             case 401: return FerryError(.unauthenticated, "Sign in or send Authorization: Bearer <token>.")
             case 403: return FerryError(.forbidden, "You may not do this.", underlying: error)
             case 404: return FerryError(.notFound, "There is nothing at this address.", underlying: error)
-            case 405: return FerryError(.methodNotAllowed, "This address does not accept that method.", underlying: error)
+            case 405:
+                return FerryError(.methodNotAllowed, "This address does not accept that method.", underlying: error)
             case 413: return FerryError(.tooLarge, "The request body is too large.", underlying: error)
             default: break
             }
         }
         if error is CancellationError {
-            return FerryError(.unavailable, "The server is shutting down; retry in a moment.", underlying: error, retryAfter: 1)
+            return FerryError(
+                .unavailable, "The server is shutting down; retry in a moment.", underlying: error, retryAfter: 1)
         }
         return FerryError(.internalError, "Something went wrong on the server; it has been logged.", underlying: error)
     }

@@ -75,14 +75,17 @@ extension FilesController {
 /// JSON request and response bodies outside the typed DTOs.
 enum JSONBody {
     /// Decodes a JSON body, turning decoding failures into a 400 that names the problem.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: FerryRequestContext)
+    static func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, context: FerryRequestContext
+    )
         async throws -> T
     {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: context.maxUploadSize)
         } catch {
-            throw FerryError(.badRequest, "The JSON body is larger than \(context.maxUploadSize) bytes.", underlying: error)
+            throw FerryError(
+                .badRequest, "The JSON body is larger than \(context.maxUploadSize) bytes.", underlying: error)
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))

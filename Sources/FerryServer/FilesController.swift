@@ -68,7 +68,8 @@ struct FilesController: Sendable {
         }
         // The old version's bytes go; its storage links then fail with the store's 404.
         do { try await services.store.delete(key: current.blobKey) } catch {
-            services.logger.warning("old version blob not deleted", metadata: ["file_id": "\(current.id)", "error": "\(error)"])
+            services.logger.warning(
+                "old version blob not deleted", metadata: ["file_id": "\(current.id)", "error": "\(error)"])
         }
         await services.audit.record(
             uploadEvent(updated, principal: principal, request: request, context: context, replaced: true))
@@ -80,14 +81,16 @@ struct FilesController: Sendable {
         let query = request.uri.queryParameters
         let limit = try Cursor.limit(query.get("limit"))
         let before = try Cursor.decode(query.get("cursor"))
-        let page = try await services.catalog.files(visibleTo: principal, now: services.now(), limit: limit, before: before)
+        let page = try await services.catalog.files(
+            visibleTo: principal, now: services.now(), limit: limit, before: before)
         return FileListJSON(files: page.items.map(FileJSON.init), nextCursor: Cursor.encode(page.next))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> FileJSON {
         let principal = try await services.authenticator.require(request)
         return FileJSON(
-            try await services.authorize(fileID: try context.parameters.require("id"), principal: principal, for: .read))
+            try await services.authorize(fileID: try context.parameters.require("id"), principal: principal, for: .read)
+        )
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
@@ -96,7 +99,8 @@ struct FilesController: Sendable {
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
         guard let deleted = try await services.catalog.deleteFile(id: file.id) else { throw FerryError.fileNotFound }
         do { try await services.store.delete(key: deleted.blobKey) } catch {
-            services.logger.warning("blob of deleted file not removed", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
+            services.logger.warning(
+                "blob of deleted file not removed", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
         }
         await services.audit.record(
             AuditEvent(
@@ -129,7 +133,9 @@ struct FilesController: Sendable {
         return ContentDisposition(kind: kind, filename: name)
     }
 
-    func uploadEvent(_ file: FileRecord, principal: Principal, request: Request, context: Context, replaced: Bool)
+    func uploadEvent(
+        _ file: FileRecord, principal: Principal, request: Request, context: Context, replaced: Bool
+    )
         -> AuditEvent
     {
         AuditEvent(

@@ -11,7 +11,9 @@ import NIOCore
 struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         let start = ContinuousClock.now
@@ -24,9 +26,12 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
             code = error.error.code.rawValue
         } catch {
             let ferryError = FerryError.from(error)
-            if ferryError.code.status >= 500, let underlying = ferryError.underlying ?? (error is FerryError ? nil : error) {
+            if ferryError.code.status >= 500,
+                let underlying = ferryError.underlying ?? (error is FerryError ? nil : error)
+            {
                 context.logger.error(
-                    "request failed", metadata: ["code": "\(ferryError.code)", "error": "\(String(reflecting: underlying))"])
+                    "request failed",
+                    metadata: ["code": "\(ferryError.code)", "error": "\(String(reflecting: underlying))"])
             }
             response = ferryError.response()
             code = ferryError.code.rawValue

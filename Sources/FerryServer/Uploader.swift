@@ -21,7 +21,8 @@ struct Uploader: Sendable {
         }
         guard MediaType.isAllowed(contentType, by: configuration.allowedTypes) else {
             let allowed = configuration.allowedTypes?.joined(separator: ", ") ?? ""
-            throw FerryError(.typeNotAllowed, "Files of type \(contentType) are not accepted here; allowed: \(allowed).")
+            throw FerryError(
+                .typeNotAllowed, "Files of type \(contentType) are not accepted here; allowed: \(allowed).")
         }
         let expected = try Self.expectedDigest(request.headers)
         let limit = configuration.maxUploadBytes

@@ -38,7 +38,8 @@ public struct LocalBlobStore: BlobStore {
         self.fileSystem = .shared
         do {
             try await fileSystem.createDirectory(
-                at: FilePath(configuration.root), withIntermediateDirectories: true, permissions: .ownerReadWriteExecute)
+                at: FilePath(configuration.root), withIntermediateDirectories: true, permissions: .ownerReadWriteExecute
+            )
         } catch let error as FileSystemError where error.code == .fileAlreadyExists {
             // Already there.
         }
@@ -88,7 +89,8 @@ public struct LocalBlobStore: BlobStore {
             let chunks: FileChunks
             if let range {
                 chunks = handle.readChunks(
-                    in: range.lowerBound..<(range.upperBound + 1), chunkLength: .bytes(Int64(configuration.readChunkSize)))
+                    in: range.lowerBound..<(range.upperBound + 1),
+                    chunkLength: .bytes(Int64(configuration.readChunkSize)))
             } else {
                 chunks = handle.readChunks(chunkLength: .bytes(Int64(configuration.readChunkSize)))
             }

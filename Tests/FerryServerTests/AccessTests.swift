@@ -85,7 +85,8 @@ import Testing
     @Test func tokensAreShownOnceAndRevokedAtOnce() async throws {
         let server = try await TestServer.make()
         try await server.test { client in
-            let r = try await client.json("/v1/tokens", method: .post, token: server.adminToken, body: #"{"name":"ci"}"#)
+            let r = try await client.json(
+                "/v1/tokens", method: .post, token: server.adminToken, body: #"{"name":"ci"}"#)
             #expect(r.status == .created)
             struct Created: Decodable {
                 var token: String
@@ -96,7 +97,9 @@ import Testing
             #expect(try await client.get("/v1/files", token: created.token).status == .ok)
             let listing = String(buffer: try await client.get("/v1/tokens", token: server.adminToken).body)
             #expect(listing.contains(created.id) && !listing.contains(created.token))
-            #expect(try await client.get("/v1/tokens/\(created.id)", token: server.adminToken, method: .delete).status == .noContent)
+            #expect(
+                try await client.get("/v1/tokens/\(created.id)", token: server.adminToken, method: .delete).status
+                    == .noContent)
             #expect(try await client.get("/v1/files", token: created.token).status == .unauthorized)
         }
     }
@@ -106,7 +109,8 @@ import Testing
         try await server.test { client in
             let carol = try await server.user("carol")
             #expect(try await client.get("/v1/files", token: carol).status == .ok)
-            let r = try await client.json("/v1/users/carol", method: .patch, token: server.adminToken, body: #"{"disabled":true}"#)
+            let r = try await client.json(
+                "/v1/users/carol", method: .patch, token: server.adminToken, body: #"{"disabled":true}"#)
             #expect(r.status == .ok)
             #expect(try await client.get("/v1/files", token: carol).status == .unauthorized)
         }
@@ -123,7 +127,8 @@ import Testing
                 "/v1/session", method: .post, token: nil, body: #"{"username":"dana","password":"dana-password"}"#)
             #expect(login.status == .noContent)
             let setCookie = try #require(login.headers[.setCookie])
-            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Lax") && setCookie.contains("Secure"))
+            #expect(
+                setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Lax") && setCookie.contains("Secure"))
             let cookie = String(setCookie.split(separator: ";")[0])
             #expect(try await client.get("/v1/files", token: nil, headers: [.cookie: cookie]).status == .ok)
             let noOrigin = try await client.execute(
@@ -152,7 +157,8 @@ import Testing
         try await server.test { client in
             for _ in 0..<5 {
                 let r = try await client.json(
-                    "/v1/session", method: .post, token: nil, body: #"{"username":"admin","password":"wrong-password"}"#)
+                    "/v1/session", method: .post, token: nil, body: #"{"username":"admin","password":"wrong-password"}"#
+                )
                 #expect(r.status == .unauthorized)
             }
             let limited = try await client.json(
@@ -166,7 +172,8 @@ import Testing
     @Test func malformedJSONNamesTheProblem() async throws {
         let server = try await TestServer.make()
         try await server.test { client in
-            let r = try await client.json("/v1/users", method: .post, token: server.adminToken, body: #"{"role":"member"}"#)
+            let r = try await client.json(
+                "/v1/users", method: .post, token: server.adminToken, body: #"{"role":"member"}"#)
             #expect(r.status == .badRequest)
             let message = try JSONDecoder().decode(ErrorInfo.self, from: Data(buffer: r.body)).error.message
             #expect(message.contains("username"))

@@ -23,7 +23,9 @@ import Testing
         }
     }
 
-    func range(_ client: any TestClientProtocol, _ server: TestServer, _ file: FileInfo, _ header: String) async throws
+    func range(
+        _ client: any TestClientProtocol, _ server: TestServer, _ file: FileInfo, _ header: String
+    ) async throws
         -> TestResponse
     {
         try await client.get("/v1/files/\(file.id)/content", token: server.adminToken, headers: [.range: header])
@@ -120,12 +122,15 @@ import Testing
     @Test func ifRangeWithCurrentETagHonoursRangeAndOtherwiseSendsAll() async throws {
         try await withFile { client, server, file in
             let uri = "/v1/files/\(file.id)/content"
-            let match = try await client.get(uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: file.etag])
+            let match = try await client.get(
+                uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: file.etag])
             #expect(match.status == .partialContent)
-            let stale = try await client.get(uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: "\"stale\""])
+            let stale = try await client.get(
+                uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: "\"stale\""])
             #expect(stale.status == .ok)
             #expect(stale.body.readableBytes == Self.size)
-            let weak = try await client.get(uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: "W/\(file.etag)"])
+            let weak = try await client.get(
+                uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: "W/\(file.etag)"])
             #expect(weak.status == .ok)
         }
     }
@@ -135,10 +140,12 @@ import Testing
             let uri = "/v1/files/\(file.id)/content"
             let head = try await client.get(uri, token: server.adminToken, method: .head)
             let date = try #require(head.headers[.lastModified])
-            let match = try await client.get(uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: date])
+            let match = try await client.get(
+                uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: date])
             #expect(match.status == .partialContent)
             let old = try await client.get(
-                uri, token: server.adminToken, headers: [.range: "bytes=0-9", .ifRange: "Sun, 06 Nov 1994 08:49:37 GMT"])
+                uri, token: server.adminToken,
+                headers: [.range: "bytes=0-9", .ifRange: "Sun, 06 Nov 1994 08:49:37 GMT"])
             #expect(old.status == .ok)
         }
     }
@@ -169,13 +176,17 @@ import Testing
         try await withFile { client, server, file in
             let uri = "/v1/files/\(file.id)/content"
             let get = try await client.get(uri, token: server.adminToken, headers: [.range: "bytes=0-9"])
-            let head = try await client.get(uri, token: server.adminToken, headers: [.range: "bytes=0-9"], method: .head)
+            let head = try await client.get(
+                uri, token: server.adminToken, headers: [.range: "bytes=0-9"], method: .head)
             #expect(head.status == get.status)
             #expect(head.body.readableBytes == 0)
-            for name in [HTTPField.Name.eTag, .contentLength, .contentRange, .contentType, .acceptRanges, .contentDisposition] {
+            for name in [
+                HTTPField.Name.eTag, .contentLength, .contentRange, .contentType, .acceptRanges, .contentDisposition,
+            ] {
                 #expect(head.headers[name] == get.headers[name], "\(name)")
             }
-            let missing = try await client.get("/v1/files/AAAAAAAAAAAAAAAAAAAAAA/content", token: server.adminToken, method: .head)
+            let missing = try await client.get(
+                "/v1/files/AAAAAAAAAAAAAAAAAAAAAA/content", token: server.adminToken, method: .head)
             #expect(missing.status == .notFound)
             #expect(missing.body.readableBytes == 0)
         }
@@ -190,8 +201,11 @@ import Testing
             let r = try await client.get(
                 "/v1/files/\(file.id)/content?disposition=inline&filename=%D0%BE%D1%82%D1%87%D1%91%D1%82.pdf",
                 token: server.adminToken)
-            #expect(r.headers[.contentDisposition] == "inline; filename=\"_____.pdf\"; filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.pdf")
-            let bad = try await client.get("/v1/files/\(file.id)/content?disposition=sideways", token: server.adminToken)
+            #expect(
+                r.headers[.contentDisposition]
+                    == "inline; filename=\"_____.pdf\"; filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.pdf")
+            let bad = try await client.get(
+                "/v1/files/\(file.id)/content?disposition=sideways", token: server.adminToken)
             #expect(bad.status == .badRequest)
         }
     }

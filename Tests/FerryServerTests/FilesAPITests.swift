@@ -17,12 +17,16 @@ import Testing
         let server = try await TestServer.make()
         try await server.test { client in
             var ids: [String] = []
-            for i in 0..<7 { ids.append(try await client.uploadFile(TestData.bytes(10, seed: UInt64(i)), token: server.adminToken).id) }
+            for i in 0..<7 {
+                ids.append(
+                    try await client.uploadFile(TestData.bytes(10, seed: UInt64(i)), token: server.adminToken).id)
+            }
             var seen: [String] = []
             var cursor: String?
             repeat {
                 let uri = "/v1/files?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")
-                let page = try JSONDecoder().decode(Listing.self, from: Data(buffer: try await client.get(uri, token: server.adminToken).body))
+                let page = try JSONDecoder().decode(
+                    Listing.self, from: Data(buffer: try await client.get(uri, token: server.adminToken).body))
                 #expect(page.files.count <= 3)
                 seen += page.files.map(\.id)
                 cursor = page.next_cursor
@@ -42,7 +46,9 @@ import Testing
         try await server.test { client in
             let file = try await client.uploadFile(TestData.bytes(100), token: server.adminToken)
             #expect(server.blobFiles().count == 1)
-            #expect(try await client.get("/v1/files/\(file.id)", token: server.adminToken, method: .delete).status == .noContent)
+            #expect(
+                try await client.get("/v1/files/\(file.id)", token: server.adminToken, method: .delete).status
+                    == .noContent)
             #expect(try await client.get("/v1/files/\(file.id)", token: server.adminToken).status == .notFound)
             #expect(try await client.get("/v1/files/\(file.id)/content", token: server.adminToken).status == .notFound)
             #expect(server.blobFiles().isEmpty)
@@ -54,9 +60,12 @@ import Testing
         try await server.test { client in
             _ = try await server.user("erin")
             let file = try await client.uploadFile(TestData.bytes(1000), token: server.adminToken)
-            _ = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken, headers: [.range: "bytes=0-99"])
-            _ = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken, headers: [.range: "bytes=5000-"])
-            _ = try await client.json("/v1/files/\(file.id)/grants", method: .post, token: server.adminToken, body: #"{"username":"erin"}"#)
+            _ = try await client.get(
+                "/v1/files/\(file.id)/content", token: server.adminToken, headers: [.range: "bytes=0-99"])
+            _ = try await client.get(
+                "/v1/files/\(file.id)/content", token: server.adminToken, headers: [.range: "bytes=5000-"])
+            _ = try await client.json(
+                "/v1/files/\(file.id)/grants", method: .post, token: server.adminToken, body: #"{"username":"erin"}"#)
             _ = try await client.get("/v1/files/\(file.id)/grants/erin", token: server.adminToken, method: .delete)
             _ = try await client.get("/v1/files/\(file.id)", token: server.adminToken, method: .delete)
 

@@ -71,13 +71,18 @@ import Testing
         defer { scratch.remove() }
         try await server.live {
             // Larger than any socket buffer, so the server is still sending when the client leaves.
-            let file = try await server.uploadWithCurl(TestData.bytes(48 * 1024 * 1024), name: "big.bin", scratch: scratch)
+            let file = try await server.uploadWithCurl(
+                TestData.bytes(48 * 1024 * 1024), name: "big.bin", scratch: scratch)
             let url = "http://127.0.0.1:\(server.port)/v1/files/\(file.id)/content"
             _ = try await ExternalTool.run(
-                "curl", ["-s", "-H", "Authorization: Bearer \(server.adminToken)", "--limit-rate", "100K", "-m", "1",
-                         "-o", scratch.appending("cut"), url])
+                "curl",
+                [
+                    "-s", "-H", "Authorization: Bearer \(server.adminToken)", "--limit-rate", "100K", "-m", "1",
+                    "-o", scratch.appending("cut"), url,
+                ])
             let aborted = try await Eventually.value(timeout: 20) { () -> AuditEvent? in
-                let page = try await server.services.catalog.audit(AuditFilter(fileID: file.id, event: "download.failed"))
+                let page = try await server.services.catalog.audit(
+                    AuditFilter(fileID: file.id, event: "download.failed"))
                 return page.items.first
             }
             #expect(aborted.detail["code"] == .string("client_aborted"))
@@ -93,8 +98,11 @@ import Testing
         try Data(TestData.bytes(4 * 1024 * 1024)).write(to: URL(fileURLWithPath: payload))
         try await server.live {
             let r = try await ExternalTool.run(
-                "curl", ["-s", "-H", "Authorization: Bearer \(server.adminToken)", "--limit-rate", "500K", "-m", "1",
-                         "--data-binary", "@\(payload)", "http://127.0.0.1:\(server.port)/v1/files?name=cut.bin"])
+                "curl",
+                [
+                    "-s", "-H", "Authorization: Bearer \(server.adminToken)", "--limit-rate", "500K", "-m", "1",
+                    "--data-binary", "@\(payload)", "http://127.0.0.1:\(server.port)/v1/files?name=cut.bin",
+                ])
             #expect(r.status != 0)
             // The server notices the cut and aborts the blob; wait for that, bounded.
             try await Eventually.check(timeout: 20) { server.blobFiles().isEmpty }
@@ -136,15 +144,21 @@ import Testing
             let url = "http://127.0.0.1:\(server.port)/v1/files/\(fileID)/content"
             let out = scratch.appending("tail")
             let r = try await ExternalTool.run(
-                "curl", ["-sS", "-f", "-D", scratch.appending("head"), "-H", "Authorization: Bearer \(server.adminToken)",
-                         "-H", "Range: bytes=-\(tail.count)", "-o", out, url])
+                "curl",
+                [
+                    "-sS", "-f", "-D", scratch.appending("head"), "-H", "Authorization: Bearer \(server.adminToken)",
+                    "-H", "Range: bytes=-\(tail.count)", "-o", out, url,
+                ])
             #expect(r.status == 0, "\(r.stderr)")
             #expect(Array(try Data(contentsOf: URL(fileURLWithPath: out))) == tail)
             let head = try String(contentsOfFile: scratch.appending("head"), encoding: .utf8)
             #expect(head.contains("Content-Range: bytes \(size - Int64(tail.count))-\(size - 1)/\(size)"))
             let mid = try await ExternalTool.run(
-                "curl", ["-sS", "-f", "-H", "Authorization: Bearer \(server.adminToken)",
-                         "-H", "Range: bytes=4294967290-4294967305", "-o", out, url])
+                "curl",
+                [
+                    "-sS", "-f", "-H", "Authorization: Bearer \(server.adminToken)",
+                    "-H", "Range: bytes=4294967290-4294967305", "-o", out, url,
+                ])
             #expect(mid.status == 0)
             #expect(try Data(contentsOf: URL(fileURLWithPath: out)).count == 16)
         }

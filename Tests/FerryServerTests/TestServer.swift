@@ -40,7 +40,8 @@ struct TestServer {
             configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
             now: now ?? { Date() })
         _ = try await Bootstrap.run(services: services)
-        return TestServer(directory: directory, services: services, close: backends.close, adminToken: token, port: port)
+        return TestServer(
+            directory: directory, services: services, close: backends.close, adminToken: token, port: port)
     }
 
     /// Runs `body` against the application, then closes and removes everything.
@@ -89,8 +90,11 @@ struct TestServer {
         let payload = scratch.appending("upload-\(Identifier.make())")
         try Data(bytes).write(to: URL(fileURLWithPath: payload))
         let r = try await ExternalTool.run(
-            "curl", ["-sS", "-f", "-H", "Authorization: Bearer \(adminToken)", "--data-binary", "@\(payload)",
-                     "http://127.0.0.1:\(port)/v1/files?name=\(name)"])
+            "curl",
+            [
+                "-sS", "-f", "-H", "Authorization: Bearer \(adminToken)", "--data-binary", "@\(payload)",
+                "http://127.0.0.1:\(port)/v1/files?name=\(name)",
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         return try JSONDecoder().decode(FileInfo.self, from: Data(r.stdout.utf8))
     }
@@ -114,7 +118,9 @@ struct TestServer {
         try await services.catalog.createUser(user)
         let secret = Identifier.secret()
         try await services.catalog.createToken(
-            TokenRecord(id: Identifier.make(), userID: user.id, name: nil, secretHash: Identifier.hash(secret), createdAt: Date()))
+            TokenRecord(
+                id: Identifier.make(), userID: user.id, name: nil, secretHash: Identifier.hash(secret),
+                createdAt: Date()))
         return secret
     }
 }
@@ -128,11 +134,14 @@ extension TestClientProtocol {
         var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: type]
         headers.append(contentsOf: extra)
         let query = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
-        return try await execute(uri: "/v1/files?name=\(query)", method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
+        return try await execute(
+            uri: "/v1/files?name=\(query)", method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
     }
 
     /// Uploads and decodes the file JSON.
-    func uploadFile(_ bytes: [UInt8], name: String = "report.bin", token: String, type: String = "application/octet-stream")
+    func uploadFile(
+        _ bytes: [UInt8], name: String = "report.bin", token: String, type: String = "application/octet-stream"
+    )
         async throws -> FileInfo
     {
         let response = try await upload(bytes, name: name, token: token, type: type)
@@ -140,7 +149,9 @@ extension TestClientProtocol {
         return try JSONDecoder().decode(FileInfo.self, from: Data(buffer: response.body))
     }
 
-    func get(_ uri: String, token: String?, headers extra: HTTPFields = [:], method: HTTPRequest.Method = .get)
+    func get(
+        _ uri: String, token: String?, headers extra: HTTPFields = [:], method: HTTPRequest.Method = .get
+    )
         async throws -> TestResponse
     {
         var headers = extra
@@ -199,7 +210,9 @@ enum FreePort {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
         }
         guard bound else { throw POSIXError(.EADDRINUSE) }
         return Int(UInt16(bigEndian: addr.sin_port))

@@ -28,7 +28,8 @@ import Testing
         try await server.test { client in
             let wrong = Data(repeating: 7, count: 32).base64EncodedString()
             let response = try await client.upload(
-                TestData.bytes(5000), token: server.adminToken, extra: [HTTPField.Name("Content-Digest")!: "sha-256=:\(wrong):"])
+                TestData.bytes(5000), token: server.adminToken,
+                extra: [HTTPField.Name("Content-Digest")!: "sha-256=:\(wrong):"])
             #expect(response.status == .badRequest)
             #expect(ErrorInfo.code(response) == "checksum_mismatch")
             let list = try await client.get("/v1/files", token: server.adminToken)
@@ -43,12 +44,15 @@ import Testing
         try await server.test { client in
             let hex = TestData.sha256(bytes)
             let b64 = Data(Hex.decode(hex)!).base64EncodedString()
-            let a = try await client.upload(bytes, token: server.adminToken, extra: [HTTPField.Name("X-Ferry-SHA256")!: hex])
+            let a = try await client.upload(
+                bytes, token: server.adminToken, extra: [HTTPField.Name("X-Ferry-SHA256")!: hex])
             #expect(a.status == .created)
             let b = try await client.upload(
-                bytes, token: server.adminToken, extra: [HTTPField.Name("Content-Digest")!: "sha-512=:AAAA:, sha-256=:\(b64):"])
+                bytes, token: server.adminToken,
+                extra: [HTTPField.Name("Content-Digest")!: "sha-512=:AAAA:, sha-256=:\(b64):"])
             #expect(b.status == .created)
-            let bad = try await client.upload(bytes, token: server.adminToken, extra: [HTTPField.Name("X-Ferry-SHA256")!: "xyz"])
+            let bad = try await client.upload(
+                bytes, token: server.adminToken, extra: [HTTPField.Name("X-Ferry-SHA256")!: "xyz"])
             #expect(bad.status == .badRequest)
             #expect(ErrorInfo.code(bad) == "bad_request")
         }
@@ -74,7 +78,8 @@ import Testing
             #expect(ErrorInfo.code(html) == "type_not_allowed")
             let png = try await client.upload(TestData.bytes(10), token: server.adminToken, type: "image/png")
             #expect(png.status == .created)
-            let pdf = try await client.upload(TestData.bytes(10), token: server.adminToken, type: "application/pdf; x=1")
+            let pdf = try await client.upload(
+                TestData.bytes(10), token: server.adminToken, type: "application/pdf; x=1")
             #expect(pdf.status == .created)
             #expect(server.blobFiles().count == 2)
         }
@@ -118,7 +123,8 @@ import Testing
         try await server.test { client in
             let file = try await client.uploadFile(bytes, token: server.adminToken)
             let record = try #require(try await server.services.catalog.file(id: file.id))
-            #expect(record.blockSHA256 == [TestData.sha256(bytes[0..<8_388_608]), TestData.sha256(bytes[8_388_608...])])
+            #expect(
+                record.blockSHA256 == [TestData.sha256(bytes[0..<8_388_608]), TestData.sha256(bytes[8_388_608...])])
         }
     }
 }
