@@ -46,12 +46,16 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger)
         do {
             if case .createdWithGeneratedToken(let token) = try await Bootstrap.run(services: services) {
-                print(
-                    """
-                    Created the administrator 'admin'. Its API token, shown only this once:
-                      \(token)
-                    Use it as: Authorization: Bearer <token>
-                    """)
+                // Written straight to the descriptor: stdout is block-buffered when it is not a
+                // terminal (systemd, docker logs, tests) and the line must show at once.
+                FileHandle.standardOutput.write(
+                    Data(
+                        """
+                        Created the administrator 'admin'. Its API token, shown only this once:
+                          \(token)
+                        Use it as: Authorization: Bearer <token>
+
+                        """.utf8))
             }
             let app = buildApplication(services: services)
             try await app.runService()

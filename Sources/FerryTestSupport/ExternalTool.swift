@@ -22,7 +22,12 @@ public enum ExternalTool {
 
     /// Starts a tool; the caller waits with `wait(_:timeout:)` or stops it with `terminate()`.
     public static func start(_ name: String, _ arguments: [String]) throws -> Running {
-        try Running(executable: locate(name), arguments: arguments)
+        try Running(executable: locate(name), arguments: arguments, environment: nil)
+    }
+
+    /// Starts a program by absolute path with exactly `environment`.
+    public static func start(path: String, _ arguments: [String], environment: [String: String]) throws -> Running {
+        try Running(executable: path, arguments: arguments, environment: environment)
     }
 
     /// Runs a tool to completion (killed after `timeout` seconds) and captures its output.
@@ -40,7 +45,7 @@ public enum ExternalTool {
         let errPath: String
         let exited: AsyncStream<Void>
 
-        init(executable: String, arguments: [String]) throws {
+        init(executable: String, arguments: [String], environment: [String: String]?) throws {
             let base = NSTemporaryDirectory() + "ferry-tool-\(UUID().uuidString)"
             outPath = base + ".out"
             errPath = base + ".err"
@@ -49,6 +54,7 @@ public enum ExternalTool {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
+            if let environment { process.environment = environment }
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
             process.standardInput = FileHandle.nullDevice
@@ -57,6 +63,14 @@ public enum ExternalTool {
             self.process = process
             self.exited = stream
             try process.run()
+        }
+
+        /// What the program has written to stdout so far.
+        public var outputSoFar: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+
+        /// Sends a signal.
+        public func signal(_ number: Int32) {
+            if process.isRunning { _ = Foundation.kill(process.processIdentifier, number) }
         }
 
         /// Sends SIGTERM.

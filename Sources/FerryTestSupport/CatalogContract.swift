@@ -1,0 +1,160 @@
+import FerryCore
+import Foundation
+import Testing
+
+/// The behaviour every `Catalog` must have, run against each backend (SQLite, PostgreSQL).
+/// Each check gets a fresh, empty catalog.
+public enum CatalogContract {
+    /// A named check.
+    public typealias Check = @Sendable (any Catalog) async throws -> Void
+
+    /// Every check by name, for `@Test(arguments: CatalogContract.names)`.
+    public static let names: [String] = checks.keys.sorted()
+
+    /// The checks.
+    public static let checks: [String: Check] = [
+        "usersAreUniqueByName": usersAreUniqueByName,
+        "tokensResolveToEnabledUsersOnly": tokensResolveToEnabledUsersOnly,
+        "sessionsExpire": sessionsExpire,
+        "filesRoundTripAndPageNewestFirst": filesRoundTripAndPageNewestFirst,
+        "grantsDecideVisibility": grantsDecideVisibility,
+        "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
+        "auditFiltersAndPages": auditFiltersAndPages,
+    ]
+
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func user(_ name: String, role: Role = .member) -> UserRecord {
+        UserRecord(id: Identifier.make(), username: name, role: role, passwordHash: nil, disabled: false, createdAt: t0)
+    }
+
+    static func file(owner: UserRecord, name: String = "a.bin", at: Date = t0) -> FileRecord {
+        let id = Identifier.make()
+        return FileRecord(
+            id: id, name: name, size: 10, contentType: "application/octet-stream",
+            sha256: String(repeating: "a", count: 64), version: 1, ownerID: owner.id, ownerName: owner.username,
+            createdAt: at, updatedAt: at, blobKey: "\(id)/\(Identifier.make())", blockSHA256: ["b", "c"])
+    }
+
+    static func usersAreUniqueByName(_ catalog: any Catalog) async throws {
+        #expect(try await catalog.userCount() == 0)
+        try await catalog.createUser(user("ann"))
+        await #expect(throws: FerryError.self) { try await catalog.createUser(user("ann")) }
+        #expect(try await catalog.user(named: "ann")?.username == "ann")
+        #expect(try await catalog.user(named: "nobody") == nil)
+        #expect(try await catalog.userCount() == 1)
+    }
+
+    static func tokensResolveToEnabledUsersOnly(_ catalog: any Catalog) async throws {
+        let ann = user("ann", role: .admin)
+        try await catalog.createUser(ann)
+        let token = TokenRecord(id: Identifier.make(), userID: ann.id, name: "t", secretHash: "h1", createdAt: t0)
+        try await catalog.createToken(token)
+        #expect(try await catalog.principal(tokenHash: "h1")?.role == .admin)
+        #expect(try await catalog.tokens(userID: ann.id).map(\.id) == [token.id])
+        #expect(try await catalog.setUserDisabled(id: ann.id, disabled: true))
+        #expect(try await catalog.principal(tokenHash: "h1") == nil)
+        #expect(try await catalog.setUserDisabled(id: ann.id, disabled: false))
+        #expect(try await catalog.deleteToken(id: token.id, userID: "someone-else") == false)
+        #expect(try await catalog.deleteToken(id: token.id, userID: ann.id))
+        #expect(try await catalog.principal(tokenHash: "h1") == nil)
+    }
+
+    static func sessionsExpire(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        try await catalog.createSession(
+            SessionRecord(secretHash: "s1", userID: ann.id, createdAt: t0, expiresAt: t0.addingTimeInterval(60)))
+        #expect(try await catalog.principal(sessionHash: "s1", now: t0)?.username == "ann")
+        #expect(try await catalog.principal(sessionHash: "s1", now: t0.addingTimeInterval(61)) == nil)
+        try await catalog.deleteSession(hash: "s1")
+        #expect(try await catalog.principal(sessionHash: "s1", now: t0) == nil)
+    }
+
+    static func filesRoundTripAndPageNewestFirst(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        var inserted: [FileRecord] = []
+        for i in 0..<5 {
+            let record = file(owner: ann, name: "f\(i) \"ü\".bin", at: t0.addingTimeInterval(Double(i)))
+            try await catalog.insertFile(record)
+            inserted.append(record)
+        }
+        #expect(try await catalog.file(id: inserted[0].id) == inserted[0])
+        let principal = Principal(userID: ann.id, username: "ann", role: .member, via: .token)
+        let first = try await catalog.files(visibleTo: principal, now: t0, limit: 2, before: nil)
+        #expect(first.items.map(\.id) == [inserted[4].id, inserted[3].id])
+        let second = try await catalog.files(visibleTo: principal, now: t0, limit: 2, before: first.next)
+        #expect(second.items.map(\.id) == [inserted[2].id, inserted[1].id])
+        let third = try await catalog.files(visibleTo: principal, now: t0, limit: 2, before: second.next)
+        #expect(third.items.map(\.id) == [inserted[0].id])
+        #expect(third.next == nil)
+    }
+
+    static func grantsDecideVisibility(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        let bob = user("bob")
+        try await catalog.createUser(ann)
+        try await catalog.createUser(bob)
+        let record = file(owner: ann)
+        try await catalog.insertFile(record)
+        let asBob = Principal(userID: bob.id, username: "bob", role: .member, via: .token)
+        #expect(try await catalog.file(id: record.id, grantFor: bob.id, now: t0)?.granted == false)
+        #expect(try await catalog.files(visibleTo: asBob, now: t0, limit: 10, before: nil).items.isEmpty)
+        try await catalog.upsertGrant(
+            GrantRecord(fileID: record.id, userID: bob.id, username: "bob", expiresAt: t0.addingTimeInterval(10)))
+        #expect(try await catalog.file(id: record.id, grantFor: bob.id, now: t0)?.granted == true)
+        #expect(try await catalog.files(visibleTo: asBob, now: t0, limit: 10, before: nil).items.count == 1)
+        #expect(
+            try await catalog.file(id: record.id, grantFor: bob.id, now: t0.addingTimeInterval(11))?.granted == false)
+        #expect(try await catalog.grants(fileID: record.id).map(\.username) == ["bob"])
+        #expect(try await catalog.deleteGrant(fileID: record.id, userID: bob.id))
+        #expect(try await catalog.deleteGrant(fileID: record.id, userID: bob.id) == false)
+        let admin = Principal(userID: "x", username: "root", role: .admin, via: .token)
+        #expect(try await catalog.files(visibleTo: admin, now: t0, limit: 10, before: nil).items.count == 1)
+    }
+
+    static func replaceIsOptimisticAndDeleteTakesGrants(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        let record = file(owner: ann)
+        try await catalog.insertFile(record)
+        let content = FileContent(
+            size: 20, contentType: "text/plain", sha256: String(repeating: "d", count: 64),
+            blobKey: "\(record.id)/next",
+            blockSHA256: ["e"])
+        let later = t0.addingTimeInterval(5)
+        let updated = try #require(
+            try await catalog.replaceContent(fileID: record.id, expectedVersion: 1, with: content, now: later))
+        #expect(updated.version == 2 && updated.size == 20 && updated.blobKey == "\(record.id)/next")
+        #expect(updated.updatedAt == later && updated.createdAt == t0 && updated.etag != record.etag)
+        #expect(
+            try await catalog.replaceContent(fileID: record.id, expectedVersion: 1, with: content, now: later) == nil)
+        try await catalog.upsertGrant(GrantRecord(fileID: record.id, userID: ann.id, username: "ann", expiresAt: nil))
+        #expect(try await catalog.deleteFile(id: record.id)?.id == record.id)
+        #expect(try await catalog.file(id: record.id) == nil)
+        #expect(try await catalog.grants(fileID: record.id).isEmpty)
+        #expect(try await catalog.deleteFile(id: record.id) == nil)
+    }
+
+    static func auditFiltersAndPages(_ catalog: any Catalog) async throws {
+        var events: [AuditEvent] = []
+        for i in 0..<6 {
+            events.append(
+                AuditEvent(
+                    at: t0.addingTimeInterval(Double(i)), event: i % 2 == 0 ? "download.started" : "download.failed",
+                    actor: i < 3 ? "ann" : "bob", fileID: "f\(i % 3)", clientIP: "127.0.0.1",
+                    detail: ["bytes": .int(Int64(i)), "code": i % 2 == 0 ? .null : "client_aborted"]))
+        }
+        try await catalog.appendAudit(events)
+        let all = try await catalog.audit(AuditFilter(limit: 4))
+        #expect(all.items.map(\.at) == events.reversed().prefix(4).map(\.at))
+        #expect(all.items[0].detail == events[5].detail)
+        let rest = try await catalog.audit(AuditFilter(limit: 4, before: all.next))
+        #expect(rest.items.count == 2 && rest.next == nil)
+        #expect(try await catalog.audit(AuditFilter(actor: "bob")).items.count == 3)
+        #expect(try await catalog.audit(AuditFilter(event: "download.failed")).items.count == 3)
+        #expect(try await catalog.audit(AuditFilter(fileID: "f0")).items.count == 2)
+        #expect(try await catalog.audit(AuditFilter(since: t0.addingTimeInterval(4))).items.count == 2)
+    }
+}

@@ -1,0 +1,36 @@
+import FerryCore
+import FerryStorageLocal
+import FerryTestSupport
+import Foundation
+import NIOCore
+import Testing
+
+@Suite struct LocalBlobStoreTests {
+    @Test(arguments: BlobStoreContract.names)
+    func contract(_ name: String) async throws {
+        let directory = try TemporaryDirectory("ferry-blobs")
+        defer { directory.remove() }
+        let store = try await LocalBlobStore(configuration: .init(root: directory.path))
+        try await BlobStoreContract.checks[name]!(store)
+    }
+
+    @Test(arguments: ["../escape", "a/../../b", "/etc/passwd", "a//b", "", "name with space", "x/./y"])
+    func keysThatCouldEscapeTheRootAreRefused(_ key: String) async throws {
+        let directory = try TemporaryDirectory("ferry-blobs")
+        defer { directory.remove() }
+        let store = try await LocalBlobStore(configuration: .init(root: directory.path))
+        await #expect(throws: FerryError.self) { _ = try await store.beginUpload(key: key, sizeHint: nil) }
+        await #expect(throws: FerryError.self) { try await store.read(key: key, range: nil) { _ in } }
+    }
+
+    @Test func abortedUploadLeavesNoFileOnDisk() async throws {
+        let directory = try TemporaryDirectory("ferry-blobs")
+        defer { directory.remove() }
+        let store = try await LocalBlobStore(configuration: .init(root: directory.path))
+        let upload = try await store.beginUpload(key: "abcdefghij/klmnopqrst", sizeHint: nil)
+        try await upload.write(ByteBuffer(bytes: TestData.bytes(100_000)))
+        await upload.abort()
+        let leftovers = FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? []
+        #expect(leftovers.allSatisfy { !$0.contains("klmnopqrst") }, "\(leftovers)")
+    }
+}
