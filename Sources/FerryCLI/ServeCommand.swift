@@ -42,8 +42,16 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ferry: cannot start: \(error.message)\n".utf8))
             throw ExitCode(1)
         }
+        let keyring: SigningKeyring
+        do {
+            keyring = try SigningKeyring.load(configuration)
+        } catch let error as FerryConfiguration.Invalid {
+            FileHandle.standardError.write(Data("ferry: invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         let services = FerryServices(
-            configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger)
+            configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
+            keyring: keyring)
         do {
             if case .createdWithGeneratedToken(let token) = try await Bootstrap.run(services: services) {
                 // Written straight to the descriptor: stdout is block-buffered when it is not a

@@ -65,6 +65,32 @@ extension SQLiteCatalog {
                     CREATE INDEX audit_event ON audit(event, seq);
                     """)
         }
+        migrator.registerMigration("v2-links") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE links (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        file_id TEXT NOT NULL,
+                        file_version INTEGER NOT NULL,
+                        issuer_id TEXT NOT NULL REFERENCES users(id),
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        strategy TEXT NOT NULL,
+                        max_downloads INTEGER,
+                        bind_ip TEXT,
+                        disposition TEXT NOT NULL,
+                        filename TEXT,
+                        revoked_at REAL
+                    );
+                    CREATE INDEX links_file ON links(file_id, created_at);
+                    CREATE TABLE link_clients (
+                        link_id TEXT NOT NULL REFERENCES links(id) ON DELETE CASCADE,
+                        client_key TEXT NOT NULL,
+                        taken_at REAL NOT NULL,
+                        PRIMARY KEY (link_id, client_key)
+                    );
+                    """)
+        }
         return migrator
     }
 }

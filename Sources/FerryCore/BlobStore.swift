@@ -28,6 +28,9 @@ public protocol BlobStore: Sendable {
     /// A URL that fetches the blob straight from the store until `expiresAt`, when the store can
     /// sign one (S3 presigning, CloudFront); nil for stores that cannot.
     func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL?
+
+    /// Whether `signedURL` can return URLs (the broker redirects large files only then).
+    var canSignURLs: Bool { get }
 }
 
 /// A blob being written. Exactly one of `commit()` or `abort()` ends it.

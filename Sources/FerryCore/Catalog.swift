@@ -68,6 +68,23 @@ public protocol Catalog: Sendable {
     /// The grants of a file.
     func grants(fileID: String) async throws -> [GrantRecord]
 
+    // MARK: Links
+
+    /// Records an issued link.
+    func insertLink(_ link: LinkRecord) async throws
+    /// A link by id.
+    func link(id: String) async throws -> LinkRecord?
+    /// The link with its file, its issuer's access and its download count, in one read (the `/t/`
+    /// hot path). `clientKey` identifies the requesting client of a limited link.
+    func linkState(id: String, clientKey: String, now: Date) async throws -> LinkState?
+    /// Takes one of `max` downloads of a link for a client, atomically across every node: true when
+    /// the client holds a download afterwards (already held, or taken now), false when all are taken.
+    func takeDownload(linkID: String, clientKey: String, max: Int, now: Date) async throws -> Bool
+    /// The links of a file, newest first, with downloads used; expired links older than a day are omitted.
+    func links(fileID: String, now: Date) async throws -> [LinkSummary]
+    /// Marks a link revoked (idempotent); returns the link as it is now.
+    func revokeLink(id: String, now: Date) async throws -> LinkRecord?
+
     // MARK: Audit
 
     /// Appends events in order.

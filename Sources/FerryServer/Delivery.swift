@@ -41,12 +41,8 @@ struct Delivery: Sendable {
             .cacheControl: options.cacheControl,
             .xContentTypeOptions: "nosniff",
         ]
-        let conditions = Preconditions(
-            ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch],
-            ifModifiedSince: request.headers[.ifModifiedSince], ifUnmodifiedSince: request.headers[.ifUnmodifiedSince],
-            ifRange: request.headers[.ifRange])
         let honorRange: Bool
-        switch conditions.evaluate(etag: file.etag, lastModified: file.lastModified) {
+        switch Preconditions(request.headers).evaluate(etag: file.etag, lastModified: file.lastModified) {
         case .failed:
             let error = FerryError(
                 .preconditionFailed,
@@ -143,6 +139,17 @@ struct Delivery: Sendable {
         return Response(status: status, headers: headers, body: body)
     }
 
+    /// Whether a request would be answered with bytes (200 or 206): a GET whose preconditions
+    /// pass and whose range is satisfiable. Limited links take a download only then.
+    static func sendsBytes(file: FileRecord, request: Request) -> Bool {
+        guard request.method == .get else { return false }
+        switch Preconditions(request.headers).evaluate(etag: file.etag, lastModified: file.lastModified) {
+        case .failed, .notModified: return false
+        case .proceed(let honorRange):
+            return !honorRange || ByteRange.resolve(header: request.headers[.range], size: file.size) != .unsatisfiable
+        }
+    }
+
     /// The segments of a `multipart/byteranges` body (RFC 9110 section 14.6).
     static func multipart(
         _ ranges: [ClosedRange<Int64>], size: Int64, contentType: String, boundary: String
@@ -182,5 +189,14 @@ struct RangeNotSatisfiable: Error {
 
     var response: Response {
         error.response(headers: [.contentRange: ByteRange.unsatisfiedContentRange(size: size), .acceptRanges: "bytes"])
+    }
+}
+
+extension Preconditions {
+    /// The conditional headers of a request.
+    init(_ headers: HTTPFields) {
+        self.init(
+            ifMatch: headers[.ifMatch], ifNoneMatch: headers[.ifNoneMatch], ifModifiedSince: headers[.ifModifiedSince],
+            ifUnmodifiedSince: headers[.ifUnmodifiedSince], ifRange: headers[.ifRange])
     }
 }

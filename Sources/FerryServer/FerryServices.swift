@@ -12,12 +12,15 @@ public struct FerryServices: Sendable {
     public let now: @Sendable () -> Date
     public let logger: Logger
     let authenticator: Authenticator
+    /// The keys of server links.
+    public let keyring: SigningKeyring
 
     /// Wires the parts together.
     public init(
         configuration: FerryConfiguration, catalog: any Catalog, store: any BlobStore, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        keyring: SigningKeyring, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.keyring = keyring
         self.configuration = configuration
         self.catalog = catalog
         self.store = store

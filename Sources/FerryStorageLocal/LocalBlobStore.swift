@@ -116,6 +116,9 @@ public struct LocalBlobStore: BlobStore {
 
     public func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL? { nil }
 
+    /// Local disk cannot sign URLs: every download is served by Ferry itself.
+    public var canSignURLs: Bool { false }
+
     struct InvalidKey: Error {
         var key: String
     }

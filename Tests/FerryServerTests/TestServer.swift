@@ -38,7 +38,7 @@ struct TestServer {
         let backends = try await Backends.open(configuration, logger: logger)
         let services = FerryServices(
             configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
-            now: now ?? { Date() })
+            keyring: try SigningKeyring.load(configuration), now: now ?? { Date() })
         _ = try await Bootstrap.run(services: services)
         return TestServer(
             directory: directory, services: services, close: backends.close, adminToken: token, port: port)

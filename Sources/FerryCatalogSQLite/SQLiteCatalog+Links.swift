@@ -1,0 +1,119 @@
+import FerryCore
+import GRDB
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension SQLiteCatalog {
+    public func insertLink(_ link: LinkRecord) async throws {
+        try await write { db in
+            try db.execute(
+                literal: """
+                    INSERT INTO links (id, file_id, file_version, issuer_id, created_at, expires_at, strategy,
+                                       max_downloads, bind_ip, disposition, filename, revoked_at)
+                    VALUES (\(link.id), \(link.fileID), \(link.fileVersion), \(link.issuerID),
+                            \(link.createdAt.timeIntervalSince1970), \(link.expiresAt.timeIntervalSince1970),
+                            \(link.strategy), \(link.maxDownloads), \(link.bindIP), \(link.disposition.rawValue),
+                            \(link.filename), \(link.revokedAt?.timeIntervalSince1970))
+                    """)
+        }
+    }
+
+    static let linkColumns: SQL = """
+        l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id, iu.username AS issuer_name,
+        l.created_at AS link_created_at, l.expires_at, l.strategy, l.max_downloads, l.bind_ip, l.disposition,
+        l.filename AS link_filename, l.revoked_at
+        """
+
+    public func link(id: String) async throws -> LinkRecord? {
+        try await read { db in
+            let request = SQLRequest<Row>(
+                "SELECT \(Self.linkColumns) FROM links l JOIN users iu ON iu.id = l.issuer_id WHERE l.id = \(id)")
+            return try Row.fetchOne(db, request).map(Self.link)
+        }
+    }
+
+    public func linkState(id: String, clientKey: String, now: Date) async throws -> LinkState? {
+        try await read { db in
+            let request = SQLRequest<Row>(
+                """
+                SELECT \(Self.linkColumns), \(Self.fileColumns),
+                    (iu.disabled = 0 AND f.id IS NOT NULL AND (iu.role = 'admin' OR f.owner_id = l.issuer_id
+                     OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
+                                AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))))) AS issuer_ok,
+                    CASE WHEN l.max_downloads IS NULL THEN 0
+                         ELSE (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) END AS used,
+                    CASE WHEN l.max_downloads IS NULL THEN 0
+                         ELSE EXISTS (SELECT 1 FROM link_clients c WHERE c.link_id = l.id
+                                      AND c.client_key = \(clientKey)) END AS mine
+                FROM links l JOIN users iu ON iu.id = l.issuer_id
+                LEFT JOIN files f ON f.id = l.file_id LEFT JOIN users u ON u.id = f.owner_id
+                WHERE l.id = \(id)
+                """)
+            guard let row = try Row.fetchOne(db, request) else { return nil }
+            let file: FileRecord? = (row["id"] as String?) == nil ? nil : Self.file(row)
+            return LinkState(
+                link: Self.link(row), file: file, issuerMayRead: row["issuer_ok"] ?? false,
+                downloadsUsed: row["used"], clientHoldsDownload: row["mine"])
+        }
+    }
+
+    public func takeDownload(linkID: String, clientKey: String, max: Int, now: Date) async throws -> Bool {
+        // SQLite serialises writers, so the count and the insert cannot interleave with another take.
+        try await write { db in
+            try db.execute(
+                literal: """
+                    INSERT INTO link_clients (link_id, client_key, taken_at)
+                    SELECT \(linkID), \(clientKey), \(now.timeIntervalSince1970)
+                    WHERE (SELECT COUNT(*) FROM link_clients WHERE link_id = \(linkID)) < \(max)
+                    ON CONFLICT (link_id, client_key) DO NOTHING
+                    """)
+            if db.changesCount > 0 { return true }
+            return try Bool.fetchOne(
+                db,
+                SQLRequest<Bool>(
+                    "SELECT EXISTS (SELECT 1 FROM link_clients WHERE link_id = \(linkID) AND client_key = \(clientKey))"
+                )) ?? false
+        }
+    }
+
+    public func links(fileID: String, now: Date) async throws -> [LinkSummary] {
+        try await read { db in
+            let cutoff = now.timeIntervalSince1970 - 86_400
+            let request = SQLRequest<Row>(
+                """
+                SELECT \(Self.linkColumns), (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) AS used
+                FROM links l JOIN users iu ON iu.id = l.issuer_id
+                WHERE l.file_id = \(fileID) AND l.expires_at > \(cutoff) ORDER BY l.created_at DESC, l.id
+                """)
+            return try Row.fetchAll(db, request).map { LinkSummary(link: Self.link($0), downloadsUsed: $0["used"]) }
+        }
+    }
+
+    public func revokeLink(id: String, now: Date) async throws -> LinkRecord? {
+        try await write { db in
+            try db.execute(
+                literal:
+                    "UPDATE links SET revoked_at = \(now.timeIntervalSince1970) WHERE id = \(id) AND revoked_at IS NULL"
+            )
+            let request = SQLRequest<Row>(
+                "SELECT \(Self.linkColumns) FROM links l JOIN users iu ON iu.id = l.issuer_id WHERE l.id = \(id)")
+            return try Row.fetchOne(db, request).map(Self.link)
+        }
+    }
+
+    static func link(_ row: Row) -> LinkRecord {
+        LinkRecord(
+            id: row["link_id"], fileID: row["link_file_id"], fileVersion: row["file_version"],
+            issuerID: row["issuer_id"], issuerName: row["issuer_name"],
+            createdAt: Date(timeIntervalSince1970: row["link_created_at"]),
+            expiresAt: Date(timeIntervalSince1970: row["expires_at"]), strategy: row["strategy"],
+            maxDownloads: row["max_downloads"], bindIP: row["bind_ip"],
+            disposition: ContentDisposition.Kind(rawValue: row["disposition"]) ?? .attachment,
+            filename: row["link_filename"],
+            revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// An issued download link (API.md "Signed links"). The URL itself is never stored.
+public struct LinkRecord: Hashable, Sendable {
+    public var id: String
+    public var fileID: String
+    /// The file version the link is bound to.
+    public var fileVersion: Int
+    public var issuerID: String
+    public var issuerName: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    /// `server`, `storage` or `cdn`.
+    public var strategy: String
+    public var maxDownloads: Int?
+    public var bindIP: String?
+    public var disposition: ContentDisposition.Kind
+    public var filename: String?
+    public var revokedAt: Date?
+
+    /// Creates a link record.
+    public init(
+        id: String, fileID: String, fileVersion: Int, issuerID: String, issuerName: String, createdAt: Date,
+        expiresAt: Date, strategy: String, maxDownloads: Int?, bindIP: String?, disposition: ContentDisposition.Kind,
+        filename: String?, revokedAt: Date?
+    ) {
+        self.id = id
+        self.fileID = fileID
+        self.fileVersion = fileVersion
+        self.issuerID = issuerID
+        self.issuerName = issuerName
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.strategy = strategy
+        self.maxDownloads = maxDownloads
+        self.bindIP = bindIP
+        self.disposition = disposition
+        self.filename = filename
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Everything `/t/` needs to decide a request, read in one catalog query.
+public struct LinkState: Sendable {
+    public var link: LinkRecord
+    /// The file, or nil when it was deleted.
+    public var file: FileRecord?
+    /// Whether the issuer may still read the file (owner, admin, or unexpired grant) and is enabled.
+    public var issuerMayRead: Bool
+    /// Downloads taken so far.
+    public var downloadsUsed: Int
+    /// Whether this client already holds one of the downloads.
+    public var clientHoldsDownload: Bool
+
+    /// Creates a state.
+    public init(link: LinkRecord, file: FileRecord?, issuerMayRead: Bool, downloadsUsed: Int, clientHoldsDownload: Bool)
+    {
+        self.link = link
+        self.file = file
+        self.issuerMayRead = issuerMayRead
+        self.downloadsUsed = downloadsUsed
+        self.clientHoldsDownload = clientHoldsDownload
+    }
+}
+
+/// A link as `GET /v1/files/{id}/links` lists it.
+public struct LinkSummary: Hashable, Sendable {
+    public var link: LinkRecord
+    public var downloadsUsed: Int
+
+    /// Creates a summary.
+    public init(link: LinkRecord, downloadsUsed: Int) {
+        self.link = link
+        self.downloadsUsed = downloadsUsed
+    }
+}

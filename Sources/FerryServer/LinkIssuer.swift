@@ -1,0 +1,67 @@
+import FerryCore
+import Foundation
+import Logging
+
+/// Issues links: picks the strategy, writes the link row and the audit event, and builds the URL
+/// that is shown once. Used by `POST /links`, the manifest and the broker.
+struct LinkIssuer: Sendable {
+    let services: FerryServices
+
+    /// What the caller asked for.
+    struct Request: Sendable {
+        var ttl: Int
+        var disposition: ContentDisposition.Kind = .attachment
+        var filename: String?
+        var maxDownloads: Int?
+        var bindIP: String?
+    }
+
+    /// An issued link with its one-time URL.
+    struct Issued: Sendable {
+        var link: LinkRecord
+        var url: String
+    }
+
+    func issue(file: FileRecord, principal: Principal, request: Request, clientIP: String) async throws -> Issued {
+        let now = services.now()
+        let expires = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(request.ttl)).rounded(.down))
+        let disposition =
+            request.disposition == .inline && MediaType.isInlineSafe(file.contentType)
+            ? ContentDisposition.Kind.inline : .attachment
+        var link = LinkRecord(
+            id: Identifier.make(), fileID: file.id, fileVersion: file.version, issuerID: principal.userID,
+            issuerName: principal.username, createdAt: now, expiresAt: expires, strategy: "server",
+            maxDownloads: request.maxDownloads, bindIP: request.bindIP, disposition: disposition,
+            filename: request.filename, revokedAt: nil)
+        var url: String
+        // A limited or address-bound link is always served by Ferry: no store can count downloads.
+        let contentDisposition = ContentDisposition(kind: disposition, filename: request.filename ?? file.name)
+        if request.maxDownloads == nil, request.bindIP == nil,
+            let signed = try await services.store.signedURL(
+                for: file.blobKey,
+                request: SignedURLRequest(
+                    expiresAt: expires, now: now, contentType: file.contentType,
+                    contentDisposition: contentDisposition.headerValue))
+        {
+            link.strategy = signed.strategy
+            url = signed.url
+        } else {
+            let token = LinkToken(
+                linkID: link.id, fileID: file.id, fileVersion: file.version,
+                expiresAt: Int64(expires.timeIntervalSince1970), keyID: services.keyring.current.id,
+                disposition: disposition, bindIP: request.bindIP, filename: request.filename)
+            url = services.configuration.publicURL + "/t/" + token.signed(with: services.keyring.current.secret)
+        }
+        try await services.catalog.insertLink(link)
+        var detail: [String: AuditValue] = [
+            "link_id": .string(link.id), "ttl_seconds": .int(Int64(request.ttl)), "strategy": .string(link.strategy),
+            "max_downloads": link.maxDownloads.map { .int(Int64($0)) } ?? .null,
+        ]
+        if let bindIP = link.bindIP { detail["bind_ip"] = .string(bindIP) }
+        await services.audit.record(
+            AuditEvent(
+                at: now, event: "link.issued", actor: principal.username, fileID: file.id, clientIP: clientIP,
+                detail: detail))
+        return Issued(link: link, url: url)
+    }
+}
