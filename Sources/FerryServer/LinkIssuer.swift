@@ -24,7 +24,8 @@ struct LinkIssuer: Sendable {
 
     func issue(file: FileRecord, principal: Principal, request: Request, clientIP: String) async throws -> Issued {
         let now = services.now()
-        let expires = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(request.ttl)).rounded(.down))
+        // Whole seconds (the token carries seconds), rounded up so a link never lives less than its TTL.
+        let expires = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(request.ttl)).rounded(.up))
         let disposition =
             request.disposition == .inline && MediaType.isInlineSafe(file.contentType)
             ? ContentDisposition.Kind.inline : .attachment
