@@ -68,9 +68,12 @@ struct ServeCommand: AsyncParsableCommand {
             let app = buildApplication(services: services)
             try await app.runService()
         } catch {
+            await services.audit.flush()
             await backends.close()
             throw error
         }
+        // Graceful shutdown: in-flight transfers have ended; write what the audit queue holds.
+        await services.audit.flush()
         await backends.close()
     }
 }

@@ -31,6 +31,11 @@ public final class SQLiteCatalog: Catalog {
         var config = GRDB.Configuration()
         config.busyMode = .timeout(configuration.busyTimeout)
         config.foreignKeysEnabled = true
+        config.prepareDatabase { db in
+            // WAL with synchronous=NORMAL: commits survive a process crash; a power loss may drop
+            // the last transactions but never corrupts the database (SQLite's WAL guarantee).
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         do {
             pool = try DatabasePool(path: configuration.path, configuration: config)
             try Self.migrator.migrate(pool)

@@ -30,20 +30,3 @@ public struct FerryServices: Sendable {
         self.authenticator = Authenticator(catalog: catalog, configuration: configuration, now: now)
     }
 }
-
-/// Writes audit events to the catalog. A failed audit write is logged and does not fail the
-/// request that caused it (the bytes already went out); details never hold secrets.
-public struct AuditLog: Sendable {
-    let catalog: any Catalog
-    let logger: Logger
-
-    /// Records one event.
-    public func record(_ event: AuditEvent) async {
-        do {
-            try await catalog.appendAudit([event])
-        } catch {
-            logger.error(
-                "audit write failed", metadata: ["event": "\(event.event)", "error": "\(String(reflecting: error))"])
-        }
-    }
-}

@@ -40,6 +40,8 @@ struct OperationsController: Sendable {
         let filter = AuditFilter(
             fileID: query.get("file_id"), actor: query.get("actor"), event: query.get("event"), since: since,
             limit: try Cursor.limit(query.get("limit")), before: try Cursor.decode(query.get("cursor")))
+        // Read your writes: what this node recorded is in the catalog before it is listed.
+        await services.audit.flush()
         let page = try await services.catalog.audit(filter)
         return AuditListJSON(events: page.items.map(AuditEventJSON.init), nextCursor: Cursor.encode(page.next))
     }

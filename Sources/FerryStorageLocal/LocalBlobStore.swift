@@ -86,15 +86,23 @@ public struct LocalBlobStore: BlobStore {
             throw FerryError(.notFound, "The file's bytes are missing from storage.", underlying: error)
         }
         do {
-            let chunks: FileChunks
+            // One chunk in flight, read only after the consumer took the previous one: memory per
+            // transfer is one chunk, and a client that stops reading stops the disk reads.
+            // (FileChunks would read ahead up to eight chunks per transfer.)
+            var offset = range?.lowerBound ?? 0
+            let end: Int64
             if let range {
-                chunks = handle.readChunks(
-                    in: range.lowerBound..<(range.upperBound + 1),
-                    chunkLength: .bytes(Int64(configuration.readChunkSize)))
+                end = range.upperBound + 1
             } else {
-                chunks = handle.readChunks(chunkLength: .bytes(Int64(configuration.readChunkSize)))
+                end = try await handle.info().size
             }
-            for try await chunk in chunks {
+            while offset < end {
+                let length = Int(min(Int64(configuration.readChunkSize), end - offset))
+                let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(length)))
+                guard chunk.readableBytes > 0 else {
+                    throw FerryError(.internalError, "The stored file is shorter than its record.")
+                }
+                offset += Int64(chunk.readableBytes)
                 try await consumer(chunk)
             }
         } catch {

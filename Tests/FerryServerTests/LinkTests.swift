@@ -41,7 +41,7 @@ import Testing
     }
 
     func auditCodes(_ server: TestServer, file: String?) async throws -> [String] {
-        try await server.services.catalog.audit(AuditFilter(fileID: file, event: "download.failed")).items
+        try await server.auditEvents(AuditFilter(fileID: file, event: "download.failed")).items
             .compactMap { if case .string(let code)? = $0.detail["code"] { code } else { nil } }
     }
 
@@ -64,7 +64,7 @@ import Testing
                 buffer: try await client.get("/v1/files/\(file.id)/links", token: server.adminToken).body)
             #expect(
                 listing.contains(link.id) && !listing.contains("/t/") && !listing.contains(path(link.url).dropFirst(3)))
-            let events = try await server.services.catalog.audit(
+            let events = try await server.auditEvents(
                 AuditFilter(fileID: file.id, event: "download.completed"))
             #expect(events.items.first?.detail["link_id"] == .string(link.id))
             #expect(events.items.first?.detail["via"] == .string("link"))
@@ -130,7 +130,7 @@ import Testing
             let listing = String(
                 buffer: try await client.get("/v1/files/\(file.id)/links", token: server.adminToken).body)
             #expect(listing.contains("\"revoked_at\":\"20"))
-            let revokedEvents = try await server.services.catalog.audit(AuditFilter(event: "link.revoked"))
+            let revokedEvents = try await server.auditEvents(AuditFilter(event: "link.revoked"))
             #expect(revokedEvents.items.count == 1)
         }
     }

@@ -81,7 +81,7 @@ import Testing
                     "-o", scratch.appending("cut"), url,
                 ])
             let aborted = try await Eventually.value(timeout: 20) { () -> AuditEvent? in
-                let page = try await server.services.catalog.audit(
+                let page = try await server.auditEvents(
                     AuditFilter(fileID: file.id, event: "download.failed"))
                 return page.items.first
             }

@@ -99,6 +99,12 @@ struct TestServer {
         return try JSONDecoder().decode(FileInfo.self, from: Data(r.stdout.utf8))
     }
 
+    /// Audit events after everything recorded so far is written.
+    func auditEvents(_ filter: AuditFilter) async throws -> Page<AuditEvent> {
+        await services.audit.flush()
+        return try await services.catalog.audit(filter)
+    }
+
     var blobRoot: String { directory.appending("blobs") }
 
     /// Every regular file under the blob root (to prove nothing was left behind).

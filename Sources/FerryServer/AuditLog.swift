@@ -1,0 +1,98 @@
+import FerryCore
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes audit events to the catalog off the hot path, in batches (group commit).
+///
+/// The first caller to find no write in progress becomes the writer and drains the queue in
+/// batches; callers arriving meanwhile only append and return. At low load each event is written
+/// before `record` returns; under load many requests share one transaction. The queue is bounded:
+/// past `capacity` pending events a caller waits for the writer (backpressure, nothing dropped).
+/// `flush()` waits until everything recorded so far is written; the server calls it before reading
+/// the audit log and on shutdown. Loss window on a crash: the events of the batch being written
+/// and those queued behind it (milliseconds of traffic). A failed write is logged with its count.
+public final class AuditLog: Sendable {
+    struct State {
+        var pending: [AuditEvent] = []
+        var writing = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let catalog: any Catalog
+    let logger: Logger
+    let capacity: Int
+    let state = Mutex(State())
+
+    /// Creates the log; `capacity` bounds the queue.
+    public init(catalog: any Catalog, logger: Logger, capacity: Int = 10_000) {
+        self.catalog = catalog
+        self.logger = logger
+        self.capacity = capacity
+    }
+
+    /// Records one event.
+    public func record(_ event: AuditEvent) async {
+        let (becomeWriter, full) = state.withLock { state -> (Bool, Bool) in
+            state.pending.append(event)
+            if state.writing { return (false, state.pending.count > capacity) }
+            state.writing = true
+            return (true, false)
+        }
+        if becomeWriter {
+            await drain()
+        } else if full {
+            await flush()
+        }
+    }
+
+    /// Waits until every event recorded before the call is in the catalog.
+    public func flush() async {
+        enum Action { case done, drain, wait }
+        let action = state.withLock { state -> Action in
+            if state.writing { return .wait }
+            if state.pending.isEmpty { return .done }
+            state.writing = true
+            return .drain
+        }
+        switch action {
+        case .done: return
+        case .drain: await drain()
+        case .wait:
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    guard state.writing else { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Writes batches until the queue is empty, then wakes everyone waiting for a flush.
+    func drain() async {
+        while true {
+            let (batch, waiters) = state.withLock { state -> ([AuditEvent], [CheckedContinuation<Void, Never>]) in
+                let batch = state.pending
+                state.pending = []
+                guard batch.isEmpty else { return (batch, []) }
+                state.writing = false
+                let waiters = state.waiters
+                state.waiters = []
+                return ([], waiters)
+            }
+            if batch.isEmpty {
+                for waiter in waiters { waiter.resume() }
+                return
+            }
+            do {
+                try await catalog.appendAudit(batch)
+            } catch {
+                logger.error(
+                    "audit write failed",
+                    metadata: ["events": "\(batch.count)", "error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+}
