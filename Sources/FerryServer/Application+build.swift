@@ -8,6 +8,9 @@ import Logging
 /// Builds the router with every Ferry route.
 public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self, options: .autoGenerateHeadEndpoints)
+    if !services.configuration.corsOrigins.isEmpty {
+        router.middlewares.add(CORSMiddleware(origins: Set(services.configuration.corsOrigins)))
+    }
     router.middlewares.add(RequestMiddleware(logger: services.logger))
     OperationsController(services: services).addRoutes(to: router)
     AccountsController(services: services).addRoutes(to: router)
