@@ -80,12 +80,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // glibc's mallopt, which no Swift module exposes (see ServeCommand.boundMallocRetention).
-        .target(name: "CFerryMalloc"),
         .target(
             name: "FerryCLI",
             dependencies: [
-                "CFerryMalloc",
                 "FerryCore",
                 "FerryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CFerryMalloc
 import FerryCore
 import FerryServer
 import Foundation
@@ -20,7 +19,6 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
-        Self.boundMallocRetention()
         let configuration: FerryConfiguration
         do {
             configuration = try FerryConfiguration()
@@ -77,14 +75,5 @@ struct ServeCommand: AsyncParsableCommand {
         // Graceful shutdown: in-flight transfers have ended; write what the audit queue holds.
         await services.audit.flush()
         await backends.close()
-    }
-
-    /// Download chunks (256 KiB) are allocated on file-I/O threads and freed on event-loop
-    /// threads. glibc raises its mmap threshold after the first such free and then serves every
-    /// chunk from per-thread arenas that never shrink: peak RSS grew ~30 MiB per concurrent
-    /// download. A fixed threshold keeps chunks in mmap, returned to the system when freed
-    /// (measured in BENCHMARKS.md).
-    static func boundMallocRetention() {
-        _ = ferry_set_mmap_threshold(128 * 1024)
     }
 }

@@ -1,0 +1,59 @@
+import FerryCore
+import Foundation
+import PropertyBased
+import Testing
+
+@Suite struct DomainTests {
+    @Test(arguments: ["", "a\u{0}b", "x\ny", "del\u{7F}", String(repeating: "é", count: 600)])
+    func badFileNamesAreRefused(_ name: String) {
+        #expect(throws: FerryError.self) { try FileName.validate(name) }
+    }
+
+    @Test(arguments: ["report.pdf", "../../etc/passwd", "a\\b", "quote\"; x", "🚢"])
+    func anyOtherUnicodeIsAValidName(_ name: String) throws {
+        #expect(try FileName.validate(name) == name)
+    }
+
+    @Test func mediaTypes() {
+        #expect(MediaType.essence("Text/Plain; charset=UTF-8") == "text/plain")
+        #expect(MediaType.essence("nonsense") == nil)
+        #expect(MediaType.isAllowed("image/png", by: ["image/*"]))
+        #expect(!MediaType.isAllowed("text/html", by: ["image/*", "application/pdf"]))
+        #expect(MediaType.isAllowed("text/html", by: nil))
+        #expect(MediaType.isInlineSafe("video/mp4") && MediaType.isInlineSafe("application/pdf"))
+        #expect(
+            !MediaType.isInlineSafe("text/html") && !MediaType.isInlineSafe("image/svg+xml")
+                && !MediaType.isInlineSafe("text/xml"))
+    }
+
+    @Test func idsAreUnguessableAndURLSafe() {
+        let ids = (0..<5000).map { _ in Identifier.make() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.count == 22 && Identifier.isWellFormed($0) })
+        #expect(Identifier.secret().count == 43)
+    }
+
+    @Test func base64URLAndHexRoundTrip() async {
+        await propertyCheck(count: 300, input: Gen.uint8().array(of: 0...64)) { bytes in
+            #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
+            #expect(Hex.decode(Hex.encode(bytes)) == bytes)
+        }
+        #expect(Base64URL.decode("a") == nil)
+        #expect(Base64URL.decode("ab+/") == nil)
+    }
+
+    @Test func networks() throws {
+        let v4 = try #require(CIDR("10.0.0.0/8"))
+        #expect(v4.contains("10.200.1.1") && !v4.contains("11.0.0.1"))
+        #expect(v4.contains("::ffff:10.1.2.3"))
+        let v6 = try #require(CIDR("fd00::/8"))
+        #expect(v6.contains("fd12:3456::1") && !v6.contains("fe80::1"))
+        #expect(CIDR("0.0.0.0/0")?.contains("8.8.8.8") == true)
+        #expect(CIDR("127.0.0.1")?.contains("127.0.0.1") == true)
+        #expect(CIDR("::1/128")?.contains("::1") == true)
+        for bad in ["10.0.0.0/33", "300.1.1.1", "1.2.3", "::1::2", "abc", "fd00::/129"] {
+            #expect(CIDR(bad) == nil, "\(bad)")
+        }
+        #expect(IPAddress.parse("::") == [UInt8](repeating: 0, count: 16))
+    }
+}
