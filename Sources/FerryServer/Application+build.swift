@@ -11,7 +11,7 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
     if !services.configuration.corsOrigins.isEmpty {
         router.middlewares.add(CORSMiddleware(origins: Set(services.configuration.corsOrigins)))
     }
-    router.middlewares.add(RequestMiddleware(logger: services.logger))
+    router.middlewares.add(RequestMiddleware(logger: services.logger, metrics: services.metrics))
     OperationsController(services: services).addRoutes(to: router)
     AccountsController(services: services).addRoutes(to: router)
     FilesController(services: services).addRoutes(to: router)

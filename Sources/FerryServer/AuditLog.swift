@@ -22,17 +22,21 @@ public final class AuditLog: Sendable {
     let catalog: any Catalog
     let logger: Logger
     let capacity: Int
+    let metrics: FerryMetrics?
     let state = Mutex(State())
 
-    /// Creates the log; `capacity` bounds the queue.
-    public init(catalog: any Catalog, logger: Logger, capacity: Int = 10_000) {
+    /// Creates the log; `capacity` bounds the queue. Events also drive the metrics that count the
+    /// same things (failures by code, links issued, upload bytes), so the two never disagree.
+    public init(catalog: any Catalog, logger: Logger, metrics: FerryMetrics? = nil, capacity: Int = 10_000) {
         self.catalog = catalog
         self.logger = logger
+        self.metrics = metrics
         self.capacity = capacity
     }
 
     /// Records one event.
     public func record(_ event: AuditEvent) async {
+        if let metrics { count(event, in: metrics) }
         let (becomeWriter, full) = state.withLock { state -> (Bool, Bool) in
             state.pending.append(event)
             if state.writing { return (false, state.pending.count > capacity) }
@@ -43,6 +47,19 @@ public final class AuditLog: Sendable {
             await drain()
         } else if full {
             await flush()
+        }
+    }
+
+    func count(_ event: AuditEvent, in metrics: FerryMetrics) {
+        switch event.event {
+        case "download.failed":
+            if case .string(let code)? = event.detail["code"] { metrics.downloadFailed(code: code) }
+        case "link.issued":
+            if case .string(let strategy)? = event.detail["strategy"] { metrics.linkIssued(strategy: strategy) }
+        case "upload.completed":
+            if case .int(let bytes)? = event.detail["bytes"] { metrics.uploaded(bytes) }
+        default:
+            break
         }
     }
 

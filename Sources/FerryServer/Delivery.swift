@@ -99,6 +99,8 @@ struct Delivery: Sendable {
         let body = ResponseBody(contentLength: Int(length)) { [services, detail] writer in
             var sent: Int64 = 0
             var clientFailed = false
+            services.metrics.transferStarted()
+            defer { services.metrics.transferEnded() }
             do {
                 for segment in segments {
                     switch segment {
@@ -108,6 +110,7 @@ struct Delivery: Sendable {
                             throw error
                         }
                         sent += Int64(buffer.readableBytes)
+                        services.metrics.sent(buffer.readableBytes)
                     case .blob(let range):
                         try await services.store.read(key: file.blobKey, range: range) { chunk in
                             do { try await writer.write(chunk) } catch {
@@ -115,6 +118,7 @@ struct Delivery: Sendable {
                                 throw error
                             }
                             sent += Int64(chunk.readableBytes)
+                            services.metrics.sent(chunk.readableBytes)
                         }
                     }
                 }

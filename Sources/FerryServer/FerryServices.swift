@@ -12,6 +12,8 @@ public struct FerryServices: Sendable {
     public let now: @Sendable () -> Date
     public let logger: Logger
     let authenticator: Authenticator
+    /// Counters, gauges and histograms exported at `/metrics`.
+    public let metrics: FerryMetrics
     /// The keys of server links.
     public let keyring: SigningKeyring
 
@@ -26,7 +28,9 @@ public struct FerryServices: Sendable {
         self.store = store
         self.now = now
         self.logger = logger
-        self.audit = AuditLog(catalog: catalog, logger: logger)
+        let metrics = FerryMetrics()
+        self.metrics = metrics
+        self.audit = AuditLog(catalog: catalog, logger: logger, metrics: metrics)
         self.authenticator = Authenticator(catalog: catalog, configuration: configuration, now: now)
     }
 }

@@ -72,6 +72,7 @@ struct LinkDeliveryController: Sendable {
                 if Delivery.sendsBytes(file: file, request: request) {
                     taken = try await services.catalog.takeDownload(
                         linkID: link.id, clientKey: clientKey, max: max, now: now)
+                    if taken { services.metrics.downloadTaken() }
                 } else {
                     taken = state.downloadsUsed < max
                 }

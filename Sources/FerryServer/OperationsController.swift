@@ -14,6 +14,7 @@ struct OperationsController: Sendable {
         router.get("/healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
         router.get("/readyz", use: ready)
         router.get("/v1/audit", use: audit)
+        router.get("/metrics", use: metrics)
     }
 
     @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
@@ -25,6 +26,20 @@ struct OperationsController: Sendable {
                 .unavailable, "Not ready: the \(problems.joined(separator: " and ")) did not answer.", retryAfter: 5)
         }
         return try JSONBody.response(["status": "ready"])
+    }
+
+    @Sendable func metrics(_ request: Request, context: Context) async throws -> Response {
+        if let expected = services.configuration.metricsToken {
+            let presented = request.headers[.authorization] ?? ""
+            // Constant time: compare digests, not the strings.
+            guard Identifier.hash(presented) == Identifier.hash("Bearer \(expected)") else {
+                throw FerryError(.unauthenticated, "/metrics needs Authorization: Bearer <FERRY_METRICS_TOKEN>.")
+            }
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: services.metrics.render())))
     }
 
     @Sendable func audit(_ request: Request, context: Context) async throws -> AuditListJSON {

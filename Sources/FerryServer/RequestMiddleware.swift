@@ -10,6 +10,7 @@ import NIOCore
 /// (`/t/{token}`), never the raw path, so no secret in a URL reaches the log.
 struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
+    let metrics: FerryMetrics
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -40,6 +41,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
             response.body = ResponseBody()
         }
         let elapsed = ContinuousClock.now - start
+        metrics.request(route: context.endpointPath ?? "unmatched", status: response.status.code, duration: elapsed)
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)",
             "route": "\(context.endpointPath ?? "unmatched")",

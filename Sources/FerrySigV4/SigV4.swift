@@ -1,1 +1,0 @@
-// FerrySigV4: AWS Signature Version 4 and the CloudFront signer.
