@@ -29,7 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
-        var logger = Logger(label: "ferry")
+        // One JSON object per line for log collectors; readable text on a terminal.
+        var logger =
+            isatty(STDERR_FILENO) == 1
+            ? Logger(label: "ferry") : Logger(label: "ferry", factory: { JSONLogHandler(label: $0) })
         logger.logLevel = level
 
         let backends: Backends.Opened

@@ -66,6 +66,14 @@ import Testing
         let result = await server.wait(timeout: 20)
         let everything = result.stdout + result.stderr
         #expect(everything.contains("request"), "the server logged nothing at trace level?")
+        // Not a terminal: every log line is one JSON object; request lines carry the route pattern.
+        let lines = result.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] != nil, "not a JSON log line: \(line)")
+        }
+        #expect(lines.contains { $0.contains(#""route":"/t/{token}""#) && $0.contains(#""code":"invalid_signature""#) })
         for secret in [token, password, keyB64, linkToken, secondToken, session ?? token] {
             #expect(!everything.contains(secret), "a secret appeared in the server log")
             #expect(!audit.contains(secret), "a secret appeared in the audit log")
