@@ -56,7 +56,9 @@ public enum Base64URL {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes; nil on characters outside the alphabet or an impossible length.
+    /// Decodes; nil on characters outside the alphabet, an impossible length, or a non-canonical
+    /// final character (unused low bits set, RFC 4648 section 3.5): every byte string has exactly
+    /// one encoding, so an altered token can never decode to the same bytes.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         var values: [UInt32] = []
         values.reserveCapacity(text.utf8.count)
@@ -70,7 +72,12 @@ public enum Base64URL {
             default: return nil
             }
         }
-        if values.count % 4 == 1 { return nil }
+        switch values.count % 4 {
+        case 1: return nil
+        case 2: if values[values.count - 1] & 0x0F != 0 { return nil }
+        case 3: if values[values.count - 1] & 0x03 != 0 { return nil }
+        default: break
+        }
         var out: [UInt8] = []
         var i = 0
         while i < values.count {

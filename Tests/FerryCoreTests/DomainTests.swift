@@ -39,6 +39,11 @@ import Testing
             #expect(Hex.decode(Hex.encode(bytes)) == bytes)
         }
         #expect(Base64URL.decode("a") == nil)
+        // One encoding per byte string: unused trailing bits must be zero.
+        #expect(Base64URL.decode("AA") == [0])
+        #expect(Base64URL.decode("AB") == nil)
+        #expect(Base64URL.decode("AAA") == [0, 0])
+        #expect(Base64URL.decode("AAB") == nil)
         #expect(Base64URL.decode("ab+/") == nil)
     }
 

@@ -74,12 +74,15 @@ import Testing
             let file = try await server.uploadWithCurl(
                 TestData.bytes(48 * 1024 * 1024), name: "big.bin", scratch: scratch)
             let url = "http://127.0.0.1:\(server.port)/v1/files/\(file.id)/content"
-            _ = try await ExternalTool.run(
-                "curl",
-                [
-                    "-s", "-H", "Authorization: Bearer \(server.adminToken)", "--limit-rate", "100K", "-m", "1",
-                    "-o", scratch.appending("cut"), url,
-                ])
+            // The client reads 1 MiB and hangs up (deterministic, unlike curl's --limit-rate).
+            let reader = """
+                import sys, urllib.request
+                request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+                response = urllib.request.urlopen(request)
+                response.read(1 << 20)
+                response.close()
+                """
+            _ = try await ExternalTool.run("python3", ["-c", reader, url, server.adminToken])
             let aborted = try await Eventually.value(timeout: 20) { () -> AuditEvent? in
                 let page = try await server.auditEvents(
                     AuditFilter(fileID: file.id, event: "download.failed"))
@@ -97,13 +100,18 @@ import Testing
         let payload = scratch.appending("payload")
         try Data(TestData.bytes(4 * 1024 * 1024)).write(to: URL(fileURLWithPath: payload))
         try await server.live {
+            // Announce 4 MiB, send 1 MiB, hang up.
+            let sender = """
+                import socket, sys
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                head = "POST /v1/files?name=cut.bin HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer " + sys.argv[2]
+                s.sendall((head + "\\r\\nContent-Length: 4194304\\r\\n\\r\\n").encode())
+                s.sendall(open(sys.argv[3], "rb").read(1 << 20))
+                s.close()
+                """
             let r = try await ExternalTool.run(
-                "curl",
-                [
-                    "-s", "-H", "Authorization: Bearer \(server.adminToken)", "--limit-rate", "500K", "-m", "1",
-                    "--data-binary", "@\(payload)", "http://127.0.0.1:\(server.port)/v1/files?name=cut.bin",
-                ])
-            #expect(r.status != 0)
+                "python3", ["-c", sender, String(server.port), server.adminToken, payload])
+            #expect(r.status == 0, "\(r.stderr)")
             // The server notices the cut and aborts the blob; wait for that, bounded.
             try await Eventually.check(timeout: 20) { server.blobFiles().isEmpty }
             let page = try await server.services.catalog.files(
