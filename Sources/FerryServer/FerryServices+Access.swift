@@ -38,13 +38,11 @@ extension FerryServices {
     func clientIP(_ request: Request, context: FerryRequestContext) -> String {
         let peer = context.remoteAddress?.ipAddress ?? "unknown"
         let proxies = configuration.trustedProxies
-        guard !proxies.isEmpty, proxies.contains(where: { $0.contains(peer) }),
-            let forwarded = request.headers[values: .xForwardedFor].last
-        else { return peer }
+        guard !proxies.isEmpty, proxies.contains(where: { $0.contains(peer) }) else { return peer }
         let chain = request.headers[values: .xForwardedFor]
             .flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
-        _ = forwarded
+        guard !chain.isEmpty else { return peer }
         for hop in chain.reversed() {
             guard IPAddress.parse(hop) != nil else { return peer }
             if !proxies.contains(where: { $0.contains(hop) }) { return hop }
