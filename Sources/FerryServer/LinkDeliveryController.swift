@@ -37,6 +37,7 @@ struct LinkDeliveryController: Sendable {
             throw await refusal.refuse(FerryError(.invalidSignature, "This link is not valid; ask for a fresh one."))
         }
         let link = state.link
+        context.notes.set("link_id", link.id)
         refusal.link = link
         if link.revokedAt != nil {
             throw await refusal.refuse(FerryError(.linkRevoked, "This link was revoked. Ask the sender for a new one."))

@@ -8,7 +8,8 @@ import NIOCore
 /// The outermost middleware: renders every error in the JSON shape of API.md, logs the cause of
 /// server errors, and writes one access-log line per request. The line names the route pattern
 /// (`/t/{token}`), never the raw path, so no secret in a URL reaches the log.
-struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
+struct RequestMiddleware: RouterMiddleware {
+    typealias Context = FerryRequestContext
     let logger: Logger
     let metrics: FerryMetrics
 
@@ -50,6 +51,7 @@ struct RequestMiddleware<Context: RequestContext>: RouterMiddleware {
         ]
         if let length = response.headers[.contentLength] { metadata["bytes"] = "\(length)" }
         if let code { metadata["code"] = "\(code)" }
+        for (key, value) in context.notes.all { metadata[key] = "\(value)" }
         context.logger.info("request", metadata: metadata)
         return response
     }

@@ -74,6 +74,9 @@ import Testing
             #expect(object?["level"] != nil, "not a JSON log line: \(line)")
         }
         #expect(lines.contains { $0.contains(#""route":"/t/{token}""#) && $0.contains(#""code":"invalid_signature""#) })
+        let linkID =
+            try #require(try JSONSerialization.jsonObject(with: Data(linkJSON.utf8)) as? [String: Any])["id"] as! String
+        #expect(lines.contains { $0.contains(#""route":"/t/{token}""#) && $0.contains(#""link_id":"\#(linkID)""#) })
         for secret in [token, password, keyB64, linkToken, secondToken, session ?? token] {
             #expect(!everything.contains(secret), "a secret appeared in the server log")
             #expect(!audit.contains(secret), "a secret appeared in the audit log")
