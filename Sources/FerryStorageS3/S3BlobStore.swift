@@ -1,0 +1,198 @@
+import FerryCore
+import Logging
+import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Signs URLs for a CDN in front of the bucket (CloudFront); the store uses it instead of presigning
+/// when it is configured.
+public protocol CDNURLSigner: Sendable {
+    /// A URL for `key` (relative to the bucket's configured prefix) that the CDN honours until
+    /// `request.expiresAt`, bound to `request.bindIP` when set.
+    func signedURL(forKey key: String, request: SignedURLRequest) throws -> String
+}
+
+/// Blobs in an S3-compatible bucket.
+///
+/// Uploads are buffered one part at a time: small blobs go up with one `PutObject` at commit, larger
+/// ones as a multipart upload whose parts upload while the client is still sending (a few at a
+/// time, so memory per upload stays bounded) and which is aborted on any failure, so nothing is left
+/// behind. Reads stream ranges with backpressure. Every failure surfaces as `FerryError`.
+public final class S3BlobStore: BlobStore {
+    public let client: S3Client
+    let cdn: (any CDNURLSigner)?
+    let logger: Logger
+
+    /// Creates a store on a client; `cdn` signs links when a CDN is configured.
+    public init(client: S3Client, cdn: (any CDNURLSigner)? = nil, logger: Logger) {
+        self.client = client
+        self.cdn = cdn
+        self.logger = logger
+    }
+
+    /// Closes the client's connections.
+    public func shutdown() async {
+        await client.shutdown()
+    }
+
+    public func ping() async throws {
+        try await mapped { try await client.headBucket() }
+    }
+
+    public func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
+        let configuration = client.configuration
+        var partSize = configuration.partSize
+        if let sizeHint {
+            // S3 allows 10 000 parts; leave room for a client that sends a little more than it said.
+            let needed = Int((sizeHint + 9_000 - 1) / 9_000)
+            let mebibyte = 1024 * 1024
+            partSize = max(partSize, (needed + mebibyte - 1) / mebibyte * mebibyte)
+        }
+        return S3BlobUpload(
+            client: client, key: key, partSize: partSize, threshold: max(configuration.multipartThreshold, partSize),
+            concurrency: configuration.uploadConcurrency, logger: logger)
+    }
+
+    public func read(
+        key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
+    ) async throws {
+        do {
+            try await client.getObject(key: key, range: range, into: consumer)
+        } catch let error as S3Error {
+            throw error.ferryError
+        }
+    }
+
+    public func delete(key: String) async throws {
+        try await mapped { try await client.deleteObject(key: key) }
+    }
+
+    public var canSignURLs: Bool { true }
+
+    public func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL? {
+        if let cdn {
+            return SignedURL(strategy: "cdn", url: try cdn.signedURL(forKey: key, request: request))
+        }
+        let seconds = Int(request.expiresAt.timeIntervalSince(request.now).rounded(.up))
+        let url = client.presignedGetURL(
+            key: key, expires: max(1, seconds), contentType: request.contentType,
+            contentDisposition: request.contentDisposition, date: request.now)
+        return SignedURL(strategy: "storage", url: url)
+    }
+
+    func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as S3Error {
+            throw error.ferryError
+        }
+    }
+}
+
+/// One blob being written to S3: single `PutObject` up to the threshold, multipart above it.
+actor S3BlobUpload: BlobUpload {
+    let client: S3Client
+    let key: String
+    let partSize: Int
+    let threshold: Int
+    let concurrency: Int
+    let logger: Logger
+    var buffer = ByteBuffer()
+    var uploadID: String?
+    var nextPart = 1
+    var inFlight: [Task<(number: Int, etag: String), any Error>] = []
+    var done: [(number: Int, etag: String)] = []
+    var finished = false
+
+    init(client: S3Client, key: String, partSize: Int, threshold: Int, concurrency: Int, logger: Logger) {
+        self.client = client
+        self.key = key
+        self.partSize = partSize
+        self.threshold = threshold
+        self.concurrency = concurrency
+        self.logger = logger
+    }
+
+    func write(_ chunk: ByteBuffer) async throws {
+        guard !finished else { throw FerryError(.internalError, "Upload already finished.") }
+        var chunk = chunk
+        buffer.writeBuffer(&chunk)
+        // Below the threshold the blob may still go up in one PutObject; past it, parts start.
+        guard uploadID != nil || buffer.readableBytes > threshold else { return }
+        while buffer.readableBytes >= partSize {
+            guard let part = buffer.readSlice(length: partSize) else { break }
+            try await send(part)
+        }
+        buffer.discardReadBytes()
+    }
+
+    func commit() async throws {
+        guard !finished else { throw FerryError(.internalError, "Upload already finished.") }
+        finished = true
+        do {
+            guard let uploadID else {
+                try await client.putObject(key: key, body: buffer)
+                buffer = ByteBuffer()
+                return
+            }
+            if buffer.readableBytes > 0 || nextPart == 1 {
+                try await send(buffer)
+                buffer = ByteBuffer()
+            }
+            for task in inFlight { done.append(try await task.value) }
+            inFlight = []
+            try await client.completeMultipartUpload(key: key, uploadID: uploadID, parts: done)
+        } catch {
+            await discard()
+            if let error = error as? S3Error { throw error.ferryError }
+            throw error
+        }
+    }
+
+    func abort() async {
+        finished = true
+        await discard()
+    }
+
+    /// Uploads one part, waiting first while `concurrency` parts are on their way.
+    func send(_ part: ByteBuffer) async throws {
+        do {
+            if uploadID == nil { uploadID = try await client.createMultipartUpload(key: key) }
+            guard let uploadID else { return }
+            while inFlight.count >= concurrency {
+                done.append(try await inFlight.removeFirst().value)
+            }
+            let number = nextPart
+            nextPart += 1
+            let client = self.client
+            let key = self.key
+            inFlight.append(
+                Task {
+                    (number, try await client.uploadPart(key: key, uploadID: uploadID, partNumber: number, body: part))
+                })
+        } catch let error as S3Error {
+            throw error.ferryError
+        }
+    }
+
+    /// Cancels parts on their way and aborts the multipart upload, so S3 keeps nothing.
+    func discard() async {
+        for task in inFlight { task.cancel() }
+        for task in inFlight { _ = try? await task.value }
+        inFlight = []
+        buffer = ByteBuffer()
+        guard let uploadID else { return }
+        self.uploadID = nil
+        do {
+            try await client.abortMultipartUpload(key: key, uploadID: uploadID)
+        } catch {
+            logger.error(
+                "S3 multipart upload could not be aborted; S3 lifecycle rules will remove its parts",
+                metadata: ["error": "\(error)"])
+        }
+    }
+}
