@@ -115,6 +115,7 @@ let package = Package(
                 "FerryCore",
                 "FerryStorageLocal",
                 "FerryCatalogSQLite",
+                "FerrySigV4",
                 "FerryStorageS3",
                 "FerryCatalogPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -208,6 +209,8 @@ let package = Package(
             name: "FerryServerTests",
             dependencies: [
                 "FerryServer",
+                "FerrySigV4",
+                "FerryStorageS3",
                 "FerryTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,8 @@
 import FerryCatalogSQLite
 import FerryCore
+import FerrySigV4
 import FerryStorageLocal
+import FerryStorageS3
 import Foundation
 import Hummingbird
 import Logging
@@ -54,14 +56,41 @@ public enum Backends {
                 variable: "FERRY_DATABASE_URL", problem: "PostgreSQL is not supported by this build yet; use sqlite://")
         }
         let store: any BlobStore
+        var closeStore: @Sendable () async -> Void = {}
         switch configuration.storage {
         case .local(let root):
             store = try await LocalBlobStore(configuration: .init(root: root))
-        case .s3:
-            throw FerryConfiguration.Invalid(
-                variable: "FERRY_STORAGE", problem: "S3 storage is not supported by this build yet; use file://")
+        case .s3(let settings):
+            let s3 = S3BlobStore(
+                client: S3Client(configuration: s3Configuration(settings), logger: logger),
+                cdn: try cdnSigner(configuration.cloudFront), logger: logger)
+            store = s3
+            closeStore = { await s3.shutdown() }
         }
-        return Opened(catalog: catalog, store: store, close: closeCatalog)
+        return Opened(
+            catalog: catalog, store: store,
+            close: { [closeStore] in
+                await closeStore()
+                await closeCatalog()
+            })
+    }
+
+    /// The CloudFront signer when CDN delivery is configured.
+    static func cdnSigner(_ settings: FerryConfiguration.CloudFrontSettings?) throws -> (any CDNURLSigner)? {
+        guard settings != nil else { return nil }
+        throw FerryConfiguration.Invalid(
+            variable: "FERRY_CLOUDFRONT_DOMAIN", problem: "CloudFront delivery is not in this build yet")
+    }
+
+    /// The S3 client configuration for validated settings.
+    static func s3Configuration(_ settings: FerryConfiguration.S3Settings) -> S3Configuration {
+        S3Configuration(
+            bucket: settings.bucket, prefix: settings.prefix, region: settings.region,
+            endpoint: settings.endpoint.flatMap(S3Endpoint.init(parsing:)),
+            publicEndpoint: settings.publicEndpoint.flatMap(S3Endpoint.init(parsing:)), pathStyle: settings.pathStyle,
+            credentials: AWSCredentials(
+                accessKeyID: settings.accessKeyID, secretAccessKey: settings.secretAccessKey,
+                sessionToken: settings.sessionToken))
     }
 
     static func createDirectory(_ path: String) throws {

@@ -40,6 +40,8 @@ public struct FerryConfiguration: Sendable {
     public var trustedProxies: [CIDR]
     /// Bearer token `/metrics` requires when set (`FERRY_METRICS_TOKEN`).
     public var metricsToken: String?
+    /// CDN delivery (`FERRY_CLOUDFRONT_*`); nil when not configured.
+    public var cloudFront: CloudFrontSettings?
     /// Link signing keys, first signs, all verify (`FERRY_SIGNING_KEYS`); nil = generated into the data dir.
     public var signingKeys: [SigningKey]?
 
@@ -52,7 +54,42 @@ public struct FerryConfiguration: Sendable {
     /// Where blobs live.
     public enum Storage: Sendable, Equatable {
         case local(root: String)
-        case s3(bucket: String, prefix: String)
+        case s3(S3Settings)
+    }
+
+    /// An S3-compatible store (`FERRY_STORAGE=s3://bucket[/prefix]`, `FERRY_S3_*`, `AWS_*`).
+    /// The description never shows the secret key or the session token.
+    public struct S3Settings: Sendable, Equatable, CustomStringConvertible {
+        public var bucket: String
+        /// Key prefix without a trailing slash; empty for none.
+        public var prefix: String
+        /// `FERRY_S3_REGION`, default `us-east-1`.
+        public var region: String
+        /// `FERRY_S3_ENDPOINT` (`http(s)://host[:port]`); nil = AWS.
+        public var endpoint: String?
+        /// `FERRY_S3_PUBLIC_ENDPOINT`; nil = the endpoint.
+        public var publicEndpoint: String?
+        /// `FERRY_S3_PATH_STYLE`.
+        public var pathStyle: Bool
+        public var accessKeyID: String
+        public var secretAccessKey: String
+        public var sessionToken: String?
+
+        public var description: String {
+            "s3://\(bucket)/\(prefix) region=\(region) endpoint=\(endpoint ?? "aws") pathStyle=\(pathStyle) "
+                + "accessKeyID=\(accessKeyID) secretAccessKey=<redacted>"
+        }
+    }
+
+    /// CloudFront delivery of links (`FERRY_CLOUDFRONT_*`).
+    public struct CloudFrontSettings: Sendable, Equatable {
+        /// `FERRY_CLOUDFRONT_DOMAIN`, e.g. `d111111abcdef8.cloudfront.net`.
+        public var domain: String
+        public var keyPairID: String
+        /// A PEM file readable by its owner only (mode 0600 or stricter).
+        public var privateKeyFile: String
+        /// `sha1` (default) or `sha256`.
+        public var hashAlgorithm: String
     }
 
     /// One HMAC key for signed links.
@@ -94,7 +131,8 @@ public struct FerryConfiguration: Sendable {
         dataDirectory = env.string("FERRY_DATA_DIR") ?? "./ferry-data"
         if dataDirectory.isEmpty { throw Invalid(variable: "FERRY_DATA_DIR", problem: "must not be empty") }
         database = try Self.parseDatabase(env.string("FERRY_DATABASE_URL"), dataDirectory: dataDirectory)
-        storage = try Self.parseStorage(env.string("FERRY_STORAGE"), dataDirectory: dataDirectory)
+        storage = try Self.parseStorage(env.string("FERRY_STORAGE"), dataDirectory: dataDirectory, env: env)
+        cloudFront = try Self.parseCloudFront(env, storage: storage)
         linkTTL = try env.integer("FERRY_LINK_TTL", default: 300, range: 1...604_800, unit: "seconds")
         linkTTLMax = try env.integer("FERRY_LINK_TTL_MAX", default: 86_400, range: 1...31_536_000, unit: "seconds")
         if linkTTL > linkTTLMax {
