@@ -186,9 +186,10 @@ actor S3BlobUpload: BlobUpload {
         inFlight = []
         buffer = ByteBuffer()
         guard let uploadID else { return }
-        self.uploadID = nil
         do {
             try await client.abortMultipartUpload(key: key, uploadID: uploadID)
+            // Kept until the abort succeeds, so a later `abort()` tries again.
+            self.uploadID = nil
         } catch {
             logger.error(
                 "S3 multipart upload could not be aborted; S3 lifecycle rules will remove its parts",

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy in front of the S3 test server.
+
+A real S3-compatible server cannot be told to answer 503 SlowDown or to cut a body half-way on
+demand, so the retry and resume paths of S3Client are tested through this proxy. Everything else
+is forwarded unchanged to the real server.
+
+    fault_proxy.py --listen-port P --upstream http://127.0.0.1:Q
+
+Faults are set with `POST /__fault` and a JSON body, and counted with `GET /__fault`:
+    {"fail_next": N}            the next N requests get 503 SlowDown (S3's error XML)
+    {"cut_next": N, "cut_after": B}  the next N GET bodies stop after B bytes (connection closed)
+"""
+import argparse
+import http.client
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+STATE = {"fail_next": 0, "cut_next": 0, "cut_after": 0, "requests": 0, "failed": 0, "cut": 0}
+LOCK = threading.Lock()
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>"
+)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream = None
+
+    def log_message(self, *args):
+        pass
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _control(self):
+        if self.command == "POST":
+            with LOCK:
+                STATE.update(json.loads(self._body() or b"{}"))
+        with LOCK:
+            payload = json.dumps(STATE).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _forward(self):
+        if self.path.startswith("/__fault"):
+            return self._control()
+        body = self._body()
+        with LOCK:
+            STATE["requests"] += 1
+            fail = STATE["fail_next"] > 0
+            if fail:
+                STATE["fail_next"] -= 1
+                STATE["failed"] += 1
+            cut = self.command == "GET" and not fail and STATE["cut_next"] > 0
+            if cut:
+                STATE["cut_next"] -= 1
+                STATE["cut"] += 1
+            cut_after = STATE["cut_after"]
+        if fail:
+            self.send_response(503)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(SLOW_DOWN)))
+            self.end_headers()
+            self.wfile.write(SLOW_DOWN)
+            return
+        target = urllib.parse.urlsplit(self.upstream)
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+        conn.request(self.command, self.path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        self.send_response(response.status)
+        for k, v in response.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
+                self.send_header(k, v)
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length or str(len(data)))
+        if cut:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data[:cut_after])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listen-port", type=int, required=True)
+    parser.add_argument("--upstream", required=True)
+    args = parser.parse_args()
+    Handler.upstream = args.upstream
+    server = ThreadingHTTPServer(("127.0.0.1", args.listen_port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
