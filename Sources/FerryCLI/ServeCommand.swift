@@ -50,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
             keyring = try SigningKeyring.load(configuration)
         } catch let error as FerryConfiguration.Invalid {
             FileHandle.standardError.write(Data("ferry: invalid configuration: \(error)\n".utf8))
+            await backends.close()
             throw ExitCode(2)
         }
         let services = FerryServices(

@@ -31,6 +31,14 @@ public protocol BlobStore: Sendable {
 
     /// Whether `signedURL` can return URLs (the broker redirects large files only then).
     var canSignURLs: Bool { get }
+
+    /// Whether signed URLs can be bound to a client address (`SignedURLRequest.bindIP`).
+    var canBindAddresses: Bool { get }
+}
+
+extension BlobStore {
+    /// Stores that sign bind no addresses unless they say so.
+    public var canBindAddresses: Bool { false }
 }
 
 /// A blob being written. Exactly one of `commit()` or `abort()` ends it.

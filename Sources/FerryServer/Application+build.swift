@@ -61,9 +61,10 @@ public enum Backends {
         case .local(let root):
             store = try await LocalBlobStore(configuration: .init(root: root))
         case .s3(let settings):
+            // Everything that can fail comes first: an HTTP client must be shut down once made.
+            let cdn = try cdnSigner(configuration.cloudFront, prefix: settings.prefix)
             let s3 = S3BlobStore(
-                client: S3Client(configuration: s3Configuration(settings), logger: logger),
-                cdn: try cdnSigner(configuration.cloudFront), logger: logger)
+                client: S3Client(configuration: s3Configuration(settings), logger: logger), cdn: cdn, logger: logger)
             store = s3
             closeStore = { await s3.shutdown() }
         }
@@ -76,10 +77,21 @@ public enum Backends {
     }
 
     /// The CloudFront signer when CDN delivery is configured.
-    static func cdnSigner(_ settings: FerryConfiguration.CloudFrontSettings?) throws -> (any CDNURLSigner)? {
-        guard settings != nil else { return nil }
-        throw FerryConfiguration.Invalid(
-            variable: "FERRY_CLOUDFRONT_DOMAIN", problem: "CloudFront delivery is not in this build yet")
+    static func cdnSigner(
+        _ settings: FerryConfiguration.CloudFrontSettings?, prefix: String
+    ) throws -> (any CDNURLSigner)? {
+        guard let settings else { return nil }
+        let pem = try SecretFile.read(settings.privateKeyFile, variable: "FERRY_CLOUDFRONT_PRIVATE_KEY_FILE")
+        let signer: CloudFrontSigner
+        do {
+            signer = try CloudFrontSigner(
+                keyPairID: settings.keyPairID, privateKeyPEM: pem,
+                hashAlgorithm: settings.hashAlgorithm == "sha256" ? .sha256 : .sha1)
+        } catch {
+            throw FerryConfiguration.Invalid(
+                variable: "FERRY_CLOUDFRONT_PRIVATE_KEY_FILE", problem: "does not hold an RSA private key in PEM form")
+        }
+        return CloudFrontURLSigner(domain: settings.domain, prefix: prefix, signer: signer)
     }
 
     /// The S3 client configuration for validated settings.

@@ -22,6 +22,9 @@ struct LinkIssuer: Sendable {
         var url: String
     }
 
+    /// The longest a storage or CDN link may live (S3's presigning limit; API.md).
+    static let storageTTLMax = 604_800
+
     func issue(file: FileRecord, principal: Principal, request: Request, clientIP: String) async throws -> Issued {
         let now = services.now()
         // Whole seconds (the token carries seconds), rounded up so a link never lives less than its TTL.
@@ -35,14 +38,23 @@ struct LinkIssuer: Sendable {
             maxDownloads: request.maxDownloads, bindIP: request.bindIP, disposition: disposition,
             filename: request.filename, revokedAt: nil)
         var url: String
-        // A limited or address-bound link is always served by Ferry: no store can count downloads.
+        // A limited link is always served by Ferry: no store can count downloads. An address-bound
+        // one too, unless a CDN binds the address (CloudFront custom policy).
         let contentDisposition = ContentDisposition(kind: disposition, filename: request.filename ?? file.name)
-        if request.maxDownloads == nil, request.bindIP == nil,
+        let storeSigns =
+            services.store.canSignURLs && request.maxDownloads == nil
+            && (request.bindIP == nil || services.store.canBindAddresses)
+        if storeSigns, request.ttl > Self.storageTTLMax {
+            throw FerryError(
+                .badRequest,
+                "ttl_seconds above \(Self.storageTTLMax) (7 days) cannot be signed by the storage; ask for less.")
+        }
+        if storeSigns,
             let signed = try await services.store.signedURL(
                 for: file.blobKey,
                 request: SignedURLRequest(
                     expiresAt: expires, now: now, contentType: file.contentType,
-                    contentDisposition: contentDisposition.headerValue))
+                    contentDisposition: contentDisposition.headerValue, bindIP: request.bindIP))
         {
             link.strategy = signed.strategy
             url = signed.url

@@ -33,12 +33,8 @@ public struct SigningKeyring: Sendable {
                 throw FerryConfiguration.Invalid(variable: "FERRY_DATA_DIR", problem: "cannot write \(path)")
             }
         }
-        let attributes = try manager.attributesOfItem(atPath: path)
-        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
-            throw FerryConfiguration.Invalid(
-                variable: "FERRY_SIGNING_KEYS", problem: "\(path) is readable by others; chmod 600 it")
-        }
-        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = try SecretFile.read(path, variable: "FERRY_SIGNING_KEYS")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let keys = try FerryConfiguration.parseSigningKeys(text.replacingOccurrences(of: "\n", with: ","))
         return SigningKeyring(keys: keys)
     }

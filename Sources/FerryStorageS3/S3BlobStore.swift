@@ -1,4 +1,5 @@
 import FerryCore
+import FerrySigV4
 import Logging
 import NIOCore
 
@@ -14,6 +15,34 @@ public protocol CDNURLSigner: Sendable {
     /// A URL for `key` (relative to the bucket's configured prefix) that the CDN honours until
     /// `request.expiresAt`, bound to `request.bindIP` when set.
     func signedURL(forKey key: String, request: SignedURLRequest) throws -> String
+}
+
+/// CloudFront in front of the bucket: `https://<domain>/<prefix><key>`, signed with a canned policy,
+/// or a custom one when the link is bound to an address. The response overrides travel as query
+/// parameters the distribution must forward to the origin (README "CloudFront").
+public struct CloudFrontURLSigner: CDNURLSigner {
+    public let domain: String
+    /// The bucket prefix the distribution's origin path does not already include.
+    public let prefix: String
+    public let signer: CloudFrontSigner
+
+    /// Creates a signer for a distribution.
+    public init(domain: String, prefix: String, signer: CloudFrontSigner) {
+        self.domain = domain
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.signer = signer
+    }
+
+    public func signedURL(forKey key: String, request: SignedURLRequest) throws -> String {
+        let query = [
+            ("response-content-disposition", request.contentDisposition),
+            ("response-content-type", request.contentType),
+        ].map { "\($0.0)=\(SigV4.encode($0.1))" }.joined(separator: "&")
+        let url = "https://\(domain)\(SigV4.encodePath("/" + prefix + key))?\(query)"
+        let expires = Int64(request.expiresAt.timeIntervalSince1970.rounded(.up))
+        return try signer.signedURL(
+            url, policy: CloudFrontPolicy(resource: url, expires: expires, ipAddress: request.bindIP))
+    }
 }
 
 /// Blobs in an S3-compatible bucket.
@@ -73,10 +102,14 @@ public final class S3BlobStore: BlobStore {
 
     public var canSignURLs: Bool { true }
 
+    /// A CDN binds addresses (CloudFront custom policy); S3 presigned URLs cannot.
+    public var canBindAddresses: Bool { cdn != nil }
+
     public func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL? {
         if let cdn {
             return SignedURL(strategy: "cdn", url: try cdn.signedURL(forKey: key, request: request))
         }
+        guard request.bindIP == nil else { return nil }
         let seconds = Int(request.expiresAt.timeIntervalSince(request.now).rounded(.up))
         let url = client.presignedGetURL(
             key: key, expires: max(1, seconds), contentType: request.contentType,

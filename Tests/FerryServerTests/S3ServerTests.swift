@@ -191,3 +191,75 @@ struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// CloudFront delivery: links and broker redirects become CDN URLs signed with the configured key.
+@Suite struct CloudFrontServerTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("FerrySigV4Tests/Fixtures")
+
+    static func keyFile(mode: Int, in directory: TemporaryDirectory) throws -> String {
+        let path = directory.appending("cf-key.pem")
+        try FileManager.default.copyItem(
+            atPath: fixtures.appendingPathComponent("cloudfront-test-key.pem").path, toPath: path)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return path
+    }
+
+    @Test func linksAndBrokerRedirectsAreCloudFrontURLs() async throws {
+        let (s3, bucket) = try await S3ServerTests.s3Environment()
+        defer { Task { await bucket.shutdown() } }
+        let keys = try TemporaryDirectory("ferry-cf")
+        defer { keys.remove() }
+        var env = s3
+        env["FERRY_CLOUDFRONT_DOMAIN"] = "d111111abcdef8.cloudfront.net"
+        env["FERRY_CLOUDFRONT_KEY_PAIR_ID"] = "K2JCJMDEHXQW5F"
+        env["FERRY_CLOUDFRONT_PRIVATE_KEY_FILE"] = try Self.keyFile(mode: 0o600, in: keys)
+        let server = try await TestServer.make(env)
+        try await server.test { client in
+            let file = try await client.uploadFile(
+                TestData.bytes(6 * 1024 * 1024), name: "v.bin", token: server.adminToken)
+            let issued = try await client.json(
+                "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: #"{"ttl_seconds": 120}"#)
+            let link = try JSONDecoder().decode(S3ServerTests.LinkInfo.self, from: Data(buffer: issued.body))
+            #expect(link.strategy == "cdn")
+            #expect(link.url.hasPrefix("https://d111111abcdef8.cloudfront.net/blobs/\(file.id)/"))
+            #expect(link.url.contains("&Expires=") && link.url.hasSuffix("&Key-Pair-Id=K2JCJMDEHXQW5F"))
+
+            let bound = try await client.json(
+                "/v1/files/\(file.id)/links", method: .post, token: server.adminToken,
+                body: #"{"bind_ip": "203.0.113.9"}"#)
+            let boundLink = try JSONDecoder().decode(S3ServerTests.LinkInfo.self, from: Data(buffer: bound.body))
+            #expect(boundLink.strategy == "cdn")
+            #expect(boundLink.url.contains("&Policy="))
+
+            let tooLong = try await client.json(
+                "/v1/files/\(file.id)/links", method: .post, token: server.adminToken,
+                body: #"{"ttl_seconds": 700000}"#)
+            #expect(tooLong.status == .badRequest)
+
+            let redirect = try await client.get("/d/\(file.id)", token: server.adminToken)
+            #expect(redirect.status == .temporaryRedirect)
+            #expect(redirect.headers[.location]?.hasPrefix("https://d111111abcdef8.cloudfront.net/") == true)
+        }
+    }
+
+    @Test func aKeyFileOthersCanReadIsRefused() async throws {
+        let keys = try TemporaryDirectory("ferry-cf")
+        defer { keys.remove() }
+        let (s3, bucket) = try await S3ServerTests.s3Environment()
+        defer { Task { await bucket.shutdown() } }
+        var env = s3
+        env["FERRY_CLOUDFRONT_DOMAIN"] = "d1.cloudfront.net"
+        env["FERRY_CLOUDFRONT_KEY_PAIR_ID"] = "K1"
+        env["FERRY_CLOUDFRONT_PRIVATE_KEY_FILE"] = try Self.keyFile(mode: 0o644, in: keys)
+        do {
+            _ = try await TestServer.make(env)
+            Issue.record("a world-readable key was accepted")
+        } catch let error as FerryConfiguration.Invalid {
+            #expect(error.variable == "FERRY_CLOUDFRONT_PRIVATE_KEY_FILE")
+            #expect(error.problem.contains("chmod 600"))
+        }
+        env.removeValue(forKey: "FERRY_CLOUDFRONT_KEY_PAIR_ID")
+        #expect(throws: FerryConfiguration.Invalid.self) { try FerryConfiguration(environment: env) }
+    }
+}

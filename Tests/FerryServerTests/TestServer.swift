@@ -36,10 +36,16 @@ struct TestServer {
         var logger = Logger(label: "ferry-test")
         logger.logLevel = .warning
         let backends = try await Backends.open(configuration, logger: logger)
-        let services = FerryServices(
-            configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
-            keyring: try SigningKeyring.load(configuration), now: now ?? { Date() })
-        _ = try await Bootstrap.run(services: services)
+        let services: FerryServices
+        do {
+            services = FerryServices(
+                configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
+                keyring: try SigningKeyring.load(configuration), now: now ?? { Date() })
+            _ = try await Bootstrap.run(services: services)
+        } catch {
+            await backends.close()
+            throw error
+        }
         return TestServer(
             directory: directory, services: services, close: backends.close, adminToken: token, port: port)
     }
