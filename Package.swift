@@ -181,7 +181,11 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryCatalogPostgresTests",
-            dependencies: ["FerryCatalogPostgres", "FerryTestSupport"],
+            dependencies: [
+                "FerryCatalogPostgres",
+                "FerryTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

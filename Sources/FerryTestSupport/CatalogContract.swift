@@ -20,6 +20,10 @@ public enum CatalogContract {
         "grantsDecideVisibility": grantsDecideVisibility,
         "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
         "auditFiltersAndPages": auditFiltersAndPages,
+        "linksRoundTripAndRevokeOnce": linksRoundTripAndRevokeOnce,
+        "linkStateTellsIssuerAccessAndDownloads": linkStateTellsIssuerAccessAndDownloads,
+        "racingClientsTakeExactlyTheDownloadsLeft": racingClientsTakeExactlyTheDownloadsLeft,
+        "pagesStayStableUnderConcurrentInserts": pagesStayStableUnderConcurrentInserts,
     ]
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -156,5 +160,143 @@ public enum CatalogContract {
         #expect(try await catalog.audit(AuditFilter(event: "download.failed")).items.count == 3)
         #expect(try await catalog.audit(AuditFilter(fileID: "f0")).items.count == 2)
         #expect(try await catalog.audit(AuditFilter(since: t0.addingTimeInterval(4))).items.count == 2)
+    }
+
+    static func link(_ file: FileRecord, issuer: UserRecord, max: Int? = nil, at: Date = t0) -> LinkRecord {
+        LinkRecord(
+            id: Identifier.make(), fileID: file.id, fileVersion: file.version, issuerID: issuer.id,
+            issuerName: issuer.username, createdAt: at, expiresAt: at.addingTimeInterval(300), strategy: "server",
+            maxDownloads: max, bindIP: max == nil ? nil : "10.0.0.1", disposition: .attachment,
+            filename: max == nil ? nil : "x.bin", revokedAt: nil)
+    }
+
+    static func linksRoundTripAndRevokeOnce(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        let f = file(owner: ann)
+        try await catalog.insertFile(f)
+        let plain = link(f, issuer: ann)
+        let limited = link(f, issuer: ann, max: 3, at: t0.addingTimeInterval(1))
+        try await catalog.insertLink(plain)
+        try await catalog.insertLink(limited)
+        #expect(try await catalog.link(id: limited.id) == limited)
+        #expect(try await catalog.link(id: "nope") == nil)
+        #expect(try await catalog.links(fileID: f.id, now: t0).map(\.link.id) == [limited.id, plain.id])
+        let revoked = try await catalog.revokeLink(id: plain.id, now: t0.addingTimeInterval(5))
+        #expect(revoked?.revokedAt == t0.addingTimeInterval(5))
+        // Revoking again keeps the first time.
+        #expect(
+            try await catalog.revokeLink(id: plain.id, now: t0.addingTimeInterval(9))?.revokedAt == revoked?.revokedAt)
+        #expect(try await catalog.revokeLink(id: "nope", now: t0) == nil)
+        // Links expired more than a day ago drop out of the listing.
+        #expect(try await catalog.links(fileID: f.id, now: t0.addingTimeInterval(2 * 86_400)).isEmpty)
+    }
+
+    static func linkStateTellsIssuerAccessAndDownloads(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        let bob = user("bob")
+        try await catalog.createUser(ann)
+        try await catalog.createUser(bob)
+        let f = file(owner: ann)
+        try await catalog.insertFile(f)
+        try await catalog.upsertGrant(GrantRecord(fileID: f.id, userID: bob.id, username: "bob", expiresAt: nil))
+        let l = link(f, issuer: bob, max: 2)
+        try await catalog.insertLink(l)
+        var state = try #require(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0))
+        #expect(state.link == l)
+        #expect(state.file?.id == f.id)
+        #expect(state.issuerMayRead)
+        #expect(state.downloadsUsed == 0)
+        #expect(!state.clientHoldsDownload)
+        #expect(try await catalog.takeDownload(linkID: l.id, clientKey: "c1", max: 2, now: t0))
+        state = try #require(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0))
+        #expect(state.downloadsUsed == 1)
+        #expect(state.clientHoldsDownload)
+        #expect(try await catalog.links(fileID: f.id, now: t0).first?.downloadsUsed == 1)
+        // Revoking the issuer's grant or disabling the issuer stops the link at once.
+        #expect(try await catalog.deleteGrant(fileID: f.id, userID: bob.id))
+        #expect(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0)?.issuerMayRead == false)
+        try await catalog.upsertGrant(GrantRecord(fileID: f.id, userID: bob.id, username: "bob", expiresAt: nil))
+        #expect(try await catalog.setUserDisabled(id: bob.id, disabled: true))
+        #expect(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0)?.issuerMayRead == false)
+        // A deleted file leaves the link without a file.
+        _ = try await catalog.deleteFile(id: f.id)
+        state = try #require(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0))
+        #expect(state.file == nil)
+        #expect(!state.issuerMayRead)
+        #expect(try await catalog.linkState(id: "nope", clientKey: "c1", now: t0) == nil)
+    }
+
+    static func racingClientsTakeExactlyTheDownloadsLeft(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        let f = file(owner: ann)
+        try await catalog.insertFile(f)
+        for (max, clients) in [(1, 20), (5, 12)] {
+            for round in 0..<5 {
+                let l = link(f, issuer: ann, max: max)
+                try await catalog.insertLink(l)
+                let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for c in 0..<clients {
+                        group.addTask {
+                            try await catalog.takeDownload(linkID: l.id, clientKey: "client-\(c)", max: max, now: t0)
+                        }
+                    }
+                    var wins = 0
+                    for try await won in group where won { wins += 1 }
+                    return wins
+                }
+                #expect(wins == max, "max \(max), round \(round)")
+                #expect(try await catalog.linkState(id: l.id, clientKey: "x", now: t0)?.downloadsUsed == max)
+                // A winner's further requests take nothing and still hold; losers stay out.
+                var holders = 0
+                for c in 0..<clients {
+                    let state = try await catalog.linkState(id: l.id, clientKey: "client-\(c)", now: t0)
+                    if state?.clientHoldsDownload == true {
+                        holders += 1
+                        #expect(
+                            try await catalog.takeDownload(linkID: l.id, clientKey: "client-\(c)", max: max, now: t0))
+                    } else {
+                        #expect(
+                            !(try await catalog.takeDownload(linkID: l.id, clientKey: "client-\(c)", max: max, now: t0))
+                        )
+                    }
+                }
+                #expect(holders == max)
+                #expect(try await catalog.linkState(id: l.id, clientKey: "x", now: t0)?.downloadsUsed == max)
+            }
+        }
+    }
+
+    static func pagesStayStableUnderConcurrentInserts(_ catalog: any Catalog) async throws {
+        let ann = user("ann", role: .admin)
+        try await catalog.createUser(ann)
+        let principal = Principal(userID: ann.id, username: "ann", role: .admin, via: .token)
+        var originals: [String] = []
+        for i in 0..<30 {
+            let f = file(owner: ann, name: "f\(i)", at: t0.addingTimeInterval(Double(i)))
+            try await catalog.insertFile(f)
+            originals.append(f.id)
+        }
+        var seen: [String] = []
+        var cursor: Int64?
+        var pages = 0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for i in 0..<40 { try await catalog.insertFile(file(owner: ann, name: "new\(i)")) }
+            }
+            repeat {
+                let page = try await catalog.files(visibleTo: principal, now: t0, limit: 7, before: cursor)
+                seen += page.items.map(\.id)
+                cursor = page.next
+                pages += 1
+            } while cursor != nil && pages < 100
+            try await group.waitForAll()
+        }
+        // Files inserted while paging are newer than the first page's position, so they never shift
+        // the pages already walked: every original appears exactly once, newest first.
+        let originalsSeen = seen.filter { originals.contains($0) }
+        #expect(originalsSeen == originals.reversed())
+        #expect(Set(seen).count == seen.count)
     }
 }

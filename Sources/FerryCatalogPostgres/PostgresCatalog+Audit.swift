@@ -1,0 +1,53 @@
+import FerryCore
+import PostgresNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension PostgresCatalog {
+    /// Appends a batch in one statement (arrays unnested), keeping the batch's order. Absent actor,
+    /// file and address travel as empty strings (arrays of text cannot hold NULL here) and are stored as NULL.
+    public func appendAudit(_ events: [AuditEvent]) async throws {
+        guard !events.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let details = try events.map { String(decoding: try encoder.encode($0.detail), as: UTF8.self) }
+        try await self.rows(
+            """
+            INSERT INTO audit (at, event, actor, file_id, client_ip, detail)
+            SELECT at, event, NULLIF(actor, ''), NULLIF(file_id, ''), NULLIF(client_ip, ''), detail
+            FROM unnest(\(events.map(\.at.timeIntervalSince1970))::DOUBLE PRECISION[],
+                                 \(events.map(\.event))::TEXT[], \(events.map { $0.actor ?? "" })::TEXT[],
+                                 \(events.map { $0.fileID ?? "" })::TEXT[], \(events.map { $0.clientIP ?? "" })::TEXT[],
+                                 \(details)::TEXT[]) WITH ORDINALITY AS e(at, event, actor, file_id, client_ip, detail, n)
+                                 ORDER BY n
+            """)
+    }
+
+    public func audit(_ filter: AuditFilter) async throws -> Page<AuditEvent> {
+        let found = try await self.rows(
+            """
+            SELECT * FROM audit
+            WHERE (\(filter.before)::BIGINT IS NULL OR seq < \(filter.before)::BIGINT)
+              AND (\(filter.fileID)::TEXT IS NULL OR file_id = \(filter.fileID)::TEXT)
+              AND (\(filter.actor)::TEXT IS NULL OR actor = \(filter.actor)::TEXT)
+              AND (\(filter.event)::TEXT IS NULL OR event = \(filter.event)::TEXT)
+              AND (\(filter.since?.timeIntervalSince1970)::DOUBLE PRECISION IS NULL
+                   OR at >= \(filter.since?.timeIntervalSince1970)::DOUBLE PRECISION)
+            ORDER BY seq DESC LIMIT \(filter.limit + 1)
+            """)
+        let page = found.prefix(filter.limit)
+        let events = try page.map { row in
+            let text = try row["detail"].decode(String.self)
+            let detail = (try? JSONDecoder().decode([String: AuditValue].self, from: Data(text.utf8))) ?? [:]
+            return AuditEvent(
+                at: try Self.date(row["at"]), event: try row["event"].decode(String.self),
+                actor: try row["actor"].decode(String?.self), fileID: try row["file_id"].decode(String?.self),
+                clientIP: try row["client_ip"].decode(String?.self), detail: detail)
+        }
+        return Page(items: events, next: found.count > filter.limit ? try page.last?["seq"].decode(Int64.self) : nil)
+    }
+}

@@ -1,0 +1,147 @@
+import FerryCore
+import PostgresNIO
+
+extension PostgresCatalog {
+    /// Versioned migrations, applied in order, each once.
+    static let migrations: [(version: Int, statements: [PostgresQuery])] = [
+        (
+            1,
+            [
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY,
+                    username TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    password_hash TEXT,
+                    disabled BOOLEAN NOT NULL DEFAULT FALSE,
+                    created_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE tokens (
+                    id TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    name TEXT,
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    created_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX tokens_user ON tokens(user_id)",
+                """
+                CREATE TABLE sessions (
+                    secret_hash TEXT PRIMARY KEY,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX sessions_expiry ON sessions(expires_at)",
+                """
+                CREATE TABLE files (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    size BIGINT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    owner_id TEXT NOT NULL REFERENCES users(id),
+                    created_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL,
+                    blob_key TEXT NOT NULL,
+                    block_sha256 TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX files_owner ON files(owner_id, seq)",
+                """
+                CREATE TABLE grants (
+                    file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    expires_at DOUBLE PRECISION,
+                    PRIMARY KEY (file_id, user_id)
+                )
+                """,
+                "CREATE INDEX grants_user ON grants(user_id)",
+                """
+                CREATE TABLE audit (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    at DOUBLE PRECISION NOT NULL,
+                    event TEXT NOT NULL,
+                    actor TEXT,
+                    file_id TEXT,
+                    client_ip TEXT,
+                    detail TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX audit_file ON audit(file_id, seq)",
+                "CREATE INDEX audit_actor ON audit(actor, seq)",
+                "CREATE INDEX audit_event ON audit(event, seq)",
+                """
+                CREATE TABLE links (
+                    id TEXT PRIMARY KEY,
+                    file_id TEXT NOT NULL,
+                    file_version INTEGER NOT NULL,
+                    issuer_id TEXT NOT NULL REFERENCES users(id),
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL,
+                    strategy TEXT NOT NULL,
+                    max_downloads INTEGER,
+                    bind_ip TEXT,
+                    disposition TEXT NOT NULL,
+                    filename TEXT,
+                    revoked_at DOUBLE PRECISION
+                )
+                """,
+                "CREATE INDEX links_file ON links(file_id, created_at)",
+                """
+                CREATE TABLE link_clients (
+                    link_id TEXT NOT NULL REFERENCES links(id) ON DELETE CASCADE,
+                    client_key TEXT NOT NULL,
+                    taken_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (link_id, client_key)
+                )
+                """,
+            ]
+        )
+    ]
+
+    /// An arbitrary constant naming Ferry's migration lock.
+    static let migrationLock: Int64 = 0x4665_7272_794D_6967
+
+    /// Applies the migrations not applied yet, in one transaction that holds an advisory lock, so
+    /// nodes starting together apply each exactly once. Returns the versions it applied.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await transaction { connection in
+            _ = try await self.rows("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection)
+            if let schema = self.schema {
+                // An identifier cannot be a bind parameter; the name was validated at configuration.
+                _ = try await self.rows(
+                    PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), on: connection)
+            }
+            _ = try await self.rows(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """, on: connection)
+            let applied = Set(
+                try await self.rows("SELECT version FROM schema_migrations", on: connection).map {
+                    try $0["version"].decode(Int.self)
+                })
+            var done: [Int] = []
+            for migration in Self.migrations where !applied.contains(migration.version) {
+                for statement in migration.statements { _ = try await self.rows(statement, on: connection) }
+                _ = try await self.rows(
+                    "INSERT INTO schema_migrations (version) VALUES (\(migration.version))", on: connection)
+                done.append(migration.version)
+            }
+            return done
+        }
+    }
+
+    /// Drops the configured schema with everything in it (tests run each in a schema of its own).
+    public func dropSchema() async throws {
+        guard let schema else { return }
+        try await self.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
+    }
+}

@@ -1,0 +1,189 @@
+import FerryCore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// How Ferry reaches PostgreSQL (`FERRY_DATABASE_URL=postgres://...`).
+public struct PostgresCatalogConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+    /// `disable`, `prefer` or `require` (`?sslmode=`); default `prefer`.
+    public var tlsMode: String
+    /// Connections per node (`FERRY_DATABASE_POOL`, default 20).
+    public var maximumConnections: Int
+    public var connectTimeout: Duration
+    /// Longest wait for one catalog call, connection included (`FERRY_DATABASE_TIMEOUT`, default 10 s):
+    /// when the database is down, requests fail with 503 after this instead of hanging.
+    public var queryTimeout: Duration
+    /// A schema to use instead of `public` (tests run each in its own).
+    public var schema: String?
+
+    /// Parses `postgres://user:pass@host:port/db?sslmode=...`. Errors name the variable and never
+    /// echo the password.
+    public init(
+        url: String, maximumConnections: Int = 20, connectTimeout: Duration = .seconds(10),
+        queryTimeout: Duration = .seconds(10), schema: String? = nil
+    ) throws {
+        guard let components = URLComponents(string: url),
+            components.scheme == "postgres" || components.scheme == "postgresql",
+            let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty
+        else {
+            throw FerryError(
+                .internalError,
+                "FERRY_DATABASE_URL: expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require]"
+            )
+        }
+        self.host = host
+        port = components.port ?? 5432
+        // URLComponents decodes percent-escapes in the user and password.
+        username = user
+        password = components.password
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        database = path.isEmpty ? username : path
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        guard ["disable", "prefer", "require"].contains(mode) else {
+            throw FerryError(
+                .internalError, "FERRY_DATABASE_URL: sslmode must be disable, prefer or require, got '\(mode)'")
+        }
+        tlsMode = mode
+        self.maximumConnections = max(1, maximumConnections)
+        self.connectTimeout = connectTimeout
+        self.queryTimeout = queryTimeout
+        if let schema {
+            let valid =
+                !schema.isEmpty && schema.utf8.count <= 63
+                && schema.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+            guard valid else { throw FerryError(.internalError, "Schema names are lowercase letters, digits and _.") }
+        }
+        self.schema = schema
+    }
+
+    var client: PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS =
+            switch tlsMode {
+            case "disable": .disable
+            case "require": .require(.makeClientConfiguration())
+            default: .prefer(.makeClientConfiguration())
+            }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = connectTimeout
+        if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        return configuration
+    }
+}
+
+/// The catalog on PostgreSQL, shared by every Ferry node.
+///
+/// PostgreSQL does the coordination: each method is one statement or one transaction, a limited
+/// link's download is taken under a row lock on the link, and nothing revocation can change is
+/// cached, so a revocation on one node stops every node at once. Queries are built only with
+/// `PostgresQuery` interpolation (every value is a bind parameter). Times are stored as seconds
+/// since 1970 in double precision, the same values the SQLite catalog keeps.
+public final class PostgresCatalog: Catalog, Service {
+    let client: PostgresClient
+    let logger: Logger
+    let schema: String?
+    let queryTimeout: Duration
+
+    /// Creates the catalog; `run()` must be running (as a service) before it is used.
+    public init(configuration: PostgresCatalogConfiguration, logger: Logger) {
+        client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        self.logger = logger
+        schema = configuration.schema
+        queryTimeout = configuration.queryTimeout
+    }
+
+    /// Runs the connection pool until cancelled.
+    public func run() async throws {
+        await client.run()
+    }
+
+    public func ping() async throws {
+        _ = try await rows("SELECT 1")
+    }
+
+    // MARK: Plumbing
+
+    /// Runs a query and reads every row (results here are small: one page at most).
+    @discardableResult
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        try await bounded {
+            var out: [PostgresRandomAccessRow] = []
+            for try await row in try await self.client.query(query, logger: self.logger) {
+                out.append(row.makeRandomAccess())
+            }
+            return out
+        }
+    }
+
+    /// Runs `body` in one transaction.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T
+    {
+        try await bounded {
+            try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
+        }
+    }
+
+    /// Runs a catalog call within `queryTimeout`, mapping every failure to `FerryError`. (The pool
+    /// waits for a connection as long as it takes; a request must not.)
+    func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: self.queryTimeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw FerryError.unavailable("catalog database", underlying: CatalogTimeout(after: queryTimeout))
+                }
+                return value
+            }
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    @discardableResult
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRandomAccessRow] {
+        var out: [PostgresRandomAccessRow] = []
+        for try await row in try await connection.query(query, logger: logger) { out.append(row.makeRandomAccess()) }
+        return out
+    }
+
+    static func map(_ error: any Error) -> FerryError {
+        if let error = error as? FerryError { return error }
+        if let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] {
+            if state == "23505" { return FerryError(.conflict, "That already exists.", underlying: error) }
+            if state.hasPrefix("23") {
+                return FerryError(.conflict, "That conflicts with what is stored.", underlying: error)
+            }
+        }
+        return FerryError.unavailable("catalog", underlying: error)
+    }
+
+    struct CatalogTimeout: Error, CustomStringConvertible {
+        var after: Duration
+        var description: String { "no answer from PostgreSQL within \(after)" }
+    }
+
+    static func date(_ cell: PostgresCell) throws -> Date {
+        Date(timeIntervalSince1970: try cell.decode(Double.self))
+    }
+
+    static func optionalDate(_ cell: PostgresCell) throws -> Date? {
+        try cell.decode(Double?.self).map(Date.init(timeIntervalSince1970:))
+    }
+}

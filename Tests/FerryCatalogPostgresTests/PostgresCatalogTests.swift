@@ -1,0 +1,127 @@
+import FerryCatalogPostgres
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Logging
+import Testing
+
+/// The Catalog contract and PostgreSQL's own duties, against the real PostgreSQL `scripts/test`
+/// starts; each test in a schema of its own. A missing server is a failure, never a skip.
+@Suite struct PostgresCatalogTests {
+    static func url() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["FERRY_TEST_POSTGRES_URL"] else {
+            throw TestServiceMissing("FERRY_TEST_POSTGRES_URL is not set: run scripts/test (it starts PostgreSQL)")
+        }
+        return url
+    }
+
+    static func newSchema() -> String {
+        "t_" + Identifier.make().lowercased().filter { $0.isLetter || $0.isNumber }
+    }
+
+    /// Runs `body` with catalogs (running, migrated) on one fresh schema, then drops the schema.
+    static func withCatalogs(
+        _ count: Int = 1, url: String? = nil, migrate: Bool = true,
+        _ body: @Sendable ([PostgresCatalog]) async throws -> Void
+    ) async throws {
+        let configuration = try PostgresCatalogConfiguration(
+            url: try url ?? Self.url(), maximumConnections: 24, connectTimeout: .seconds(3), queryTimeout: .seconds(3),
+            schema: newSchema())
+        let catalogs = (0..<count).map { _ in
+            PostgresCatalog(configuration: configuration, logger: Logger(label: "pg-test"))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for catalog in catalogs { group.addTask { try await catalog.run() } }
+            do {
+                if migrate { try await catalogs[0].migrate() }
+                try await body(catalogs)
+                try? await catalogs[0].dropSchema()
+            } catch {
+                try? await catalogs[0].dropSchema()
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
+    }
+
+    @Test(arguments: CatalogContract.names)
+    func contract(_ name: String) async throws {
+        try await Self.withCatalogs { catalogs in try await CatalogContract.checks[name]!(catalogs[0]) }
+    }
+
+    @Test func nodesStartingTogetherMigrateOnce() async throws {
+        try await Self.withCatalogs(4, migrate: false) { catalogs in
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for catalog in catalogs { group.addTask { try await catalog.migrate() } }
+                var all: [[Int]] = []
+                for try await versions in group { all.append(versions) }
+                return all
+            }
+            #expect(applied.flatMap { $0 }.sorted() == [1])
+            #expect(try await catalogs[0].migrate().isEmpty)
+            #expect(try await catalogs[3].userCount() == 0)
+        }
+    }
+
+    @Test func racesAcrossNodesTakeExactlyOne() async throws {
+        try await Self.withCatalogs(2) { catalogs in
+            let ann = UserRecord(
+                id: Identifier.make(), username: "ann", role: .member, passwordHash: nil, disabled: false,
+                createdAt: Date())
+            try await catalogs[0].createUser(ann)
+            let file = FileRecord(
+                id: Identifier.make(), name: "a", size: 1, contentType: "text/plain", sha256: "x", version: 1,
+                ownerID: ann.id, ownerName: "ann", createdAt: Date(), updatedAt: Date(), blobKey: "k", blockSHA256: [])
+            try await catalogs[0].insertFile(file)
+            for round in 0..<100 {
+                let link = LinkRecord(
+                    id: Identifier.make(), fileID: file.id, fileVersion: 1, issuerID: ann.id, issuerName: "ann",
+                    createdAt: Date(), expiresAt: Date().addingTimeInterval(60), strategy: "server", maxDownloads: 1,
+                    bindIP: nil, disposition: .attachment, filename: nil, revokedAt: nil)
+                try await catalogs[round % 2].insertLink(link)
+                async let a = catalogs[0].takeDownload(linkID: link.id, clientKey: "A", max: 1, now: Date())
+                async let b = catalogs[1].takeDownload(linkID: link.id, clientKey: "B", max: 1, now: Date())
+                let (wonA, wonB) = try await (a, b)
+                #expect(wonA != wonB, "round \(round): A \(wonA), B \(wonB)")
+            }
+        }
+    }
+
+    @Test func unreachableDatabaseIsUnavailableWithoutThePassword() async throws {
+        let port = try FreePort.pick()
+        let url = "postgres://ferry:hunter2-secret@127.0.0.1:\(port)/ferry?sslmode=disable"
+        try await Self.withCatalogs(url: url, migrate: false) { catalogs in
+            do {
+                try await catalogs[0].ping()
+                Issue.record("ping of a closed port succeeded")
+            } catch let error as FerryError {
+                #expect(error.code == .unavailable)
+                #expect(!"\(error)".contains("hunter2"))
+                #expect(!"\(error.underlying.map { "\($0)" } ?? "")".contains("hunter2"))
+            }
+        }
+    }
+
+    @Test func urlsAreParsedAndBadOnesNamed() throws {
+        let c = try PostgresCatalogConfiguration(url: "postgres://u%40x:p%2Fw@db.example:6543/ferry?sslmode=require")
+        #expect(c.username == "u@x")
+        #expect(c.password == "p/w")
+        #expect(c.host == "db.example" && c.port == 6543 && c.database == "ferry" && c.tlsMode == "require")
+        for bad in ["mysql://u@h/db", "postgres://h/db", "postgres://u:p@h/db?sslmode=maybe"] {
+            do {
+                _ = try PostgresCatalogConfiguration(url: bad)
+                Issue.record("accepted \(bad)")
+            } catch let error as FerryError {
+                #expect(error.message.contains("FERRY_DATABASE_URL"))
+                #expect(!error.message.contains(":p@"))
+            }
+        }
+        #expect(throws: FerryError.self) { try PostgresCatalogConfiguration(url: "postgres://u@h/d", schema: "x;drop") }
+    }
+}
+
+struct TestServiceMissing: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
