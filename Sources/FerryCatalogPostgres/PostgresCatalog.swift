@@ -27,7 +27,7 @@ public struct PostgresCatalogConfiguration: Sendable {
     /// A schema to use instead of `public` (tests run each in its own).
     public var schema: String?
 
-    /// Parses `postgres://user:pass@host:port/db?sslmode=...`. Errors name the variable and never
+    /// Parses `postgres://user:pass@host:port/db?sslmode=...[&schema=name]`. Errors name the variable and never
     /// echo the password.
     public init(
         url: String, maximumConnections: Int = 20, connectTimeout: Duration = .seconds(10),
@@ -55,6 +55,7 @@ public struct PostgresCatalogConfiguration: Sendable {
                 .internalError, "FERRY_DATABASE_URL: sslmode must be disable, prefer or require, got '\(mode)'")
         }
         tlsMode = mode
+        let schema = schema ?? components.queryItems?.first { $0.name == "schema" }?.value
         self.maximumConnections = max(1, maximumConnections)
         self.connectTimeout = connectTimeout
         self.queryTimeout = queryTimeout

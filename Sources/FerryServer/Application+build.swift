@@ -1,3 +1,4 @@
+import FerryCatalogPostgres
 import FerryCatalogSQLite
 import FerryCore
 import FerrySigV4
@@ -51,9 +52,25 @@ public enum Backends {
             let sqlite = try SQLiteCatalog(configuration: .init(path: path))
             catalog = sqlite
             closeCatalog = { try? sqlite.close() }
-        case .postgres:
-            throw FerryConfiguration.Invalid(
-                variable: "FERRY_DATABASE_URL", problem: "PostgreSQL is not supported by this build yet; use sqlite://")
+        case .postgres(let url):
+            let postgres = PostgresCatalog(
+                configuration: try PostgresCatalogConfiguration(
+                    url: url, maximumConnections: configuration.databasePool,
+                    queryTimeout: .seconds(configuration.databaseTimeout)),
+                logger: logger)
+            // The connection pool runs for as long as the catalog is open.
+            let pool = Task { try await postgres.run() }
+            do {
+                try await postgres.migrate()
+            } catch {
+                pool.cancel()
+                throw error
+            }
+            catalog = postgres
+            closeCatalog = {
+                pool.cancel()
+                _ = await pool.result
+            }
         }
         let store: any BlobStore
         var closeStore: @Sendable () async -> Void = {}

@@ -23,7 +23,12 @@ public enum Bootstrap {
         let admin = UserRecord(
             id: Identifier.make(), username: "admin", role: .admin, passwordHash: passwordHash, disabled: false,
             createdAt: now)
-        try await services.catalog.createUser(admin)
+        do {
+            try await services.catalog.createUser(admin)
+        } catch let error as FerryError where error.code == .conflict {
+            // Another node of the cluster bootstrapped at the same moment.
+            return .skipped
+        }
         let secret = configuration.bootstrapToken ?? Identifier.secret()
         try await services.catalog.createToken(
             TokenRecord(

@@ -1,3 +1,4 @@
+import FerryCatalogPostgres
 import FerryCore
 import FerryStorageS3
 import Foundation
@@ -51,8 +52,11 @@ extension FerryConfiguration {
             return .sqlite(path: path)
         }
         if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            guard URL(string: text)?.host != nil else {
-                throw Invalid(variable: "FERRY_DATABASE_URL", problem: "expected postgres://user:pass@host:port/db")
+            do {
+                _ = try PostgresCatalogConfiguration(url: text)
+            } catch let error as FerryError {
+                let problem = error.message.replacingOccurrences(of: "FERRY_DATABASE_URL: ", with: "")
+                throw Invalid(variable: "FERRY_DATABASE_URL", problem: problem)
             }
             return .postgres(url: text)
         }

@@ -18,6 +18,10 @@ public struct FerryConfiguration: Sendable {
     public var dataDirectory: String
     /// The catalog (`FERRY_DATABASE_URL`, default `sqlite://<data dir>/ferry.sqlite`).
     public var database: Database
+    /// PostgreSQL connections per node (`FERRY_DATABASE_POOL`, default 20).
+    public var databasePool: Int
+    /// Seconds a catalog call may wait for PostgreSQL before it fails with 503 (`FERRY_DATABASE_TIMEOUT`, 10).
+    public var databaseTimeout: Int
     /// The blob store (`FERRY_STORAGE`, default `file://<data dir>/blobs`).
     public var storage: Storage
     /// Default link lifetime in seconds (`FERRY_LINK_TTL`, 300).
@@ -131,6 +135,8 @@ public struct FerryConfiguration: Sendable {
         dataDirectory = env.string("FERRY_DATA_DIR") ?? "./ferry-data"
         if dataDirectory.isEmpty { throw Invalid(variable: "FERRY_DATA_DIR", problem: "must not be empty") }
         database = try Self.parseDatabase(env.string("FERRY_DATABASE_URL"), dataDirectory: dataDirectory)
+        databasePool = try env.integer("FERRY_DATABASE_POOL", default: 20, range: 1...1000, unit: "connections")
+        databaseTimeout = try env.integer("FERRY_DATABASE_TIMEOUT", default: 10, range: 1...600, unit: "seconds")
         storage = try Self.parseStorage(env.string("FERRY_STORAGE"), dataDirectory: dataDirectory, env: env)
         cloudFront = try Self.parseCloudFront(env, storage: storage)
         linkTTL = try env.integer("FERRY_LINK_TTL", default: 300, range: 1...604_800, unit: "seconds")
