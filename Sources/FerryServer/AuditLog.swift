@@ -106,9 +106,24 @@ public final class AuditLog: Sendable {
             do {
                 try await catalog.appendAudit(batch)
             } catch {
+                // Keep the batch (oldest first) for the next write; stop writing for now so no
+                // request waits on a catalog that is down. Beyond `capacity` the oldest are dropped.
+                let (dropped, waiters) = state.withLock { state -> (Int, [CheckedContinuation<Void, Never>]) in
+                    state.pending = batch + state.pending
+                    let dropped = max(0, state.pending.count - capacity)
+                    state.pending.removeFirst(dropped)
+                    state.writing = false
+                    let waiters = state.waiters
+                    state.waiters = []
+                    return (dropped, waiters)
+                }
                 logger.error(
-                    "audit write failed",
-                    metadata: ["events": "\(batch.count)", "error": "\(String(reflecting: error))"])
+                    "audit write failed; events kept for the next attempt",
+                    metadata: [
+                        "events": "\(batch.count)", "dropped": "\(dropped)", "error": "\(String(reflecting: error))",
+                    ])
+                for waiter in waiters { waiter.resume() }
+                return
             }
         }
     }

@@ -1,0 +1,55 @@
+import FerryCore
+import FerryServer
+import FerryTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// Ferry on PostgreSQL when the database goes away and comes back.
+@Suite struct PostgresServerTests {
+    @Test func databaseDownIs503AndRecoversWithoutRestart() async throws {
+        let postgres = try await PrivatePostgres.start()
+        do {
+            let server = try await TestServer.make([
+                "FERRY_DATABASE_URL": postgres.url, "FERRY_DATABASE_TIMEOUT": "2", "FERRY_DATABASE_POOL": "4",
+            ])
+            try await server.test { client in
+                let bytes = TestData.bytes(50_000)
+                let file = try await client.uploadFile(bytes, token: server.adminToken)
+                #expect(try await client.get("/readyz", token: nil).status == .ok)
+
+                try await postgres.halt()
+                let listing = try await client.get("/v1/files", token: server.adminToken)
+                #expect(listing.status == .serviceUnavailable)
+                #expect(ErrorInfo.code(listing) == "unavailable")
+                #expect(listing.headers[.retryAfter] != nil)
+                #expect(try await client.get("/readyz", token: nil).status == .serviceUnavailable)
+                let upload = try await client.upload(TestData.bytes(10), token: server.adminToken)
+                #expect(upload.status == .serviceUnavailable)
+                await server.services.audit.record(
+                    AuditEvent(
+                        at: Date(), event: "test.during_outage", actor: nil, fileID: nil, clientIP: nil, detail: [:]))
+
+                try await postgres.resume()
+                // The same server answers again once PostgreSQL is back: nothing was lost.
+                try await Eventually.check(timeout: 30) {
+                    try await client.get("/readyz", token: nil).status == .ok
+                }
+                let content = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken)
+                #expect(content.status == .ok)
+                #expect(Array(content.body.readableBytesView) == bytes)
+                let events = try await server.auditEvents(AuditFilter(event: "upload.completed", limit: 10))
+                #expect(events.items.contains { $0.fileID == file.id })
+                // An event recorded during the outage was kept and written once PostgreSQL came back.
+                let kept = try await server.auditEvents(AuditFilter(event: "test.during_outage", limit: 10))
+                #expect(kept.items.count == 1)
+            }
+        } catch {
+            await postgres.remove()
+            throw error
+        }
+        await postgres.remove()
+    }
+}
