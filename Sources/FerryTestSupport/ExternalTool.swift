@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs real programs (curl, wget, aria2c) in tests. A missing tool is a failure, never a skip:
 /// `scripts/test` installs them.
@@ -44,6 +45,9 @@ public enum ExternalTool {
         let outPath: String
         let errPath: String
         let exited: AsyncStream<Void>
+        /// The exit status, read inside the termination handler (reading `terminationStatus` later
+        /// trips Foundation's "still running" check for programs that daemonise, like nginx).
+        let status: ExitStatus
 
         init(executable: String, arguments: [String], environment: [String: String]?) throws {
             let base = NSTemporaryDirectory() + "ferry-tool-\(UUID().uuidString)"
@@ -59,7 +63,12 @@ public enum ExternalTool {
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
             process.standardInput = FileHandle.nullDevice
             let (stream, continuation) = AsyncStream<Void>.makeStream()
-            process.terminationHandler = { _ in continuation.finish() }
+            let status = ExitStatus()
+            process.terminationHandler = { process in
+                status.value.withLock { $0 = process.terminationStatus }
+                continuation.finish()
+            }
+            self.status = status
             self.process = process
             self.exited = stream
             try process.run()
@@ -100,10 +109,15 @@ public enum ExternalTool {
                 try? FileManager.default.removeItem(atPath: errPath)
             }
             return Result(
-                status: process.terminationStatus,
+                status: status.value.withLock { $0 } ?? -1,
                 stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                 stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
         }
+    }
+
+    /// Where the termination handler leaves the exit status.
+    final class ExitStatus: Sendable {
+        let value = Mutex<Int32?>(nil)
     }
 
     /// A required tool is not installed.
