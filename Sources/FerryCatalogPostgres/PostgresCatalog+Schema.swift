@@ -105,15 +105,18 @@ extension PostgresCatalog {
         )
     ]
 
-    /// An arbitrary constant naming Ferry's migration lock.
-    static let migrationLock: Int64 = 0x4665_7272_794D_6967
+    /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.
+    static let migrationLock: Int32 = 0x4665_7272
 
     /// Applies the migrations not applied yet, in one transaction that holds an advisory lock, so
     /// nodes starting together apply each exactly once. Returns the versions it applied.
     @discardableResult
     public func migrate() async throws -> [Int] {
         try await transaction { connection in
-            _ = try await self.rows("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection)
+            // One lock per schema: nodes of one deployment serialise, unrelated schemas do not wait.
+            _ = try await self.rows(
+                "SELECT pg_advisory_xact_lock(\(Self.migrationLock), hashtext(\(self.schema ?? "public")))",
+                on: connection)
             if let schema = self.schema {
                 // An identifier cannot be a bind parameter; the name was validated at configuration.
                 _ = try await self.rows(

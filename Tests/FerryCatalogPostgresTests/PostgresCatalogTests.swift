@@ -21,11 +21,11 @@ import Testing
 
     /// Runs `body` with catalogs (running, migrated) on one fresh schema, then drops the schema.
     static func withCatalogs(
-        _ count: Int = 1, url: String? = nil, migrate: Bool = true,
+        _ count: Int = 1, url: String? = nil, migrate: Bool = true, timeout: Duration = .seconds(20),
         _ body: @Sendable ([PostgresCatalog]) async throws -> Void
     ) async throws {
         let configuration = try PostgresCatalogConfiguration(
-            url: try url ?? Self.url(), maximumConnections: 24, connectTimeout: .seconds(3), queryTimeout: .seconds(3),
+            url: try url ?? Self.url(), maximumConnections: 8, connectTimeout: .seconds(3), queryTimeout: timeout,
             schema: newSchema())
         let catalogs = (0..<count).map { _ in
             PostgresCatalog(configuration: configuration, logger: Logger(label: "pg-test"))
@@ -91,7 +91,7 @@ import Testing
     @Test func unreachableDatabaseIsUnavailableWithoutThePassword() async throws {
         let port = try FreePort.pick()
         let url = "postgres://ferry:hunter2-secret@127.0.0.1:\(port)/ferry?sslmode=disable"
-        try await Self.withCatalogs(url: url, migrate: false) { catalogs in
+        try await Self.withCatalogs(url: url, migrate: false, timeout: .seconds(3)) { catalogs in
             do {
                 try await catalogs[0].ping()
                 Issue.record("ping of a closed port succeeded")

@@ -1,0 +1,360 @@
+import AsyncHTTPClient
+import Crypto
+import FerryCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import _NIOFileSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a download reports as it goes.
+public enum DownloadEvent: Sendable, Equatable {
+    /// The plan is known; `alreadyHave` bytes come from an earlier run.
+    case started(name: String, path: String, total: Int64, alreadyHave: Int64, connections: Int)
+    /// Bytes on disk so far.
+    case progress(bytes: Int64, total: Int64, connections: Int)
+    /// A link expired and a fresh one was fetched.
+    case refresh(message: String)
+    /// The download starts over (the file changed on the server, or the partial data is unusable).
+    case restart(reason: String)
+    /// A request failed and is tried again.
+    case retry(message: String)
+    /// The result is in place and verified.
+    case done(path: String, sha256: String, bytes: Int64, resentBytes: Int64)
+}
+
+/// How to download.
+public struct DownloadOptions: Sendable {
+    public var source: DownloadSource
+    /// Destination path; nil = the server's name for the file, made safe, in `directory`.
+    public var destination: String?
+    public var directory: String
+    /// Parallel ranged requests.
+    public var connections: Int
+    /// Part size for plain URLs (the manifest chooses for Ferry files).
+    public var partSize: Int64?
+    /// Attempts per request on network failures before giving up (resumable).
+    public var maxAttempts: Int
+    /// Restarts from zero (file changed) before giving up.
+    public var maxRestarts: Int
+    /// Called after each part has landed (and its blocks checked), with the part's index: for
+    /// progress displays that count parts, and for tests that act at a precise point.
+    public var afterPart: (@Sendable (Int) async throws -> Void)?
+
+    /// Creates options.
+    public init(
+        source: DownloadSource, destination: String? = nil, directory: String = ".", connections: Int = 4,
+        partSize: Int64? = nil, maxAttempts: Int = 5, maxRestarts: Int = 3
+    ) {
+        self.source = source
+        self.destination = destination
+        self.directory = directory
+        self.connections = max(1, min(connections, 32))
+        self.partSize = partSize
+        self.maxAttempts = max(1, maxAttempts)
+        self.maxRestarts = max(0, maxRestarts)
+    }
+}
+
+/// What a finished download did.
+public struct DownloadResult: Sendable {
+    public var path: String
+    public var sha256: String
+    public var bytes: Int64
+    /// Bytes fetched more than once (parts in flight when an earlier run stopped, bad blocks).
+    public var resentBytes: Int64
+    public var refreshes: Int
+    public var restarts: Int
+    public var badBlocks: Int
+}
+
+/// Segmented, parallel, resumable downloads that survive link expiry, never stitch two versions of a
+/// file together, and verify every block and the whole result (CLI.md "Downloads").
+///
+/// Parts are fetched with ranged GETs carrying `If-Range` with the plan's strong ETag, written at
+/// their offsets into `<destination>.ferry-part.data`, and recorded in the control file
+/// `<destination>.ferry-part`; the destination appears, by rename, only when complete and verified.
+public final class Downloader: Sendable {
+    let http: HTTPClient
+    /// The API of a server base URL (nil base = the configured server), for manifests.
+    let api: @Sendable (String?) -> FerryAPI?
+    let userAgent: String
+
+    /// Creates a downloader. `api` returns the API client for a base URL (or the configured one for nil).
+    public init(http: HTTPClient, userAgent: String = "ferry", api: @escaping @Sendable (String?) -> FerryAPI?) {
+        self.http = http
+        self.api = api
+        self.userAgent = userAgent
+    }
+
+    /// Downloads, resuming from a control file when one matches, and returns what happened.
+    public func download(
+        _ options: DownloadOptions, events: @escaping @Sendable (DownloadEvent) -> Void
+    ) async throws -> DownloadResult {
+        var restarts = 0
+        var refreshes = 0
+        var badBlocks = 0
+        var resent: Int64 = 0
+        while true {
+            let plan = try await makePlan(options)
+            let destination = try destinationPath(options, plan: plan)
+            let transfer = try await Transfer.open(
+                plan: plan, source: options.source.description, destination: destination, events: events)
+            do {
+                let result = try await run(transfer, options: options, events: events)
+                return DownloadResult(
+                    path: result.path, sha256: result.sha256, bytes: result.bytes,
+                    resentBytes: resent + result.resentBytes, refreshes: refreshes + result.refreshes,
+                    restarts: restarts, badBlocks: badBlocks + result.badBlocks)
+            } catch let restart as Restart {
+                let counts = await transfer.counts()
+                refreshes += counts.refreshes
+                badBlocks += counts.badBlocks
+                resent += counts.fetched
+                await transfer.discard()
+                restarts += 1
+                guard restarts <= options.maxRestarts else {
+                    throw FerryClientError(
+                        .unexpected, "\(restart.reason) The download restarted \(options.maxRestarts) times; giving up."
+                    )
+                }
+                events(.restart(reason: "\(restart.reason) Starting over from zero."))
+            } catch {
+                try? await transfer.close()
+                throw error
+            }
+        }
+    }
+
+    /// The plan: the manifest for Ferry files, a probe for plain URLs.
+    func makePlan(_ options: DownloadOptions) async throws -> DownloadPlan {
+        switch options.source {
+        case .file(let id):
+            guard let api = api(nil) else {
+                throw FerryClientError(
+                    .usage, "No server configured: run `ferry login` or set FERRY_URL and FERRY_TOKEN.")
+            }
+            return DownloadPlan(manifest: try await api.manifest(id: id))
+        case .broker(let base, let id):
+            guard let api = api(base) else {
+                throw FerryClientError(.usage, "No token for \(base): run `ferry login` or set FERRY_TOKEN.")
+            }
+            return DownloadPlan(manifest: try await api.manifest(id: id))
+        case .url(let url):
+            return try await DownloadPlan.probe(
+                url: url, http: http, userAgent: userAgent, partSize: options.partSize ?? 8 * 1024 * 1024)
+        }
+    }
+
+    func refreshPlan(_ source: DownloadSource) async throws -> DownloadPlan {
+        try await makePlan(DownloadOptions(source: source))
+    }
+
+    func destinationPath(_ options: DownloadOptions, plan: DownloadPlan) throws -> String {
+        if let destination = options.destination { return destination }
+        return options.directory + "/" + Self.safeName(plan.name)
+    }
+
+    /// A server-provided name made safe to create in the current directory: the last path component,
+    /// no control characters, never `.`/`..`, never hidden, never empty.
+    public static func safeName(_ name: String) -> String {
+        let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        var cleaned = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F })
+        while cleaned.hasPrefix(".") { cleaned.removeFirst() }
+        cleaned = cleaned.trimmingCharacters(in: .whitespaces)
+        return cleaned.isEmpty ? "download" : String(cleaned.prefix(200))
+    }
+
+    /// A URL for messages, without its query (a signed URL's query is a secret).
+    static func redacted(_ url: String) -> String {
+        guard let q = url.firstIndex(of: "?") else { return url }
+        return String(url[..<q]) + "?…"
+    }
+
+    /// Whether a 403 body from a store or CDN says the signed URL expired.
+    static func looksExpired(_ body: ByteBuffer) -> Bool {
+        let text = String(buffer: body).lowercased()
+        return text.contains("request has expired") || text.contains("expired")
+    }
+
+    // MARK: Running a transfer
+
+    struct Outcome {
+        var path: String
+        var sha256: String
+        var bytes: Int64
+        var resentBytes: Int64
+        var refreshes: Int
+        var badBlocks: Int
+    }
+
+    func run(
+        _ transfer: Transfer, options: DownloadOptions, events: @escaping @Sendable (DownloadEvent) -> Void
+    ) async throws -> Outcome {
+        let connections = await transfer.plan.acceptsRanges ? options.connections : 1
+        let (have, size) = await transfer.progress()
+        events(
+            .started(
+                name: await transfer.plan.name, path: transfer.destination, total: size, alreadyHave: have,
+                connections: connections))
+        for _ in 0..<100 {
+            let remaining = await transfer.remainingParts()
+            guard !remaining.isEmpty else { break }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // Progress while the parts are on their way.
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .milliseconds(250))
+                        let (bytes, total) = await transfer.progress()
+                        events(.progress(bytes: bytes, total: total, connections: connections))
+                    }
+                }
+                for _ in 0..<min(connections, remaining.count) {
+                    group.addTask {
+                        while let part = await transfer.nextPart() {
+                            try await self.fetch(part: part, transfer: transfer, options: options, events: events)
+                        }
+                    }
+                }
+                // The workers end when no part is left; then the ticker is cancelled.
+                var finishedWorkers = 0
+                let workers = min(connections, remaining.count)
+                while finishedWorkers < workers {
+                    try await group.next()
+                    finishedWorkers += 1
+                }
+                group.cancelAll()
+            }
+        }
+        let (bytes, total) = await transfer.progress()
+        events(.progress(bytes: bytes, total: total, connections: connections))
+        return try await transfer.finish()
+    }
+
+    /// Fetches one part, retrying network failures and refreshing expired links.
+    func fetch(
+        part: Int, transfer: Transfer, options: DownloadOptions, events: @escaping @Sendable (DownloadEvent) -> Void
+    ) async throws {
+        var attempt = 0
+        var refreshesForPart = 0
+        while true {
+            let (plan, generation) = await transfer.current()
+            do {
+                try await get(part: part, plan: plan, transfer: transfer)
+                try await transfer.completed(part: part)
+                try await options.afterPart?(part)
+                return
+            } catch let failure as PartFailure {
+                switch failure {
+                case .expired(let message):
+                    guard plan.refreshable else {
+                        throw FerryClientError(
+                            .expired, "\(message) A plain URL cannot be refreshed; ask for a new link.",
+                            code: "link_expired", status: 403)
+                    }
+                    refreshesForPart += 1
+                    guard refreshesForPart <= 5 else {
+                        throw FerryClientError(.forbidden, "The link keeps being refused even when fresh: \(message)")
+                    }
+                    try await transfer.refresh(seen: generation) { try await self.refreshPlan(options.source) }
+                case .network(let message):
+                    attempt += 1
+                    guard attempt < options.maxAttempts else {
+                        throw FerryClientError(
+                            .network,
+                            "The network failed \(attempt) times in a row (\(message)). Run the same command again to resume."
+                        )
+                    }
+                    events(.retry(message: "part \(part + 1): \(message); trying again"))
+                    try await Task.sleep(for: .milliseconds(Int64.random(in: 100...(200 << min(attempt, 5)))))
+                }
+            }
+        }
+    }
+
+    enum PartFailure: Error {
+        case expired(String)
+        case network(String)
+    }
+
+    /// One ranged GET of a part, streamed to its offset.
+    func get(part: Int, plan: DownloadPlan, transfer: Transfer) async throws {
+        let range = plan.range(ofPart: part)
+        var request = HTTPClientRequest(url: plan.url)
+        request.headers.add(name: "User-Agent", value: userAgent)
+        if plan.acceptsRanges {
+            request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")
+            if let etag = plan.etag { request.headers.add(name: "If-Range", value: etag) }
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .seconds(60))
+        } catch {
+            throw PartFailure.network("\(error)")
+        }
+        let status = Int(response.status.code)
+        switch status {
+        case 206 where plan.acceptsRanges:
+            let first = response.headers.first(name: "content-range")?.dropFirst("bytes ".count).split(separator: "-")
+                .first.flatMap { Int64($0) }
+            guard first == range.lowerBound else {
+                throw Restart(reason: "The server answered another range than the one asked for.")
+            }
+        case 200 where !plan.acceptsRanges:
+            break
+        case 200:
+            // If-Range did not match: the server sends the whole, newer file.
+            throw Restart(reason: "The file changed on the server while it was downloading.")
+        default:
+            let body = (try? await response.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
+            try Self.refusal(status: status, body: body, plan: plan)
+        }
+        var offset = range.lowerBound
+        do {
+            for try await chunk in response.body {
+                try await transfer.write(chunk, at: offset, part: part)
+                offset += Int64(chunk.readableBytes)
+            }
+        } catch let error as FerryClientError {
+            throw error
+        } catch {
+            throw PartFailure.network("the connection broke after \(offset - range.lowerBound) bytes: \(error)")
+        }
+        guard offset == range.upperBound + 1 else {
+            throw PartFailure.network("the answer ended after \(offset - range.lowerBound) of \(range.count) bytes")
+        }
+    }
+
+    /// Turns a refusal into a refresh, a restart, a retry or a stop with the reason.
+    static func refusal(status: Int, body: ByteBuffer, plan: DownloadPlan) throws -> Never {
+        let error = FerryAPI.error(status: status, body: body)
+        switch (status, error.code) {
+        case (403, "link_expired"):
+            throw PartFailure.expired("The secure link expired.")
+        case (403, nil) where looksExpired(body) || plan.refreshable:
+            // A store or CDN refusing its signed URL: most often expiry; a fresh link tells.
+            throw PartFailure.expired("The storage refused the signed link (HTTP 403).")
+        case (410, "file_changed"), (412, _):
+            throw Restart(reason: "The file was replaced on the server.")
+        case (429, _), (500..., _), (408, _):
+            throw PartFailure.network("HTTP \(status)")
+        case (403, "link_revoked"):
+            throw FerryClientError(.forbidden, "The link was revoked: \(error.message)", code: error.code, status: 403)
+        case (403, "forbidden"):
+            throw FerryClientError(
+                .forbidden, "Access was removed: \(error.message)", code: error.code, status: status)
+        case (410, "file_gone"), (404, _):
+            throw FerryClientError(.notFound, "The file is gone: \(error.message)", code: error.code, status: status)
+        default:
+            throw error
+        }
+    }
+}
+
+/// A failure that makes the download start over from zero.
+struct Restart: Error {
+    var reason: String
+}

@@ -1,0 +1,408 @@
+import AsyncHTTPClient
+import Crypto
+import FerryCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import _NIOFileSystem
+
+/// A file as the API describes it.
+public struct RemoteFile: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var size: Int64
+    public var contentType: String
+    public var sha256: String
+    public var etag: String
+    public var version: Int
+    public var owner: String
+    public var createdAt: String
+    public var updatedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, size, sha256, etag, version, owner
+        case contentType = "content_type"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// The resume plan (`GET /v1/files/{id}/manifest`).
+public struct Manifest: Codable, Sendable {
+    public struct Link: Codable, Sendable {
+        public var url: String
+        public var expiresAt: String
+        public var strategy: String
+        enum CodingKeys: String, CodingKey {
+            case url, strategy
+            case expiresAt = "expires_at"
+        }
+    }
+    public var file: RemoteFile
+    public var link: Link
+    public var partSize: Int64
+    public var blockSize: Int64
+    public var blockSHA256: [String]
+    public var refresh: String
+
+    enum CodingKeys: String, CodingKey {
+        case file, link, refresh
+        case partSize = "part_size"
+        case blockSize = "block_size"
+        case blockSHA256 = "block_sha256"
+    }
+}
+
+/// An issued link (its URL is shown once).
+public struct IssuedLink: Codable, Sendable {
+    public var id: String
+    public var url: String
+    public var expiresAt: String
+    public var strategy: String
+    public var maxDownloads: Int?
+    enum CodingKeys: String, CodingKey {
+        case id, url, strategy
+        case expiresAt = "expires_at"
+        case maxDownloads = "max_downloads"
+    }
+}
+
+/// A link as listed (never its URL).
+public struct LinkListing: Codable, Sendable {
+    public var id: String
+    public var issuer: String
+    public var createdAt: String
+    public var expiresAt: String
+    public var strategy: String
+    public var maxDownloads: Int?
+    public var downloadsUsed: Int
+    public var bindIP: String?
+    public var revokedAt: String?
+    enum CodingKeys: String, CodingKey {
+        case id, issuer, strategy
+        case createdAt = "created_at"
+        case expiresAt = "expires_at"
+        case maxDownloads = "max_downloads"
+        case downloadsUsed = "downloads_used"
+        case bindIP = "bind_ip"
+        case revokedAt = "revoked_at"
+    }
+}
+
+/// What a new link should be.
+public struct LinkOptions: Encodable, Sendable {
+    public var ttlSeconds: Int?
+    public var maxDownloads: Int?
+    public var singleUse: Bool?
+    public var bindIP: String?
+    public var disposition: String?
+    public var filename: String?
+
+    /// Creates options; nil leaves the server's default.
+    public init(
+        ttlSeconds: Int? = nil, maxDownloads: Int? = nil, singleUse: Bool? = nil, bindIP: String? = nil,
+        disposition: String? = nil, filename: String? = nil
+    ) {
+        self.ttlSeconds = ttlSeconds
+        self.maxDownloads = maxDownloads
+        self.singleUse = singleUse
+        self.bindIP = bindIP
+        self.disposition = disposition
+        self.filename = filename
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case disposition, filename
+        case ttlSeconds = "ttl_seconds"
+        case maxDownloads = "max_downloads"
+        case singleUse = "single_use"
+        case bindIP = "bind_ip"
+    }
+}
+
+/// Calls Ferry's HTTP API (API.md) with a bearer token.
+public final class FerryAPI: Sendable {
+    /// Base URL without a trailing slash, e.g. `https://files.example.com`.
+    public let baseURL: String
+    let token: String?
+    let http: HTTPClient
+
+    /// Creates a client on a shared `HTTPClient` (the caller shuts it down).
+    public init(baseURL: String, token: String?, httpClient: HTTPClient) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.token = token
+        http = httpClient
+    }
+
+    /// An answer: status, headers and (small) body.
+    public struct Answer: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: ByteBuffer
+    }
+
+    /// Sends a request to an API path and returns the answer; failures of the network are `.network`.
+    public func send(
+        _ method: HTTPMethod, _ path: String, json: (any Encodable & Sendable)? = nil, headers: [(String, String)] = []
+    ) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "Accept", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+        }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(60))
+            let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            return Answer(status: Int(response.status.code), headers: response.headers, body: body)
+        } catch {
+            throw FerryClientError(.network, "Could not reach \(baseURL): \(error)")
+        }
+    }
+
+    /// Sends and decodes a 2xx answer; anything else becomes the error it describes.
+    public func call<T: Decodable>(
+        _ type: T.Type, _ method: HTTPMethod, _ path: String, json: (any Encodable & Sendable)? = nil
+    ) async throws -> T {
+        let answer = try await send(method, path, json: json)
+        try Self.check(answer)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(answer.body.readableBytesView))
+        } catch {
+            throw FerryClientError(.unexpected, "The server's answer to \(path) could not be read: \(error)")
+        }
+    }
+
+    /// Sends a request that answers 204 or another 2xx with nothing to read.
+    public func perform(_ method: HTTPMethod, _ path: String, json: (any Encodable & Sendable)? = nil) async throws {
+        try Self.check(try await send(method, path, json: json))
+    }
+
+    /// Throws the error a non-2xx answer describes.
+    static func check(_ answer: Answer) throws {
+        guard !(200..<300).contains(answer.status) else { return }
+        throw error(status: answer.status, body: answer.body)
+    }
+
+    static func error(status: Int, body: ByteBuffer) -> FerryClientError {
+        struct Shape: Decodable {
+            struct Inner: Decodable {
+                var code: String
+                var message: String
+            }
+            var error: Inner
+        }
+        let shape = try? JSONDecoder().decode(Shape.self, from: Data(body.readableBytesView))
+        return FerryClientError.fromAnswer(status: status, code: shape?.error.code, message: shape?.error.message)
+    }
+
+    // MARK: Files
+
+    struct FileList: Decodable {
+        var files: [RemoteFile]
+        var nextCursor: String?
+        enum CodingKeys: String, CodingKey {
+            case files
+            case nextCursor = "next_cursor"
+        }
+    }
+
+    /// Every file the caller may see, newest first (all pages).
+    public func files() async throws -> [RemoteFile] {
+        var out: [RemoteFile] = []
+        var cursor: String?
+        for _ in 0..<10_000 {
+            let page = try await call(
+                FileList.self, .GET, "/v1/files?limit=200" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            out += page.files
+            guard let next = page.nextCursor else { break }
+            cursor = next
+        }
+        return out
+    }
+
+    /// One file.
+    public func file(id: String) async throws -> RemoteFile {
+        try await call(RemoteFile.self, .GET, "/v1/files/\(Self.segment(id))")
+    }
+
+    /// Deletes a file.
+    public func delete(id: String) async throws {
+        try await perform(.DELETE, "/v1/files/\(Self.segment(id))")
+    }
+
+    /// The resume plan, with a fresh link.
+    public func manifest(id: String) async throws -> Manifest {
+        try await call(Manifest.self, .GET, "/v1/files/\(Self.segment(id))/manifest")
+    }
+
+    /// Uploads a file from disk, streamed, with its SHA-256 so the server refuses a corrupted copy.
+    /// `progress` is called with the bytes sent so far.
+    public func upload(
+        path: String, name: String, contentType: String, progress: (@Sendable (Int64) -> Void)? = nil
+    ) async throws -> RemoteFile {
+        let digest = try await Self.sha256(ofFile: path)
+        let size = try await FileSystem.shared.info(forFileAt: FilePath(path))?.size ?? 0
+        let query = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
+        var request = HTTPClientRequest(url: "\(baseURL)/v1/files?name=\(query)")
+        request.method = .POST
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.headers.add(name: "X-Ferry-SHA256", value: digest)
+        request.body = .stream(FileChunks(path: path, progress: progress), length: .known(size))
+        let answer: Answer
+        do {
+            let response = try await http.execute(request, timeout: .hours(24))
+            answer = Answer(
+                status: Int(response.status.code), headers: response.headers,
+                body: try await response.body.collect(upTo: 1024 * 1024))
+        } catch let error as FerryClientError {
+            throw error
+        } catch {
+            throw FerryClientError(.network, "The upload to \(baseURL) failed: \(error)")
+        }
+        try Self.check(answer)
+        return try JSONDecoder().decode(RemoteFile.self, from: Data(answer.body.readableBytesView))
+    }
+
+    /// Hex SHA-256 of a file, read in 1 MiB chunks.
+    public static func sha256(ofFile path: String) async throws -> String {
+        var hasher = SHA256()
+        try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+            for try await chunk in handle.readChunks(chunkLength: .mebibytes(1)) {
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+            }
+        }
+        return Hex.encode(hasher.finalize())
+    }
+
+    // MARK: Links, grants, accounts, audit
+
+    /// Issues a link; its URL is shown only in this answer.
+    public func createLink(fileID: String, options: LinkOptions) async throws -> IssuedLink {
+        try await call(IssuedLink.self, .POST, "/v1/files/\(Self.segment(fileID))/links", json: options)
+    }
+
+    /// The file's links.
+    public func links(fileID: String) async throws -> [LinkListing] {
+        struct Shape: Decodable { var links: [LinkListing] }
+        return try await call(Shape.self, .GET, "/v1/files/\(Self.segment(fileID))/links").links
+    }
+
+    /// Revokes a server link.
+    public func revokeLink(id: String) async throws {
+        try await perform(.DELETE, "/v1/links/\(Self.segment(id))")
+    }
+
+    /// Shares a file with a user.
+    public func share(fileID: String, username: String) async throws {
+        struct Body: Encodable, Sendable { var username: String }
+        try await perform(.POST, "/v1/files/\(Self.segment(fileID))/grants", json: Body(username: username))
+    }
+
+    /// Stops sharing a file with a user.
+    public func unshare(fileID: String, username: String) async throws {
+        try await perform(.DELETE, "/v1/files/\(Self.segment(fileID))/grants/\(Self.segment(username))")
+    }
+
+    /// A list endpoint's raw JSON (users, tokens, audit), for printing.
+    public func raw(_ path: String) async throws -> [String: JSONValue] {
+        try await call([String: JSONValue].self, .GET, path)
+    }
+
+    /// A path segment with everything but unreserved characters escaped.
+    static func segment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? text
+    }
+}
+
+/// Any JSON value, for commands that print what the server answered.
+public enum JSONValue: Codable, Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .number(let n): try c.encode(n)
+        case .bool(let b): try c.encode(b)
+        case .null: try c.encodeNil()
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// Plain text for tables: strings bare, numbers without a needless `.0`.
+    public var description: String {
+        switch self {
+        case .string(let s): return s
+        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .bool(let b): return String(b)
+        case .null: return "-"
+        case .array(let a): return a.map(\.description).joined(separator: ",")
+        case .object(let o):
+            let data = (try? JSONEncoder().encode(o)) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+}
+
+/// A file read in 256 KiB chunks as an upload body, reporting progress.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+    let progress: (@Sendable (Int64) -> Void)?
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let path: String
+        let progress: (@Sendable (Int64) -> Void)?
+        var handle: ReadFileHandle?
+        var offset: Int64 = 0
+        var finished = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard !finished else { return nil }
+            if handle == nil { handle = try await FileSystem.shared.openFile(forReadingAt: FilePath(path)) }
+            guard let handle else { return nil }
+            let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .kibibytes(256))
+            guard chunk.readableBytes > 0 else {
+                try await handle.close()
+                self.handle = nil
+                finished = true
+                return nil
+            }
+            offset += Int64(chunk.readableBytes)
+            progress?(offset)
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(path: path, progress: progress) }
+}

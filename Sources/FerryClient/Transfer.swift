@@ -1,0 +1,298 @@
+import Crypto
+import FerryCore
+import Foundation
+import NIOCore
+import _NIOFileSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The control file beside a download (`<destination>.ferry-part`): enough to resume.
+struct ControlFile: Codable, Equatable {
+    var version = 1
+    var source: String
+    var url: String?
+    var size: Int64
+    var etag: String?
+    var sha256: String?
+    var partSize: Int64
+    /// Parts written completely (and, where block hashes are known, verified).
+    var done: [Int]
+    /// Parts on their way when the file was written: fetched again on resume.
+    var inFlight: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case version, source, size, etag, sha256, done
+        case url
+        case partSize = "part_size"
+        case inFlight = "in_flight"
+    }
+}
+
+/// One download in progress: the plan, which parts are done, the data file and the control file.
+actor Transfer {
+    private(set) var plan: DownloadPlan
+    private var generation = 0
+    let source: String
+    nonisolated let destination: String
+    let dataPath: String
+    let controlPath: String
+    let events: @Sendable (DownloadEvent) -> Void
+    private var handle: ReadWriteFileHandle?
+    private var done: Set<Int>
+    private var inFlight: Set<Int> = []
+    private var pending: [Int]
+    /// Parts an earlier run had in flight: their bytes count as resent when fetched again.
+    private var startedBefore: Set<Int>
+    private var verifiedBlocks: Set<Int> = []
+    private var badBlockCounts: [Int: Int] = [:]
+    private var partialBytes: [Int: Int64] = [:]
+    private var resent: Int64 = 0
+    private var fetched: Int64 = 0
+    private var refreshes = 0
+    private var badBlocks = 0
+
+    init(
+        plan: DownloadPlan, source: String, destination: String, done: Set<Int>, startedBefore: Set<Int>,
+        handle: ReadWriteFileHandle, events: @escaping @Sendable (DownloadEvent) -> Void
+    ) {
+        self.plan = plan
+        self.source = source
+        self.destination = destination
+        dataPath = destination + ".ferry-part.data"
+        controlPath = destination + ".ferry-part"
+        self.done = done
+        self.startedBefore = startedBefore
+        self.handle = handle
+        self.events = events
+        pending = (0..<plan.partCount).filter { !done.contains($0) }
+    }
+
+    /// Opens a transfer, resuming from a matching control file: parts recorded as done are kept
+    /// once their blocks check out on disk. A control file for another version starts afresh.
+    static func open(
+        plan: DownloadPlan, source: String, destination: String, events: @escaping @Sendable (DownloadEvent) -> Void
+    ) async throws -> Transfer {
+        let controlPath = destination + ".ferry-part"
+        let dataPath = destination + ".ferry-part.data"
+        let manager = FileManager.default
+        var done: Set<Int> = []
+        var startedBefore: Set<Int> = []
+        if let data = manager.contents(atPath: controlPath),
+            let control = try? JSONDecoder().decode(ControlFile.self, from: data),
+            manager.fileExists(atPath: dataPath)
+        {
+            // Resuming needs ranges and a strong validator: without one, a changed file could not be told.
+            if control.size == plan.size, control.etag == plan.etag, control.partSize == plan.partSize,
+                plan.acceptsRanges, plan.etag != nil
+            {
+                done = Set(control.done.filter { $0 >= 0 && $0 < plan.partCount })
+                startedBefore = Set(control.inFlight)
+            } else {
+                events(.restart(reason: "The partial download is of another version of the file; starting over."))
+            }
+        }
+        if done.isEmpty { try? manager.removeItem(atPath: dataPath) }
+        if !manager.fileExists(atPath: dataPath) {
+            guard manager.createFile(atPath: dataPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw FerryClientError(.unexpected, "Cannot create \(dataPath).")
+            }
+        }
+        let handle: ReadWriteFileHandle
+        do {
+            handle = try await FileSystem.shared.openFile(
+                forReadingAndWritingAt: FilePath(dataPath), options: .modifyFile(createIfNecessary: false))
+            try await handle.resize(to: .bytes(plan.size))
+        } catch {
+            throw FerryClientError(.unexpected, "Cannot write \(dataPath): \(error)")
+        }
+        let transfer = Transfer(
+            plan: plan, source: source, destination: destination, done: done, startedBefore: startedBefore,
+            handle: handle, events: events)
+        try await transfer.recheckBlocksOnDisk()
+        try await transfer.saveControl()
+        return transfer
+    }
+
+    // MARK: Scheduling
+
+    func remainingParts() -> [Int] { pending + Array(inFlight) }
+
+    /// The next part to fetch, or nil when none is waiting.
+    func nextPart() -> Int? {
+        guard !pending.isEmpty else { return nil }
+        let part = pending.removeFirst()
+        inFlight.insert(part)
+        partialBytes[part] = 0
+        try? saveControl()
+        return part
+    }
+
+    func current() -> (DownloadPlan, Int) { (plan, generation) }
+
+    func progress() -> (Int64, Int64) {
+        let complete = done.reduce(Int64(0)) { $0 + Int64(plan.range(ofPart: $1).count) }
+        return (complete + partialBytes.values.reduce(0, +), plan.size)
+    }
+
+    func counts() -> (refreshes: Int, badBlocks: Int, fetched: Int64) { (refreshes, badBlocks, fetched) }
+
+    /// Writes a chunk of a part at its offset.
+    func write(_ chunk: ByteBuffer, at offset: Int64, part: Int) async throws {
+        guard let handle else { throw FerryClientError(.unexpected, "The download was closed.") }
+        do {
+            try await handle.write(contentsOf: chunk.readableBytesView, toAbsoluteOffset: offset)
+        } catch {
+            throw FerryClientError(.unexpected, "Cannot write \(dataPath): \(error)")
+        }
+        partialBytes[part, default: 0] += Int64(chunk.readableBytes)
+        fetched += Int64(chunk.readableBytes)
+    }
+
+    /// Records a part as done, verifies the blocks it completes, and requeues the parts of a bad block.
+    func completed(part: Int) async throws {
+        inFlight.remove(part)
+        partialBytes[part] = nil
+        done.insert(part)
+        if startedBefore.remove(part) != nil { resent += Int64(plan.range(ofPart: part).count) }
+        guard !plan.blockSHA256.isEmpty else {
+            try saveControl()
+            return
+        }
+        for block in plan.blocks(ofPart: part) where !verifiedBlocks.contains(block) {
+            let parts = plan.parts(ofBlock: block)
+            guard parts.allSatisfy({ done.contains($0) }) else { continue }
+            if try await blockMatches(block) {
+                verifiedBlocks.insert(block)
+                continue
+            }
+            badBlocks += 1
+            badBlockCounts[block, default: 0] += 1
+            guard badBlockCounts[block, default: 0] <= 3 else {
+                throw FerryClientError(
+                    .checksum,
+                    "Block \(block + 1) of the file arrived corrupted \(badBlockCounts[block, default: 0]) times; stopped. The partial data is kept in \(dataPath)."
+                )
+            }
+            events(.retry(message: "block \(block + 1) did not match its SHA-256; fetching it again"))
+            for p in parts {
+                done.remove(p)
+                resent += Int64(plan.range(ofPart: p).count)
+                if !pending.contains(p) && !inFlight.contains(p) { pending.append(p) }
+            }
+        }
+        try saveControl()
+    }
+
+    /// Checks blocks fully on disk against the manifest; their parts are fetched again when not.
+    func recheckBlocksOnDisk() async throws {
+        guard !plan.blockSHA256.isEmpty, !done.isEmpty else { return }
+        var bad: Set<Int> = []
+        for block in 0..<plan.blockSHA256.count {
+            let parts = plan.parts(ofBlock: block)
+            guard parts.allSatisfy({ done.contains($0) }) else { continue }
+            if try await blockMatches(block) {
+                verifiedBlocks.insert(block)
+            } else {
+                bad.formUnion(parts)
+            }
+        }
+        if !bad.isEmpty {
+            events(.retry(message: "\(bad.count) part(s) on disk did not match their SHA-256; fetching them again"))
+            done.subtract(bad)
+            pending = (0..<plan.partCount).filter { !done.contains($0) }
+        }
+    }
+
+    func blockMatches(_ block: Int) async throws -> Bool {
+        guard block < plan.blockSHA256.count else { return false }
+        let range = plan.range(ofBlock: block)
+        return try await sha256(of: range) == plan.blockSHA256[block]
+    }
+
+    func sha256(of range: ClosedRange<Int64>) async throws -> String {
+        guard let handle else { throw FerryClientError(.unexpected, "The download was closed.") }
+        var hasher = SHA256()
+        var offset = range.lowerBound
+        while offset <= range.upperBound {
+            let length = min(Int64(1 << 20), range.upperBound + 1 - offset)
+            let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(length))
+            guard chunk.readableBytes > 0 else { break }
+            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+            offset += Int64(chunk.readableBytes)
+        }
+        return Hex.encode(hasher.finalize())
+    }
+
+    // MARK: Refresh
+
+    /// Fetches a fresh plan once for everyone who saw `seen` expire; a new version restarts.
+    func refresh(seen: Int, using planner: @Sendable () async throws -> DownloadPlan) async throws {
+        guard seen == generation else { return }
+        let fresh = try await planner()
+        guard seen == generation else { return }
+        guard fresh.etag == plan.etag, fresh.size == plan.size else {
+            throw Restart(reason: "The file was replaced on the server.")
+        }
+        plan.url = fresh.url
+        generation += 1
+        refreshes += 1
+        let (bytes, total) = progress()
+        let percent = total > 0 ? Int(bytes * 100 / total) : 0
+        events(.refresh(message: "The link expired; fetched a fresh one and resumed at \(percent)%."))
+        try saveControl()
+    }
+
+    // MARK: Control file and the end
+
+    func saveControl() throws {
+        let control = ControlFile(
+            source: source, url: nil, size: plan.size, etag: plan.etag, sha256: plan.sha256,
+            partSize: plan.partSize, done: done.sorted(), inFlight: (inFlight.union(startedBefore)).sorted())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        do {
+            try encoder.encode(control).write(to: URL(fileURLWithPath: controlPath), options: .atomic)
+        } catch {
+            throw FerryClientError(.unexpected, "Cannot write the control file \(controlPath): \(error)")
+        }
+    }
+
+    /// Verifies the whole file and moves it into place.
+    func finish() async throws -> Downloader.Outcome {
+        guard done.count == plan.partCount else {
+            throw FerryClientError(.network, "Parts are still missing; run the same command again to resume.")
+        }
+        let digest =
+            plan.size == 0 ? Hex.encode(SHA256.hash(data: [UInt8]())) : try await sha256(of: 0...(plan.size - 1))
+        if let expected = plan.sha256, expected != digest {
+            throw FerryClientError(
+                .checksum,
+                "The download's SHA-256 is \(digest) but the server published \(expected). Nothing was deleted: the data is in \(dataPath)."
+            )
+        }
+        try await close()
+        guard rename(dataPath, destination) == 0 else {
+            throw FerryClientError(.unexpected, "Cannot move the download to \(destination) (errno \(errno)).")
+        }
+        try? FileManager.default.removeItem(atPath: controlPath)
+        events(.done(path: destination, sha256: digest, bytes: plan.size, resentBytes: resent))
+        return Downloader.Outcome(
+            path: destination, sha256: digest, bytes: plan.size, resentBytes: resent, refreshes: refreshes,
+            badBlocks: badBlocks)
+    }
+
+    func close() async throws {
+        guard let handle else { return }
+        self.handle = nil
+        try await handle.close()
+    }
+
+    /// Closes and removes the partial data and the control file (before a restart).
+    func discard() async {
+        try? await close()
+        try? FileManager.default.removeItem(atPath: dataPath)
+        try? FileManager.default.removeItem(atPath: controlPath)
+    }
+}
