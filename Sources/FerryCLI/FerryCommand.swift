@@ -1,11 +1,21 @@
 import ArgumentParser
+import Foundation
 
 /// The `ferry` command: the server and the client in one binary.
 public struct FerryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ferry",
         abstract: "Secure, resumable file delivery: the server and its command-line client.",
-        subcommands: [ServeCommand.self])
+        discussion: """
+            Client commands find the server and token in --url/--token, then FERRY_URL/FERRY_TOKEN, \
+            then what `ferry login` saved ($XDG_CONFIG_HOME/ferry/config, mode 0600). \
+            Shell completion: `ferry --generate-completion-script bash` (or zsh, fish).
+            """,
+        subcommands: [
+            ServeCommand.self, LoginCommand.self, GetCommand.self, PutCommand.self, ListCommand.self,
+            InfoCommand.self, RemoveCommand.self, LinkCommand.self, LinksCommand.self, RevokeLinkCommand.self,
+            ShareCommand.self, UnshareCommand.self, UsersCommand.self, TokensCommand.self, AuditCommand.self,
+        ])
 
     public init() {}
 }
@@ -13,7 +23,21 @@ public struct FerryCommand: AsyncParsableCommand {
 /// The executable's entry point.
 public enum FerryMain {
     /// Parses the process arguments and runs the command, exiting with its code.
+    /// Usage errors exit with 2 (CLI.md), not ArgumentParser's 64.
     public static func run() async {
-        await FerryCommand.main()
+        do {
+            var command = try FerryCommand.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if FerryCommand.exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((FerryCommand.fullMessage(for: error) + "\n").utf8))
+                FerryCommand.exit(withError: ExitCode(2))
+            }
+            FerryCommand.exit(withError: error)
+        }
     }
 }

@@ -189,7 +189,8 @@ public final class FerryAPI: Sendable {
         throw error(status: answer.status, body: answer.body)
     }
 
-    static func error(status: Int, body: ByteBuffer) -> FerryClientError {
+    /// The error an answer's body describes (API.md's JSON error shape), by its status.
+    public static func error(status: Int, body: ByteBuffer) -> FerryClientError {
         struct Shape: Decodable {
             struct Inner: Decodable {
                 var code: String

@@ -1,0 +1,157 @@
+import ArgumentParser
+import AsyncHTTPClient
+import FerryClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `--url` and `--token`, shared by every client command.
+struct ServerOptions: ParsableArguments {
+    @Option(name: .long, help: "Server URL (else FERRY_URL, else the one saved by `ferry login`).")
+    var url: String?
+
+    @Option(name: .long, help: "API token (else FERRY_TOKEN, else the one saved by `ferry login`).")
+    var token: String?
+}
+
+/// Where `ferry login` keeps the server and token: `$XDG_CONFIG_HOME/ferry/config`, mode 0600.
+struct SavedLogin: Codable {
+    var url: String
+    var token: String
+
+    static var path: String {
+        let env = ProcessInfo.processInfo.environment
+        let base =
+            env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.config")
+        return base + "/ferry/config"
+    }
+
+    static func load() throws -> SavedLogin? {
+        let path = Self.path
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw FerryClientError(.usage, "\(path) is readable by others; run `chmod 600 \(path)` (it holds a token).")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(SavedLogin.self, from: data)
+    }
+
+    func save() throws {
+        let path = Self.path
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let data = try JSONEncoder().encode(self)
+        // Created 0600 before the token is written, replaced atomically.
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600])
+        else { throw FerryClientError(.unexpected, "Cannot write \(temporary).") }
+        guard rename(temporary, path) == 0 else { throw FerryClientError(.unexpected, "Cannot write \(path).") }
+    }
+}
+
+/// The server, token and HTTP client of one command run.
+struct ClientContext {
+    let url: String?
+    let token: String?
+    let http: HTTPClient
+
+    /// Resolves flags, then FERRY_URL/FERRY_TOKEN, then the saved login (CLI.md).
+    init(_ options: ServerOptions) throws {
+        let env = ProcessInfo.processInfo.environment
+        let saved = try SavedLogin.load()
+        url = options.url ?? env["FERRY_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? saved?.url
+        token = options.token ?? env["FERRY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? saved?.token
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.decompression = .disabled
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The API of the configured server; a clear usage error when there is none.
+    func api() throws -> FerryAPI {
+        guard let url else {
+            throw FerryClientError(.usage, "No server: run `ferry login --url URL`, or set FERRY_URL and FERRY_TOKEN.")
+        }
+        return FerryAPI(baseURL: url, token: token, httpClient: http)
+    }
+
+    func shutdown() async { try? await http.shutdown() }
+
+    /// Runs `body` with a context, printing a failure as one line and exiting with its code.
+    static func run(_ options: ServerOptions, _ body: (ClientContext) async throws -> Void) async throws {
+        let context: ClientContext
+        do {
+            context = try ClientContext(options)
+        } catch let error as FerryClientError {
+            Terminal.error(error.message)
+            throw ExitCode(error.exitCode)
+        }
+        do {
+            try await body(context)
+            await context.shutdown()
+        } catch let error as FerryClientError {
+            await context.shutdown()
+            Terminal.error(error.message)
+            throw ExitCode(error.exitCode)
+        } catch {
+            await context.shutdown()
+            throw error
+        }
+    }
+}
+
+/// Writing to the terminal.
+enum Terminal {
+    static func out(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data(("ferry: " + line + "\n").utf8))
+    }
+
+    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// `1.5 MiB`, `312.4 GiB`.
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    /// `0:04`, `1:02:03`.
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "--:--" }
+        let s = Int(seconds.rounded())
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s % 3600 / 60, s % 60)
+            : String(format: "%d:%02d", s / 60, s % 60)
+    }
+
+    /// One JSON object as a line.
+    static func json(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        out(String(decoding: data, as: UTF8.self))
+    }
+
+    /// A table with a header, columns padded to their widest cell.
+    static func table(_ header: [String], _ rows: [[String]]) {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0.indices.contains(i) ? $0[i].count : 0 }.max() ?? 0 }
+        for row in all {
+            let cells = row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }
+            out(cells.joined(separator: "  "))
+        }
+    }
+}

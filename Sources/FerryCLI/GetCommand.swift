@@ -1,0 +1,231 @@
+import ArgumentParser
+import AsyncHTTPClient
+import FerryClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// `ferry get`: segmented, resumable, verified downloads (CLI.md "Downloads").
+struct GetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Download a file: parallel, resumable, verified.",
+        discussion: """
+            SOURCE is a file id, a /d/{id} URL, a /t/{token} link, or any http(s) URL. Parts are fetched \
+            in parallel and checked against the server's SHA-256 of every 8 MiB block; the file appears \
+            only when complete and verified. While it runs, PATH.ferry-part records progress: run the \
+            same command again to resume. An expired link is refreshed through the server (file ids and \
+            /d/ URLs); a file replaced on the server restarts from zero, never mixing two versions.
+
+            Exit codes: 0 done, 1 unexpected, 2 usage, 3 network (run again to resume), 4 not allowed, \
+            5 not found or gone, 6 link expired (plain URL), 7 checksum mismatch.
+            """)
+
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "File id, /d/{id} URL, /t/{token} link or any http(s) URL.")
+    var source: String
+
+    @Option(
+        name: .short,
+        help: ArgumentHelp(
+            "Destination (default: the server's name for the file, here). `-` writes to stdout.", valueName: "path"))
+    var output: String?
+
+    @Option(name: .long, help: "Parallel connections (1-32).")
+    var connections: Int = 4
+
+    @Option(name: .long, help: "Part size in bytes for plain URLs (Ferry files use the server's plan).")
+    var partSize: Int64?
+
+    @Flag(name: .long, help: "One JSON object per line on stdout instead of a progress bar.")
+    var json = false
+
+    @Flag(name: .long, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        guard (1...32).contains(connections) else { throw ValidationError("--connections must be from 1 to 32.") }
+        if let partSize, partSize < 64 * 1024 { throw ValidationError("--part-size must be at least 65536 bytes.") }
+    }
+
+    func run() async throws {
+        try await ClientContext.run(server) { context in
+            let parsed = try DownloadSource(parsing: source)
+            let token = context.token
+            let http = context.http
+            let configuredURL = context.url
+            let downloader = Downloader(http: http, userAgent: "ferry-cli") { base in
+                guard let url = base ?? configuredURL else { return nil }
+                return FerryAPI(baseURL: url, token: token, httpClient: http)
+            }
+            if output == "-" {
+                try await toStdout(parsed, downloader: downloader, context: context)
+                return
+            }
+            let reporter = Reporter(mode: json ? .json : quiet ? .quiet : Terminal.stderrIsTerminal ? .bar : .lines)
+            let options = DownloadOptions(
+                source: parsed, destination: output, connections: connections, partSize: partSize)
+            do {
+                let result = try await downloader.download(options, events: reporter.report)
+                reporter.finish(result)
+            } catch let error as FerryClientError {
+                reporter.failed(error)
+                throw error
+            }
+        }
+    }
+
+    /// `-o -`: one stream to stdout (no parallelism, no resume).
+    func toStdout(_ source: DownloadSource, downloader: Downloader, context: ClientContext) async throws {
+        let url: String
+        switch source {
+        case .url(let plain): url = plain
+        case .file(let id): url = try await context.api().manifest(id: id).link.url
+        case .broker(let base, let id):
+            url = try await FerryAPI(baseURL: base, token: context.token, httpClient: context.http).manifest(id: id)
+                .link.url
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await context.http.execute(HTTPClientRequest(url: url), timeout: .seconds(60))
+        } catch {
+            throw FerryClientError(.network, "Could not reach the server: \(error)")
+        }
+        guard response.status.code == 200 else {
+            let body = try await response.body.collect(upTo: 64 * 1024)
+            throw FerryAPI.error(status: Int(response.status.code), body: body)
+        }
+        do {
+            for try await chunk in response.body {
+                FileHandle.standardOutput.write(Data(chunk.readableBytesView))
+            }
+        } catch {
+            throw FerryClientError(.network, "The connection broke: \(error)")
+        }
+    }
+}
+
+/// Shows a download's events: a progress bar on a terminal, JSON lines, plain lines, or nothing.
+final class Reporter: Sendable {
+    enum Mode { case bar, json, lines, quiet }
+    let mode: Mode
+    let state = Mutex(State())
+
+    struct State {
+        var started = Date()
+        var baseline: Int64 = 0
+        var lastBytes: Int64 = 0
+        var rate: Double = 0
+        var lastAt = Date()
+        var name = ""
+        var resent: Int64 = 0
+    }
+
+    init(mode: Mode) { self.mode = mode }
+
+    var report: @Sendable (DownloadEvent) -> Void { { self.handle($0) } }
+
+    func handle(_ event: DownloadEvent) {
+        switch event {
+        case .started(let name, let path, let total, let have, let connections):
+            state.withLock {
+                $0.started = Date()
+                $0.lastAt = Date()
+                $0.baseline = have
+                $0.lastBytes = have
+                $0.name = name
+            }
+            switch mode {
+            case .json:
+                Terminal.json([
+                    "event": "started", "name": name, "path": path, "total": total, "bytes": have,
+                    "connections": connections,
+                ])
+            case .bar, .lines:
+                let resumed = have > 0 ? ", resuming at \(Terminal.bytes(have))" : ""
+                FileHandle.standardError.write(
+                    Data("Downloading \(name) (\(Terminal.bytes(total))) to \(path)\(resumed)\n".utf8))
+            case .quiet: break
+            }
+        case .progress(let bytes, let total, let connections):
+            let rate = state.withLock { s -> Double in
+                let now = Date()
+                let elapsed = now.timeIntervalSince(s.lastAt)
+                if elapsed > 0.2 {
+                    let instant = Double(bytes - s.lastBytes) / elapsed
+                    s.rate = s.rate == 0 ? instant : 0.7 * s.rate + 0.3 * instant
+                    s.lastAt = now
+                    s.lastBytes = bytes
+                }
+                return s.rate
+            }
+            switch mode {
+            case .json:
+                Terminal.json(["event": "progress", "bytes": bytes, "total": total, "rate": Int64(rate)])
+            case .bar:
+                let percent = total > 0 ? Double(bytes) * 100 / Double(total) : 100
+                let width = 24
+                let filled = total > 0 ? Int(Double(width) * Double(bytes) / Double(total)) : width
+                let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                let eta = rate > 0 ? Terminal.duration(Double(total - bytes) / rate) : "--:--"
+                let line = String(
+                    format: "\r[%@] %5.1f%%  %@ / %@  %@/s  ETA %@  %d conn  ", bar, percent,
+                    Terminal.bytes(bytes), Terminal.bytes(total), Terminal.bytes(Int64(rate)), eta, connections)
+                FileHandle.standardError.write(Data(line.utf8))
+            case .lines, .quiet: break
+            }
+        case .refresh(let message), .restart(let message), .retry(let message):
+            let name: String
+            switch event {
+            case .refresh: name = "refresh"
+            case .restart: name = "restart"
+            default: name = "retry"
+            }
+            switch mode {
+            case .json: Terminal.json(["event": name, "message": message])
+            case .bar: FileHandle.standardError.write(Data("\r\u{1B}[K\(message)\n".utf8))
+            case .lines: FileHandle.standardError.write(Data("\(message)\n".utf8))
+            case .quiet: break
+            }
+        case .done(_, _, _, let resent):
+            state.withLock { $0.resent = resent }
+        }
+    }
+
+    func finish(_ result: DownloadResult) {
+        let elapsed = state.withLock { Date().timeIntervalSince($0.started) }
+        switch mode {
+        case .json:
+            Terminal.json([
+                "event": "done", "path": result.path, "sha256": result.sha256, "bytes": result.bytes,
+                "resent_bytes": result.resentBytes, "refreshes": result.refreshes, "restarts": result.restarts,
+                "bad_blocks": result.badBlocks,
+            ])
+        case .bar, .lines:
+            if mode == .bar { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            var notes: [String] = []
+            if result.refreshes > 0 { notes.append("\(result.refreshes) link refresh(es)") }
+            if result.restarts > 0 { notes.append("restarted \(result.restarts)x: the file changed") }
+            if result.resentBytes > 0 { notes.append("\(Terminal.bytes(result.resentBytes)) fetched again") }
+            if result.badBlocks > 0 { notes.append("\(result.badBlocks) corrupted block(s) fetched again") }
+            let rate = elapsed > 0 ? Terminal.bytes(Int64(Double(result.bytes) / elapsed)) + "/s" : ""
+            FileHandle.standardError.write(
+                Data(
+                    ("Saved \(result.path) (\(Terminal.bytes(result.bytes)), \(rate), SHA-256 verified \(result.sha256.prefix(12))…)"
+                        + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", ")) + "\n").utf8))
+        case .quiet: break
+        }
+    }
+
+    func failed(_ error: FerryClientError) {
+        switch mode {
+        case .json:
+            Terminal.json(["event": "error", "code": error.code ?? "\(error.kind)", "message": error.message])
+        case .bar:
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        case .lines, .quiet: break
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// The client commands of the built `ferry` binary against a `ferry serve` on loopback.
+@Suite struct ClientCommandTests {
+    /// A running server, a temporary home for the client's config, and a way to run `ferry`.
+    struct Setup {
+        let server: ExternalTool.Running
+        let base: String
+        let token: String
+        let home: TemporaryDirectory
+
+        var environment: [String: String] {
+            var env = ServeCommandTests.baseEnvironment
+            env["HOME"] = home.path
+            env["XDG_CONFIG_HOME"] = home.appending("config")
+            return env
+        }
+
+        func ferry(
+            _ arguments: [String], env extra: [String: String] = [:], timeout: TimeInterval = 120
+        ) async throws
+            -> ExternalTool.Result
+        {
+            var env = environment
+            env.merge(extra) { $1 }
+            let run = try ExternalTool.start(path: ServeCommandTests.binary, arguments, environment: env)
+            return await run.wait(timeout: timeout)
+        }
+
+        static func start() async throws -> Setup {
+            let home = try TemporaryDirectory("ferry-cli-home")
+            let port = try FreePort.pick()
+            let token = Identifier.secret()
+            var env = ServeCommandTests.baseEnvironment
+            env["FERRY_DATA_DIR"] = home.appending("server")
+            env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+            env["FERRY_BOOTSTRAP_TOKEN"] = token
+            let server = try ExternalTool.start(path: ServeCommandTests.binary, ["serve"], environment: env)
+            let base = "http://127.0.0.1:\(port)"
+            try await Eventually.check(timeout: 60) {
+                (try? await ExternalTool.run("curl", ["-sf", "\(base)/healthz"], timeout: 5))?.status == 0
+            }
+            return Setup(server: server, base: base, token: token, home: home)
+        }
+
+        func stop() {
+            server.kill()
+            home.remove()
+        }
+    }
+
+    static func lastJSON(_ output: String) -> [String: Any] {
+        let line = output.split(separator: "\n").last.map(String.init) ?? ""
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    @Test func loginPutListGetLinkAndRemove() async throws {
+        let setup = try await Setup.start()
+        defer { setup.stop() }
+        let login = try await setup.ferry(["login", "--url", setup.base, "--token", setup.token])
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(login.stdout.contains("as admin"))
+        let config = setup.home.appending("config/ferry/config")
+        let mode = try FileManager.default.attributesOfItem(atPath: config)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let bytes = TestData.bytes(21 * 1024 * 1024 + 11)
+        let source = setup.home.appending("report.bin")
+        try Data(bytes).write(to: URL(fileURLWithPath: source))
+        let put = try await setup.ferry(["put", source, "--name", "Q3 report.bin", "--json"])
+        #expect(put.status == 0, "\(put.stderr)")
+        let id = try #require(Self.lastJSON(put.stdout)["id"] as? String)
+
+        let ls = try await setup.ferry(["ls"])
+        #expect(ls.status == 0)
+        #expect(ls.stdout.contains("Q3 report.bin") && ls.stdout.contains(id))
+
+        let out = setup.home.appending("downloaded.bin")
+        let get = try await setup.ferry(["get", id, "-o", out, "--json", "--connections", "3"])
+        #expect(get.status == 0, "\(get.stderr)")
+        let done = Self.lastJSON(get.stdout)
+        #expect(done["event"] as? String == "done")
+        #expect(done["sha256"] as? String == TestData.sha256(bytes))
+        #expect(done["resent_bytes"] as? Int == 0)
+        #expect(get.stdout.contains(#""event":"progress""#) || get.stdout.contains(#""event":"started""#))
+        #expect(try TestData.sha256(file: out) == TestData.sha256(bytes))
+
+        // Into the current directory under the server's name (never a path).
+        let here = try await setup.ferry(["get", "\(setup.base)/d/\(id)", "--quiet"])
+        #expect(here.status == 0, "\(here.stderr)")
+
+        let link = try await setup.ferry(["link", id, "--single-use", "--ttl", "120"])
+        #expect(link.status == 0)
+        let url = link.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(url.hasPrefix(setup.base + "/t/") && !url.contains("\n"))
+        let viaLink = try await setup.ferry(["get", url, "-o", setup.home.appending("via-link.bin"), "--quiet"])
+        #expect(viaLink.status == 0, "\(viaLink.stderr)")
+        #expect(try TestData.sha256(file: setup.home.appending("via-link.bin")) == TestData.sha256(bytes))
+
+        let links = try await setup.ferry(["links", id])
+        #expect(links.stdout.contains("1/1"))
+
+        let text = String(repeating: "line of text\n", count: 5000)
+        try text.write(toFile: setup.home.appending("notes.txt"), atomically: true, encoding: .utf8)
+        let textPut = try await setup.ferry([
+            "put", setup.home.appending("notes.txt"), "--type", "text/plain", "--json",
+        ])
+        let textID = try #require(Self.lastJSON(textPut.stdout)["id"] as? String)
+        let stdout = try await setup.ferry(["get", textID, "-o", "-"])
+        #expect(stdout.status == 0)
+        #expect(stdout.stdout == text)
+
+        #expect(try await setup.ferry(["rm", id]).status == 0)
+        let gone = try await setup.ferry(["get", id, "-o", setup.home.appending("gone.bin")])
+        #expect(gone.status == 5, "\(gone.stderr)")
+        #expect(gone.stderr.hasPrefix("ferry: "))
+    }
+
+    @Test func exitCodesNameTheCause() async throws {
+        let setup = try await Setup.start()
+        defer { setup.stop() }
+        let env = ["FERRY_URL": setup.base, "FERRY_TOKEN": setup.token]
+        #expect(try await setup.ferry(["get"], env: env).status == 2)
+        #expect(try await setup.ferry(["get", "x", "--connections", "99"], env: env).status == 2)
+        let unknown = try await setup.ferry(["get", Identifier.make()], env: env)
+        #expect(unknown.status == 5)
+        let badToken = try await setup.ferry(["ls"], env: ["FERRY_URL": setup.base, "FERRY_TOKEN": "nope"])
+        #expect(badToken.status == 4)
+        let port = try FreePort.pick()
+        let down = try await setup.ferry(["get", "http://127.0.0.1:\(port)/file.bin"], env: env)
+        #expect(down.status == 3, "\(down.stderr)")
+        let noServer = try await setup.ferry(["ls"])
+        #expect(noServer.status == 2)
+        #expect(noServer.stderr.contains("ferry login"))
+    }
+
+    @Test func killedWithSIGKILLAndRunAgainResumes() async throws {
+        let setup = try await Setup.start()
+        defer { setup.stop() }
+        let env = ["FERRY_URL": setup.base, "FERRY_TOKEN": setup.token]
+        let bytes = TestData.bytes(192 * 1024 * 1024, seed: 11)
+        let source = setup.home.appending("big.bin")
+        try Data(bytes).write(to: URL(fileURLWithPath: source))
+        let put = try await setup.ferry(["put", source, "--json"], env: env)
+        let id = try #require(Self.lastJSON(put.stdout)["id"] as? String)
+        try? FileManager.default.removeItem(atPath: source)
+        let out = setup.home.appending("big-copy.bin")
+        var killedMidway = 0
+        for _ in 0..<3 {
+            var runEnv = setup.environment
+            runEnv.merge(env) { $1 }
+            let run = try ExternalTool.start(
+                path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--quiet"],
+                environment: runEnv)
+            // Wait for the first part on disk, then kill -9.
+            try await Eventually.check(timeout: 60) {
+                guard let data = FileManager.default.contents(atPath: out + ".ferry-part"),
+                    let control = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                else { return FileManager.default.fileExists(atPath: out) }
+                return !((control["done"] as? [Int]) ?? []).isEmpty || FileManager.default.fileExists(atPath: out)
+            }
+            run.kill()
+            _ = await run.wait(timeout: 10)
+            if !FileManager.default.fileExists(atPath: out) { killedMidway += 1 }
+        }
+        #expect(killedMidway >= 1)
+        let resumed = try await setup.ferry(["get", id, "-o", out, "--connections", "2", "--json"], env: env)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let done = Self.lastJSON(resumed.stdout)
+        #expect(done["sha256"] as? String == TestData.sha256(bytes))
+        #expect((done["resent_bytes"] as? Int ?? Int.max) <= 2 * 8 * 1024 * 1024)
+        #expect(try TestData.sha256(file: out) == TestData.sha256(bytes))
+        #expect(!FileManager.default.fileExists(atPath: out + ".ferry-part"))
+    }
+}
