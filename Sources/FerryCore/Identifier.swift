@@ -2,8 +2,14 @@ import Crypto
 
 /// Random identifiers and secrets from the system CSPRNG, and their one-way hashes.
 public enum Identifier {
-    /// A URL-safe random id of 128 bits (22 characters).
-    public static func make() -> String { random(bytes: 16) }
+    /// A URL-safe random id of 128 bits (22 characters). Never starts with `-`, so that it can be
+    /// typed as a command-line argument (`ferry get <id>`) without being taken for an option.
+    public static func make() -> String {
+        while true {
+            let id = random(bytes: 16)
+            if !id.hasPrefix("-") { return id }
+        }
+    }
 
     /// A URL-safe random secret of 256 bits (43 characters), for API tokens and sessions.
     public static func secret() -> String { random(bytes: 32) }

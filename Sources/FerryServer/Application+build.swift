@@ -21,6 +21,7 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
     LinksController(services: services).addRoutes(to: router)
     LinkDeliveryController(services: services).addRoutes(to: router)
     BrokerController(services: services).addRoutes(to: router)
+    WebController(services: services).addRoutes(to: router)
     return router
 }
 

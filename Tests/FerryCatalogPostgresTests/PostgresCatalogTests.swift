@@ -25,7 +25,7 @@ import Testing
         _ body: @Sendable ([PostgresCatalog]) async throws -> Void
     ) async throws {
         let configuration = try PostgresCatalogConfiguration(
-            url: try url ?? Self.url(), maximumConnections: 8, connectTimeout: .seconds(3), queryTimeout: timeout,
+            url: try url ?? Self.url(), maximumConnections: 8, connectTimeout: .seconds(15), queryTimeout: timeout,
             schema: newSchema())
         let catalogs = (0..<count).map { _ in
             PostgresCatalog(configuration: configuration, logger: Logger(label: "pg-test"))

@@ -30,6 +30,8 @@ import Testing
         let ids = (0..<5000).map { _ in Identifier.make() }
         #expect(Set(ids).count == ids.count)
         #expect(ids.allSatisfy { $0.count == 22 && Identifier.isWellFormed($0) })
+        // Typed as a command-line argument, an id is never taken for an option.
+        #expect(!ids.contains { $0.hasPrefix("-") })
         #expect(Identifier.secret().count == 43)
     }
 

@@ -1,0 +1,107 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The web app's files, embedded in the binary (`scripts/embed-web` generates the table from Web/).
+enum WebAssets {
+    struct Asset: Sendable {
+        let type: String
+        let etag: String
+        let bytes: ByteBuffer
+    }
+
+    /// Decoded once at start.
+    static let decoded: [String: Asset] = files.reduce(into: [:]) { out, entry in
+        let bytes = Data(base64Encoded: entry.value.base64) ?? Data()
+        out[entry.key] = Asset(type: entry.value.type, etag: entry.value.etag, bytes: ByteBuffer(bytes: bytes))
+    }
+}
+
+/// Serves the web app: one HTML shell for every page, the scripts and styles under `/assets/`,
+/// with strong ETags, a strict Content-Security-Policy (no inline script), no framing and no
+/// Referer (links carry secrets). Also `GET /v1/limits`, what the upload page explains first.
+struct WebController: Sendable {
+    typealias Context = FerryRequestContext
+
+    let services: FerryServices
+
+    /// Pages of the app; each is the same shell, which routes on the path.
+    static let pages = ["/", "/login", "/upload", "/files/{id}", "/admin/users", "/admin/tokens", "/admin/audit"]
+
+    func addRoutes(to router: Router<Context>) {
+        for page in Self.pages {
+            router.get(RouterPath(page)) { request, _ in try self.asset("app.html", request: request) }
+        }
+        router.get("/assets/**") { request, context in
+            let name = context.parameters.getCatchAll().joined(separator: "/")
+            return try self.asset(name, request: request)
+        }
+        router.get("/v1/limits", use: limits)
+    }
+
+    @Sendable func limits(_ request: Request, context: Context) async throws -> Response {
+        _ = try await services.authenticator.require(request)
+        let configuration = services.configuration
+        struct Limits: Encodable {
+            var max_upload_bytes: Int64
+            var allowed_types: [String]?
+            var proxy_max_bytes: Int64
+            var link_ttl: Int
+            var link_ttl_max: Int
+            var block_size: Int64
+        }
+        return try JSONBody.response(
+            Limits(
+                max_upload_bytes: configuration.maxUploadBytes, allowed_types: configuration.allowedTypes,
+                proxy_max_bytes: configuration.proxyMaxBytes, link_ttl: configuration.linkTTL,
+                link_ttl_max: configuration.linkTTLMax, block_size: FileRecord.blockSize))
+    }
+
+    func asset(_ name: String, request: Request) throws -> Response {
+        guard let asset = WebAssets.decoded[name] else { throw FerryError(.notFound, "No such page.") }
+        var headers = Self.securityHeaders(connectSources: services.configuration.webConnectSources)
+        headers[.eTag] = asset.etag
+        headers[.cacheControl] = "no-cache"
+        if let match = request.headers[.ifNoneMatch],
+            match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == asset.etag })
+        {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = asset.type
+        headers[.contentLength] = String(asset.bytes.readableBytes)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: asset.bytes))
+    }
+
+    static func securityHeaders(connectSources: [String]) -> HTTPFields {
+        let connect = (["'self'"] + connectSources).joined(separator: " ")
+        return [
+            .contentSecurityPolicy:
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                + "connect-src \(connect); worker-src 'self'; form-action 'self'; base-uri 'none'; "
+                + "frame-ancestors 'none'",
+            HTTPField.Name("X-Frame-Options")!: "DENY",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        ]
+    }
+}
+
+extension FerryConfiguration {
+    /// Origins the download manager fetches from besides Ferry itself: the S3 public endpoint
+    /// (storage links) and the CloudFront domain (CDN links).
+    var webConnectSources: [String] {
+        var sources: [String] = []
+        if case .s3(let settings) = storage {
+            if let endpoint = settings.publicEndpoint ?? settings.endpoint {
+                let origin = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+                sources.append(settings.pathStyle ? origin : origin.replacingOccurrences(of: "://", with: "://*."))
+            } else {
+                sources.append("https://\(settings.bucket).s3.\(settings.region).amazonaws.com")
+            }
+        }
+        if let cloudFront { sources.append("https://\(cloudFront.domain)") }
+        return sources
+    }
+}

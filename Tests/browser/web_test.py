@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Drives Ferry's web app in a real Chromium (Debian's chromium + chromedriver, Selenium from PyPI).
+
+    web_test.py SCENARIO --base URL --token ADMIN_TOKEN --password ADMIN_PASSWORD --work DIR [--file ID ...]
+
+Each scenario prints what it saw and exits 0 when every check holds, 1 (with the reason) when one
+does not. Every wait is bounded. Started by Tests/FerryServerTests/WebAppTests.swift.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def fail(message):
+    print("FAIL: " + message, flush=True)
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+    print("ok: " + message, flush=True)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def api(args, method, path, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(args.base + path, data=data, method=method)
+    request.add_header("Authorization", "Bearer " + (token or args.token))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+def browser(args, downloads):
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("FERRY_TEST_CHROMIUM", "/usr/bin/chromium")
+    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,900"]:
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {
+        "download.default_directory": downloads, "download.prompt_for_download": False,
+        "safebrowsing.enabled": False,
+    })
+    service = Service(executable_path=os.environ.get("FERRY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.set_page_load_timeout(30)
+    try:
+        driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+    except Exception:
+        driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+    return driver
+
+
+def wait(driver, seconds, condition, message):
+    try:
+        return WebDriverWait(driver, seconds, poll_frequency=0.1).until(lambda d: condition(d))
+    except TimeoutException:
+        fail(f"{message} (waited {seconds} s)")
+
+
+def sign_in(driver, args, username="admin", password=None):
+    driver.get(args.base + "/login?next=/")
+    wait(driver, 20, lambda d: d.find_elements(By.ID, "username"), "login form shown")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(password or args.password)
+    driver.find_element(By.ID, "sign-in").click()
+    wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "main h1") and
+         d.find_element(By.CSS_SELECTOR, "main h1").text == "Files", "file list after sign-in")
+
+
+def downloaded(directory, name, seconds=120):
+    path = os.path.join(directory, name)
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if os.path.exists(path) and not os.path.exists(path + ".crdownload"):
+            return path
+        time.sleep(0.2)
+    fail(f"{name} did not arrive in the download folder")
+
+
+# The manager re-renders its card on every change, so reads and clicks go through one script each
+# (no element handle can go stale between finding and using it).
+def card_text(driver, file_id):
+    return driver.execute_script("return document.getElementById(arguments[0])?.innerText ?? ''", "dl-" + file_id)
+
+
+def status(driver, file_id):
+    return driver.execute_script(
+        "return document.querySelector('#dl-' + arguments[0] + ' .status')?.dataset.status ?? null", file_id)
+
+
+def press(driver, file_id, button):
+    clicked = driver.execute_script(
+        "const b = document.querySelector('#dl-' + arguments[0] + ' button.' + arguments[1]);"
+        "if (b) { b.click(); return true; } return false;", file_id, button)
+    check(clicked, f"pressed {button}")
+
+
+def throttle(driver, bytes_per_second):
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 5, "downloadThroughput": bytes_per_second, "uploadThroughput": bytes_per_second,
+    })
+
+
+def scenario_login(driver, args):
+    driver.get(args.base + "/login")
+    wait(driver, 20, lambda d: d.find_elements(By.ID, "username"), "login form shown")
+    driver.find_element(By.ID, "username").send_keys("admin")
+    driver.find_element(By.ID, "password").send_keys("not the password")
+    driver.find_element(By.ID, "sign-in").click()
+    wait(driver, 10, lambda d: "Wrong username or password." in d.find_element(By.ID, "login-status").text,
+         "wrong password shows an error")
+    check(driver.current_url.endswith("/login"), "still on the login page")
+    sign_in(driver, args)
+    check("Sign out admin" in driver.find_element(By.ID, "nav").text, "signed in as admin")
+    headers = urllib.request.urlopen(args.base + "/", timeout=10).headers
+    check("frame-ancestors 'none'" in headers["Content-Security-Policy"], "strict CSP on pages")
+    check(headers["Referrer-Policy"] == "no-referrer", "no Referer leaves the app")
+
+
+def scenario_upload_and_small_download(driver, args):
+    sign_in(driver, args)
+    payload = os.urandom(300_000)
+    source = os.path.join(args.work, "from-page.bin")
+    with open(source, "wb") as f:
+        f.write(payload)
+    driver.get(args.base + "/upload")
+    wait(driver, 20, lambda d: "Up to" in d.find_element(By.CSS_SELECTOR, ".limits").text, "limits explained first")
+    driver.find_element(By.CSS_SELECTOR, "input.file-input").send_keys(source)
+    wait(driver, 30, lambda d: d.current_url.startswith(args.base + "/files/"), "upload lands on the file page")
+    file_id = driver.current_url.rsplit("/", 1)[1]
+    driver.get(args.base + "/")
+    wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-file="{file_id}"]'), "uploaded file listed")
+    link = driver.find_element(By.CSS_SELECTOR, f'a.download-link[data-file="{file_id}"]')
+    check(link.get_attribute("href").endswith(f"/d/{file_id}"), "small files use the browser's own download via /d/")
+    link.click()
+    path = downloaded(args.downloads, "from-page.bin")
+    check(sha256(path) == hashlib.sha256(payload).hexdigest(), "small download has the right SHA-256")
+
+
+def start_managed(driver, args, file_id):
+    driver.get(args.base + f"/files/{file_id}")
+    button = wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "button.managed-download"),
+                  "large files get the download manager")[0]
+    button.click()
+    wait(driver, 20, lambda d: status(d, file_id) == "running", "the manager starts")
+
+
+def percent(driver, file_id):
+    text = driver.execute_script(
+        "return document.querySelector('#dl-' + arguments[0] + ' .progress-text')?.textContent ?? ''", file_id)
+    try:
+        return int(text.split("%")[0])
+    except ValueError:
+        return 0
+
+
+def scenario_manager_expiry(driver, args):
+    file_id, name, expected = args.file
+    sign_in(driver, args)
+    throttle(driver, 6 * 1024 * 1024)
+    start_managed(driver, args, file_id)
+    wait(driver, 180, lambda d: status(d, file_id) in ("done", "failed"), "the managed download ends")
+    text = card_text(driver, file_id)
+    check(status(driver, file_id) == "done", f"completed through expiring links: {text!r}")
+    check("a fresh link was issued" in text, "the refresh is explained to the user")
+    path = downloaded(args.downloads, name)
+    check(sha256(path) == expected, "64 MiB through the manager has the right SHA-256")
+
+
+def scenario_pause_resume(driver, args):
+    file_id, name, expected = args.file
+    sign_in(driver, args)
+    throttle(driver, 8 * 1024 * 1024)
+    start_managed(driver, args, file_id)
+    wait(driver, 60, lambda d: percent(d, file_id) >= 10, "some progress before the pause")
+    press(driver, file_id, "pause")
+    wait(driver, 10, lambda d: status(d, file_id) == "paused", "paused")
+    time.sleep(3.5)  # the pause itself: longer than the 2 s link lifetime, which is what is tested
+    press(driver, file_id, "resume")
+    wait(driver, 30, lambda d: "The secure link expired while the download was paused; a fresh link was issued and the download resumed at"
+         in card_text(d, file_id), "the refresh after the pause is explained")
+    wait(driver, 180, lambda d: status(d, file_id) in ("done", "failed"), "the download ends after resuming")
+    check(status(driver, file_id) == "done", f"completed after a pause past expiry: {card_text(driver, file_id)!r}")
+    path = downloaded(args.downloads, name)
+    check(sha256(path) == expected, "paused and resumed download has the right SHA-256")
+
+
+def scenario_reload(driver, args):
+    file_id, name, expected = args.file
+    sign_in(driver, args)
+    throttle(driver, 8 * 1024 * 1024)
+    start_managed(driver, args, file_id)
+    wait(driver, 60, lambda d: percent(d, file_id) >= 20, "progress before the reload")
+    driver.refresh()
+    throttle(driver, 8 * 1024 * 1024)
+    wait(driver, 20, lambda d: "Resuming after a reload at" in card_text(d, file_id), "the reload resumes")
+    text = card_text(driver, file_id)
+    at = int(text.split("Resuming after a reload at ")[1].split("%")[0])
+    check(at >= 20, f"resumed at {at}%, not from zero")
+    wait(driver, 180, lambda d: status(d, file_id) in ("done", "failed"), "the download ends after the reload")
+    check(status(driver, file_id) == "done", f"completed after a reload: {card_text(driver, file_id)!r}")
+    path = downloaded(args.downloads, name)
+    check(sha256(path) == expected, "reloaded download has the right SHA-256")
+
+
+def scenario_revoked(driver, args):
+    file_id, name, _ = args.file
+    sign_in(driver, args, username="bob", password="bob-password-1")
+    throttle(driver, 4 * 1024 * 1024)
+    start_managed(driver, args, file_id)
+    wait(driver, 60, lambda d: percent(d, file_id) >= 10, "progress before the revocation")
+    api(args, "DELETE", f"/v1/files/{file_id}/grants/bob")
+    wait(driver, 60, lambda d: status(d, file_id) == "failed", "the download stops")
+    text = card_text(driver, file_id)
+    check("Access was removed" in text, f"the reason is shown: {text!r}")
+    check(not os.path.exists(os.path.join(args.downloads, name)), "nothing handed over")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario")
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--file", nargs=3, metavar=("ID", "NAME", "SHA256"))
+    args = parser.parse_args()
+    args.downloads = os.path.join(args.work, "downloads")
+    os.makedirs(args.downloads, exist_ok=True)
+    driver = browser(args, args.downloads)
+    try:
+        globals()["scenario_" + args.scenario](driver, args)
+        logs = driver.get_log("browser")
+        csp = [entry for entry in logs if "Content Security Policy" in entry.get("message", "")]
+        check(not csp, f"no CSP violations ({csp[:1]})")
+    finally:
+        driver.quit()
+    print("PASS", flush=True)
+
+
+if __name__ == "__main__":
+    main()

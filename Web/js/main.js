@@ -1,0 +1,52 @@
+// The app shell: who is signed in, the navigation, and which page the path asks for.
+import { api } from './api.js';
+import { el } from './format.js';
+import { restoreDownloads } from './manager.js';
+import * as pages from './pages.js';
+
+const routes = [
+  [/^\/login$/, () => pages.login()],
+  [/^\/$/, (me) => pages.files(me)],
+  [/^\/upload$/, (me) => pages.upload(me)],
+  [/^\/files\/([A-Za-z0-9_-]+)$/, (me, id) => pages.file(me, id)],
+  [/^\/admin\/users$/, (me) => pages.users(me)],
+  [/^\/admin\/tokens$/, (me) => pages.tokens(me)],
+  [/^\/admin\/audit$/, (me) => pages.audit(me)],
+];
+
+function nav(me) {
+  const links = [el('a', { href: '/' }, 'Files'), el('a', { href: '/upload' }, 'Upload'), el('a', { href: '/admin/tokens' }, 'Tokens')];
+  if (me.role === 'admin') links.push(el('a', { href: '/admin/users' }, 'Users'), el('a', { href: '/admin/audit' }, 'Audit log'));
+  const signOut = el('button', {
+    class: 'secondary', onclick: async () => {
+      await api('DELETE', '/v1/session').catch(() => {});
+      location.assign('/login');
+    },
+  }, `Sign out ${me.username}`);
+  document.getElementById('nav').replaceChildren(...links, signOut);
+}
+
+async function start() {
+  const path = location.pathname;
+  const main = document.getElementById('main');
+  if (path === '/login') {
+    main.replaceChildren(await pages.login());
+    return;
+  }
+  const me = await api('GET', '/v1/session');
+  nav(me);
+  restoreDownloads();
+  for (const [pattern, page] of routes) {
+    const match = path.match(pattern);
+    if (match) {
+      main.replaceChildren(await page(me, ...match.slice(1)));
+      document.title = (main.querySelector('h1')?.textContent ?? 'Ferry') + ' — Ferry';
+      return;
+    }
+  }
+  main.replaceChildren(el('h1', {}, 'Not found'));
+}
+
+start().catch((error) => {
+  document.getElementById('main').replaceChildren(el('p', { class: 'error', role: 'alert' }, error.message));
+});

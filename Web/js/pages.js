@@ -1,0 +1,332 @@
+// The pages. Everything shown comes from the API and is inserted as text.
+import { api, upload as sendFile, ApiError } from './api.js';
+import { bytes, date, el, expectedTime, toast, cause } from './format.js';
+import { startManagedDownload } from './manager.js';
+
+let limitsCache = null;
+async function limits() {
+  limitsCache ??= await api('GET', '/v1/limits');
+  return limitsCache;
+}
+
+function errorLine(error) {
+  return el('p', { class: 'error', role: 'alert' }, error.message);
+}
+
+/** Sign-in, then back to `next` (a local path only). */
+export async function login() {
+  const next = new URLSearchParams(location.search).get('next');
+  const target = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  const status = el('p', { id: 'login-status', role: 'alert' });
+  const username = el('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
+  const password = el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = el('form', {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      status.textContent = '';
+      status.className = '';
+      try {
+        await api('POST', '/v1/session', { username: username.value, password: password.value });
+        location.assign(target);
+      } catch (error) {
+        status.className = 'error';
+        status.textContent = error.status === 401
+          ? 'Wrong username or password.'
+          : error.status === 429 ? `Too many attempts: ${error.message}` : error.message;
+        password.select();
+      }
+    },
+  },
+  el('label', { for: 'username' }, 'Username', username),
+  el('label', { for: 'password' }, 'Password', password),
+  el('button', { type: 'submit', id: 'sign-in' }, 'Sign in'));
+  return el('div', { class: 'card' }, el('h1', {}, 'Sign in to Ferry'), form, status);
+}
+
+/** The download control for a file: the browser's own manager below the threshold, ours above. */
+async function downloadControl(file) {
+  const { proxy_max_bytes: threshold } = await limits();
+  if (file.size < threshold) {
+    return el('a', { href: `/d/${encodeURIComponent(file.id)}`, download: file.name, class: 'download-link', 'data-file': file.id }, 'Download');
+  }
+  return el('button', {
+    class: 'managed-download', 'data-file': file.id,
+    onclick: () => startManagedDownload(file.id).catch((error) => toast(error.message)),
+  }, 'Download');
+}
+
+export async function files() {
+  const table = el('tbody');
+  const more = el('button', { class: 'secondary', hidden: true }, 'More files');
+  let cursor = null;
+  async function page() {
+    const result = await api('GET', '/v1/files?limit=50' + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''));
+    for (const file of result.files) {
+      table.append(el('tr', { 'data-file': file.id },
+        el('td', {}, el('a', { href: `/files/${encodeURIComponent(file.id)}` }, file.name)),
+        el('td', { class: 'num' }, bytes(file.size)),
+        el('td', { class: 'wide' }, file.content_type),
+        el('td', { class: 'wide' }, date(file.updated_at)),
+        el('td', { class: 'wide' }, file.owner),
+        el('td', { class: 'wide' }, expectedTime(file.size)),
+        el('td', {}, await downloadControl(file))));
+    }
+    cursor = result.next_cursor;
+    more.hidden = !cursor;
+  }
+  more.addEventListener('click', () => page().catch((e) => toast(e.message)));
+  await page();
+  return el('section', {},
+    el('h1', {}, 'Files'),
+    el('table', {},
+      el('thead', {}, el('tr', {},
+        el('th', { scope: 'col' }, 'Name'), el('th', { scope: 'col' }, 'Size'),
+        el('th', { scope: 'col', class: 'wide' }, 'Type'), el('th', { scope: 'col', class: 'wide' }, 'Modified'),
+        el('th', { scope: 'col', class: 'wide' }, 'Owner'), el('th', { scope: 'col', class: 'wide' }, 'Expected time'),
+        el('th', { scope: 'col' }, el('span', { class: 'muted' }, 'Download')))),
+      table),
+    more);
+}
+
+/** A file picker with drag-and-drop, the limits explained first, progress and cancel. */
+function uploader({ label, method, path, onDone, single }) {
+  const input = el('input', { type: 'file', id: `file-${method}`, class: 'file-input' });
+  const zone = el('div', { class: 'drop' }, el('label', { for: `file-${method}` }, label, input), el('p', { class: 'muted' }, 'or drop a file here'));
+  const bar = el('progress', { max: '1', value: '0', hidden: true, 'aria-label': 'Upload progress' });
+  const text = el('p', { class: 'upload-status', role: 'status' });
+  const cancel = el('button', { class: 'danger', hidden: true }, 'Cancel upload');
+  const rules = el('p', { class: 'muted limits' });
+  limits().then((l) => {
+    rules.textContent = `Up to ${bytes(l.max_upload_bytes)}` +
+      (l.allowed_types ? `; types allowed: ${l.allowed_types.join(', ')}` : '; any type') + '.';
+  });
+  function allowed(type, list) {
+    return !list || list.some((pattern) => pattern.endsWith('/*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type);
+  }
+  async function send(file) {
+    const l = await limits();
+    if (file.size > l.max_upload_bytes) {
+      text.className = 'error';
+      text.textContent = `${file.name} is ${bytes(file.size)}; the limit is ${bytes(l.max_upload_bytes)}. Nothing was sent.`;
+      return;
+    }
+    const type = file.type || 'application/octet-stream';
+    if (!allowed(type, l.allowed_types)) {
+      text.className = 'error';
+      text.textContent = `${file.name} is ${type}, which this server does not accept (${l.allowed_types.join(', ')}). Nothing was sent.`;
+      return;
+    }
+    const started = performance.now();
+    const target = single ? path : `${path}?name=${encodeURIComponent(file.name)}`;
+    const transfer = sendFile(method, target, file, type, (sent, total) => {
+      bar.max = String(total);
+      bar.value = String(sent);
+      const rate = sent / Math.max(0.001, (performance.now() - started) / 1000);
+      text.className = '';
+      text.textContent = `${Math.floor((sent * 100) / total)}% — ${bytes(sent)} of ${bytes(total)} — ${bytes(rate)}/s`;
+    });
+    bar.hidden = false;
+    cancel.hidden = false;
+    cancel.onclick = () => transfer.abort();
+    try {
+      const result = await transfer.promise;
+      text.className = 'ok';
+      text.textContent = `Uploaded ${file.name} (${bytes(file.size)}); SHA-256 ${result.sha256.slice(0, 12)}…`;
+      onDone?.(result);
+    } catch (error) {
+      text.className = 'error';
+      text.textContent = error.code === 'too_large' || error.code === 'type_not_allowed'
+        ? `${error.message} Nothing was stored.` : error.message;
+    } finally {
+      cancel.hidden = true;
+    }
+  }
+  input.addEventListener('change', () => input.files[0] && send(input.files[0]));
+  zone.addEventListener('dragover', (event) => { event.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    const file = event.dataTransfer.files[0];
+    if (file) send(file);
+  });
+  return el('div', {}, rules, zone, bar, text, cancel);
+}
+
+export async function upload() {
+  return el('section', {}, el('h1', {}, 'Upload a file'),
+    uploader({ label: 'Choose a file', method: 'POST', path: '/v1/files', onDone: (file) => location.assign(`/files/${file.id}`) }));
+}
+
+export async function file(me, id) {
+  let info;
+  try {
+    info = await api('GET', `/v1/files/${encodeURIComponent(id)}`);
+  } catch (error) {
+    return el('section', {}, el('h1', {}, 'File'), errorLine(error));
+  }
+  const manage = me.role === 'admin' || info.owner === me.username;
+  const section = el('section', {},
+    el('h1', {}, info.name),
+    el('p', {}, `${bytes(info.size)} · ${info.content_type} · version ${info.version} · owner ${info.owner} · modified ${date(info.updated_at)}`),
+    el('p', { class: 'muted' }, `SHA-256 ${info.sha256} · expected download time ${expectedTime(info.size)}`),
+    await downloadControl(info));
+
+  // Links: issue (shown once, with a copy button) and list.
+  const ttl = el('input', { id: 'link-ttl', type: 'number', min: '1', value: String((await limits()).link_ttl) });
+  const single = el('input', { id: 'link-single', type: 'checkbox' });
+  const issued = el('div', { id: 'issued-link' });
+  const linkList = el('tbody');
+  async function refreshLinks() {
+    try {
+      const { links } = await api('GET', `/v1/files/${encodeURIComponent(id)}/links`);
+      linkList.replaceChildren(...links.map((link) => el('tr', {},
+        el('td', {}, date(link.expires_at)),
+        el('td', {}, `${link.downloads_used}/${link.max_downloads ?? '∞'}`),
+        el('td', {}, link.strategy),
+        el('td', { class: 'wide' }, link.issuer),
+        el('td', {}, link.revoked_at ? 'revoked' : el('button', {
+          class: 'secondary', onclick: async () => {
+            try { await api('DELETE', `/v1/links/${encodeURIComponent(link.id)}`); refreshLinks(); } catch (e) { toast(e.message); }
+          },
+        }, 'Revoke')))));
+    } catch (error) { linkList.replaceChildren(el('tr', {}, el('td', {}, error.message))); }
+  }
+  section.append(el('h2', {}, 'Links'),
+    el('form', {
+      class: 'inline', onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const link = await api('POST', `/v1/files/${encodeURIComponent(id)}/links`, {
+            ttl_seconds: Number(ttl.value), single_use: single.checked || undefined,
+          });
+          const url = el('p', { class: 'secret', id: 'link-url' }, link.url);
+          issued.replaceChildren(el('p', {}, `Shown once; expires ${date(link.expires_at)}.`), url,
+            el('button', { class: 'secondary', onclick: () => navigator.clipboard.writeText(link.url).then(() => toast('Link copied.')) }, 'Copy link'));
+          refreshLinks();
+        } catch (error) { issued.replaceChildren(errorLine(error)); }
+      },
+    }, el('label', { for: 'link-ttl' }, 'Lifetime (seconds)', ttl), el('label', { class: 'check', for: 'link-single' }, single, 'Single use'),
+    el('button', { type: 'submit' }, 'Create link')),
+    issued, el('table', {}, el('thead', {}, el('tr', {}, ...['Expires', 'Downloads', 'Kind', 'Issuer', ''].map((h) => el('th', { scope: 'col' }, h)))), linkList));
+  refreshLinks();
+
+  if (manage) {
+    const grantList = el('ul', { id: 'grants' });
+    async function refreshGrants() {
+      const { grants } = await api('GET', `/v1/files/${encodeURIComponent(id)}/grants`);
+      grantList.replaceChildren(...grants.map((grant) => el('li', {}, `${grant.username} `,
+        el('button', {
+          class: 'secondary', 'aria-label': `Stop sharing with ${grant.username}`,
+          onclick: async () => {
+            try { await api('DELETE', `/v1/files/${encodeURIComponent(id)}/grants/${encodeURIComponent(grant.username)}`); refreshGrants(); } catch (e) { toast(e.message); }
+          },
+        }, 'Revoke'))));
+    }
+    const who = el('input', { id: 'grant-user', required: true });
+    section.append(el('h2', {}, 'Shared with'), grantList,
+      el('form', {
+        class: 'inline', onsubmit: async (event) => {
+          event.preventDefault();
+          try { await api('POST', `/v1/files/${encodeURIComponent(id)}/grants`, { username: who.value }); who.value = ''; refreshGrants(); } catch (e) { toast(e.message); }
+        },
+      }, el('label', { for: 'grant-user' }, 'Username', who), el('button', { type: 'submit' }, 'Share')),
+      el('h2', {}, 'Replace content'),
+      uploader({ label: 'Choose the new content', method: 'PUT', path: `/v1/files/${encodeURIComponent(id)}/content`, single: true, onDone: () => location.reload() }),
+      el('h2', {}, 'Delete'),
+      el('button', {
+        class: 'danger', id: 'delete-file', onclick: async () => {
+          if (!confirm(`Delete ${info.name}? Its links stop working at once.`)) return;
+          try { await api('DELETE', `/v1/files/${encodeURIComponent(id)}`); location.assign('/'); } catch (e) { toast(e.message); }
+        },
+      }, 'Delete this file'));
+    refreshGrants().catch((e) => grantList.replaceChildren(el('li', {}, e.message)));
+  }
+  return section;
+}
+
+export async function users() {
+  const body = el('tbody');
+  async function refresh() {
+    const { users } = await api('GET', '/v1/users');
+    body.replaceChildren(...users.map((user) => el('tr', {},
+      el('td', {}, user.username), el('td', {}, user.role), el('td', {}, user.disabled ? 'disabled' : 'active'),
+      el('td', {}, el('button', {
+        class: 'secondary', onclick: async () => {
+          try { await api('PATCH', `/v1/users/${encodeURIComponent(user.username)}`, { disabled: !user.disabled }); refresh(); } catch (e) { toast(e.message); }
+        },
+      }, user.disabled ? 'Enable' : 'Disable')))));
+  }
+  const name = el('input', { id: 'new-user', required: true });
+  const password = el('input', { id: 'new-password', type: 'password', autocomplete: 'new-password' });
+  const role = el('select', { id: 'new-role' }, el('option', { value: 'member' }, 'member'), el('option', { value: 'admin' }, 'admin'));
+  await refresh();
+  return el('section', {}, el('h1', {}, 'Users'),
+    el('table', {}, el('thead', {}, el('tr', {}, ...['User', 'Role', 'State', ''].map((h) => el('th', { scope: 'col' }, h)))), body),
+    el('h2', {}, 'Add a user'),
+    el('form', {
+      class: 'inline', onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          await api('POST', '/v1/users', { username: name.value, password: password.value || undefined, role: role.value });
+          name.value = ''; password.value = ''; refresh();
+        } catch (e) { toast(e.message); }
+      },
+    }, el('label', { for: 'new-user' }, 'Username', name), el('label', { for: 'new-password' }, 'Password', password),
+    el('label', { for: 'new-role' }, 'Role', role), el('button', { type: 'submit' }, 'Add')));
+}
+
+export async function tokens() {
+  const body = el('tbody');
+  const shown = el('div');
+  async function refresh() {
+    const { tokens } = await api('GET', '/v1/tokens');
+    body.replaceChildren(...tokens.map((token) => el('tr', {},
+      el('td', {}, token.name ?? '—'), el('td', {}, date(token.created_at)),
+      el('td', {}, el('button', {
+        class: 'secondary', onclick: async () => {
+          try { await api('DELETE', `/v1/tokens/${encodeURIComponent(token.id)}`); refresh(); } catch (e) { toast(e.message); }
+        },
+      }, 'Revoke')))));
+  }
+  const name = el('input', { id: 'token-name' });
+  await refresh();
+  return el('section', {}, el('h1', {}, 'API tokens'),
+    el('table', {}, el('thead', {}, el('tr', {}, ...['Name', 'Created', ''].map((h) => el('th', { scope: 'col' }, h)))), body),
+    el('form', {
+      class: 'inline', onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const token = await api('POST', '/v1/tokens', { name: name.value || undefined });
+          shown.replaceChildren(el('p', {}, 'Your new token, shown only now:'), el('p', { class: 'secret' }, token.token));
+          refresh();
+        } catch (e) { toast(e.message); }
+      },
+    }, el('label', { for: 'token-name' }, 'Name', name), el('button', { type: 'submit' }, 'Create token')), shown);
+}
+
+export async function audit() {
+  const body = el('tbody');
+  const event = el('input', { id: 'audit-event', placeholder: 'download.failed' });
+  const actor = el('input', { id: 'audit-actor' });
+  const fileId = el('input', { id: 'audit-file' });
+  async function refresh() {
+    const query = new URLSearchParams({ limit: '200' });
+    if (event.value) query.set('event', event.value);
+    if (actor.value) query.set('actor', actor.value);
+    if (fileId.value) query.set('file_id', fileId.value);
+    try {
+      const { events } = await api('GET', '/v1/audit?' + query);
+      body.replaceChildren(...events.map((e) => el('tr', {},
+        el('td', { class: 'num' }, date(e.at)), el('td', {}, e.event), el('td', {}, e.actor ?? '—'),
+        el('td', { class: 'wide' }, e.file_id ?? '—'), el('td', { class: 'wide' }, e.client_ip ?? '—'),
+        el('td', {}, e.detail?.code ? `Refused: ${cause(e.detail.code)}` : Object.entries(e.detail ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')))));
+    } catch (e) { body.replaceChildren(el('tr', {}, el('td', {}, e.message))); }
+  }
+  await refresh();
+  return el('section', {}, el('h1', {}, 'Audit log'),
+    el('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); refresh(); } },
+      el('label', { for: 'audit-event' }, 'Event', event), el('label', { for: 'audit-actor' }, 'Actor', actor),
+      el('label', { for: 'audit-file' }, 'File id', fileId), el('button', { type: 'submit' }, 'Filter')),
+    el('table', {}, el('thead', {}, el('tr', {}, ...['When', 'Event', 'Actor', 'File', 'Address', 'Detail'].map((h) => el('th', { scope: 'col' }, h)))), body));
+}
