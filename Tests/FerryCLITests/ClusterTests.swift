@@ -218,7 +218,9 @@ extension ClusterTests {
                 ])
             defer { nginx.terminate() }  // SIGTERM: the master stops its workers
             let front = "http://127.0.0.1:\(port)"
-            try await Eventually.check(timeout: 20) { (try? await Self.curl(["\(front)/readyz"]))?.status == 200 }
+            try await Eventually.check(timeout: 20) {
+                (try? await ExternalTool.run("curl", ["-sf", "\(front)/readyz"], timeout: 5))?.status == 0
+            }
 
             let auth = "Authorization: Bearer \(token)"
             let bytes = TestData.bytes(9 * 1024 * 1024 + 3)

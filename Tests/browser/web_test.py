@@ -128,7 +128,7 @@ def scenario_login(driver, args):
     driver.find_element(By.ID, "username").send_keys("admin")
     driver.find_element(By.ID, "password").send_keys("not the password")
     driver.find_element(By.ID, "sign-in").click()
-    wait(driver, 10, lambda d: "Wrong username or password." in d.find_element(By.ID, "login-status").text,
+    wait(driver, 60, lambda d: "Wrong username or password." in d.find_element(By.ID, "login-status").text,
          "wrong password shows an error")
     check(driver.current_url.endswith("/login"), "still on the login page")
     sign_in(driver, args)
@@ -198,7 +198,7 @@ def scenario_pause_resume(driver, args):
     wait(driver, 10, lambda d: status(d, file_id) == "paused", "paused")
     time.sleep(3.5)  # the pause itself: longer than the 2 s link lifetime, which is what is tested
     press(driver, file_id, "resume")
-    wait(driver, 30, lambda d: "The secure link expired while the download was paused; a fresh link was issued and the download resumed at"
+    wait(driver, 90, lambda d: "The secure link expired while the download was paused; a fresh link was issued and the download resumed at"
          in card_text(d, file_id), "the refresh after the pause is explained")
     wait(driver, 180, lambda d: status(d, file_id) in ("done", "failed"), "the download ends after resuming")
     check(status(driver, file_id) == "done", f"completed after a pause past expiry: {card_text(driver, file_id)!r}")

@@ -181,7 +181,9 @@ export class Download {
         if (manifest.file.etag !== this.state.etag) throw new Restart('The file was replaced on the server.');
         this.state.url = manifest.link.url;
         this.generation++;
-        const wasPaused = this.state.pausedAt != null;
+        // The first refresh after a resume explains the pause; any other is an expiry mid-transfer.
+        const wasPaused = this.afterPause === true;
+        this.afterPause = false;
         this.state.message = wasPaused
           ? `The secure link expired while the download was paused; a fresh link was issued and the download resumed at ${this.percent()}%.`
           : `The secure link expired during the download; a fresh link was issued and the download continued at ${this.percent()}%.`;
@@ -235,6 +237,7 @@ export class Download {
 
   resume() {
     if (this.state.status === 'running' || this.state.status === 'done') return;
+    this.afterPause = this.state.status === 'paused';
     this.state.message = this.state.status === 'paused' ? `Resuming at ${this.percent()}%…` : this.state.message;
     this.run();
   }
