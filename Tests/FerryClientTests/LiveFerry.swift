@@ -105,15 +105,7 @@ struct LiveFerry {
 
     /// Creates a member and a bearer token for it.
     func member(_ name: String) async throws -> String {
-        let user = UserRecord(
-            id: Identifier.make(), username: name, role: .member, passwordHash: nil, disabled: false, createdAt: Date())
-        try await services.catalog.createUser(user)
-        let secret = Identifier.secret()
-        try await services.catalog.createToken(
-            TokenRecord(
-                id: Identifier.make(), userID: user.id, name: nil, secretHash: Identifier.hash(secret),
-                createdAt: Date()))
-        return secret
+        try await TestAccounts.user(name, in: services.catalog)
     }
 }
 

@@ -125,15 +125,7 @@ struct TestServer {
 
     /// Creates a user and returns a bearer token for it.
     func user(_ name: String, role: Role = .member) async throws -> String {
-        let user = UserRecord(
-            id: Identifier.make(), username: name, role: role, passwordHash: nil, disabled: false, createdAt: Date())
-        try await services.catalog.createUser(user)
-        let secret = Identifier.secret()
-        try await services.catalog.createToken(
-            TokenRecord(
-                id: Identifier.make(), userID: user.id, name: nil, secretHash: Identifier.hash(secret),
-                createdAt: Date()))
-        return secret
+        try await TestAccounts.user(name, role: role, in: services.catalog)
     }
 }
 
