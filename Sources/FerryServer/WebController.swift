@@ -38,6 +38,7 @@ struct WebController: Sendable {
             let name = context.parameters.getCatchAll().joined(separator: "/")
             return try self.asset(name, request: request)
         }
+        router.get("/favicon.ico") { request, _ in try self.asset("favicon.svg", request: request) }
         router.get("/v1/limits", use: limits)
     }
 

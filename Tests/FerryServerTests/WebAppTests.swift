@@ -92,6 +92,13 @@ import Testing
         }
     }
 
+    @Test func screenshotsOfEveryPageAtDesktopAndPhoneWidth() async throws {
+        try await Self.scenario("screenshots") { server, work in
+            let file = try await server.uploadWithCurl(TestData.bytes(1000), name: "shown.bin", scratch: work)
+            return ["--file", file.id, "shown.bin", "-"]
+        }
+    }
+
     @Test func embeddedAssetsMatchTheWebFolder() throws {
         // scripts/embed-web must have been run after the last change under Web/.
         let web = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

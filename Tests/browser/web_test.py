@@ -77,14 +77,18 @@ def wait(driver, seconds, condition, message):
         fail(f"{message} (waited {seconds} s)")
 
 
+def text_of(driver, selector):
+    """The text of the first match, read in one script (pages re-render; handles would go stale)."""
+    return driver.execute_script("return document.querySelector(arguments[0])?.textContent ?? ''", selector)
+
+
 def sign_in(driver, args, username="admin", password=None):
     driver.get(args.base + "/login?next=/")
     wait(driver, 20, lambda d: d.find_elements(By.ID, "username"), "login form shown")
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(password or args.password)
     driver.find_element(By.ID, "sign-in").click()
-    wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "main h1") and
-         d.find_element(By.CSS_SELECTOR, "main h1").text == "Files", "file list after sign-in")
+    wait(driver, 20, lambda d: text_of(d, "main h1") == "Files", "file list after sign-in")
 
 
 def downloaded(directory, name, seconds=120):
@@ -128,11 +132,11 @@ def scenario_login(driver, args):
     driver.find_element(By.ID, "username").send_keys("admin")
     driver.find_element(By.ID, "password").send_keys("not the password")
     driver.find_element(By.ID, "sign-in").click()
-    wait(driver, 60, lambda d: "Wrong username or password." in d.find_element(By.ID, "login-status").text,
+    wait(driver, 60, lambda d: "Wrong username or password." in text_of(d, "#login-status"),
          "wrong password shows an error")
     check(driver.current_url.endswith("/login"), "still on the login page")
     sign_in(driver, args)
-    check("Sign out admin" in driver.find_element(By.ID, "nav").text, "signed in as admin")
+    check("Sign out admin" in text_of(driver, "#nav"), "signed in as admin")
     headers = urllib.request.urlopen(args.base + "/", timeout=10).headers
     check("frame-ancestors 'none'" in headers["Content-Security-Policy"], "strict CSP on pages")
     check(headers["Referrer-Policy"] == "no-referrer", "no Referer leaves the app")
@@ -145,7 +149,7 @@ def scenario_upload_and_small_download(driver, args):
     with open(source, "wb") as f:
         f.write(payload)
     driver.get(args.base + "/upload")
-    wait(driver, 20, lambda d: "Up to" in d.find_element(By.CSS_SELECTOR, ".limits").text, "limits explained first")
+    wait(driver, 20, lambda d: "Up to" in text_of(d, ".limits"), "limits explained first")
     driver.find_element(By.CSS_SELECTOR, "input.file-input").send_keys(source)
     wait(driver, 30, lambda d: d.current_url.startswith(args.base + "/files/"), "upload lands on the file page")
     file_id = driver.current_url.rsplit("/", 1)[1]
@@ -237,6 +241,29 @@ def scenario_revoked(driver, args):
     check(not os.path.exists(os.path.join(args.downloads, name)), "nothing handed over")
 
 
+def scenario_screenshots(driver, args):
+    """Every page at desktop and phone width, saved as PNG artifacts to look at."""
+    file_id = args.file[0]
+    sign_in(driver, args)
+    shots = os.path.join(args.artifacts, "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    pages = {"files": "/", "file": f"/files/{file_id}", "upload": "/upload", "users": "/admin/users",
+             "tokens": "/admin/tokens", "audit": "/admin/audit"}
+    for width, label in [(1200, "desktop"), (390, "phone")]:
+        driver.set_window_size(width, 900)
+        for name, path in pages.items():
+            driver.get(args.base + path)
+            wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "main h1"), f"{name} page rendered")
+            overflow = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
+            check(not overflow, f"{name} fits {width} px without sideways scrolling")
+            driver.save_screenshot(os.path.join(shots, f"{name}-{label}.png"))
+    driver.delete_all_cookies()
+    driver.get(args.base + "/login")
+    wait(driver, 20, lambda d: d.find_elements(By.ID, "username"), "login page rendered")
+    driver.save_screenshot(os.path.join(shots, "login-phone.png"))
+    print("screenshots in " + shots, flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario")
@@ -245,6 +272,7 @@ def main():
     parser.add_argument("--password", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--file", nargs=3, metavar=("ID", "NAME", "SHA256"))
+    parser.add_argument("--artifacts", default=os.environ.get("FERRY_TEST_ARTIFACTS", "/tmp/ferry-test-artifacts"))
     args = parser.parse_args()
     args.downloads = os.path.join(args.work, "downloads")
     os.makedirs(args.downloads, exist_ok=True)
@@ -254,6 +282,10 @@ def main():
         logs = driver.get_log("browser")
         csp = [entry for entry in logs if "Content Security Policy" in entry.get("message", "")]
         check(not csp, f"no CSP violations ({csp[:1]})")
+        # Refused requests the scenario provokes (expired links: 403) are network entries; scripts
+        # must log no error at all.
+        errors = [entry for entry in logs if entry.get("level") == "SEVERE" and entry.get("source") != "network"]
+        check(not errors, f"no console errors ({errors[:2]})")
     finally:
         driver.quit()
     print("PASS", flush=True)

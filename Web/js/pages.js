@@ -208,7 +208,8 @@ export async function file(me, id) {
       },
     }, el('label', { for: 'link-ttl' }, 'Lifetime (seconds)', ttl), el('label', { class: 'check', for: 'link-single' }, single, 'Single use'),
     el('button', { type: 'submit' }, 'Create link')),
-    issued, el('table', {}, el('thead', {}, el('tr', {}, ...['Expires', 'Downloads', 'Kind', 'Issuer', ''].map((h) => el('th', { scope: 'col' }, h)))), linkList));
+    issued, el('table', {}, el('thead', {}, el('tr', {}, ...[['Expires'], ['Downloads'], ['Kind'], ['Issuer', 'wide'], ['']]
+      .map(([h, c]) => el('th', { scope: 'col', class: c }, h)))), linkList));
   refreshLinks();
 
   if (manage) {
@@ -318,7 +319,7 @@ export async function audit() {
     try {
       const { events } = await api('GET', '/v1/audit?' + query);
       body.replaceChildren(...events.map((e) => el('tr', {},
-        el('td', { class: 'num' }, date(e.at)), el('td', {}, e.event), el('td', {}, e.actor ?? '—'),
+        el('td', {}, date(e.at)), el('td', {}, e.event), el('td', {}, e.actor ?? '—'),
         el('td', { class: 'wide' }, e.file_id ?? '—'), el('td', { class: 'wide' }, e.client_ip ?? '—'),
         el('td', {}, e.detail?.code ? `Refused: ${cause(e.detail.code)}` : Object.entries(e.detail ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')))));
     } catch (e) { body.replaceChildren(el('tr', {}, el('td', {}, e.message))); }
@@ -328,5 +329,6 @@ export async function audit() {
     el('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); refresh(); } },
       el('label', { for: 'audit-event' }, 'Event', event), el('label', { for: 'audit-actor' }, 'Actor', actor),
       el('label', { for: 'audit-file' }, 'File id', fileId), el('button', { type: 'submit' }, 'Filter')),
-    el('table', {}, el('thead', {}, el('tr', {}, ...['When', 'Event', 'Actor', 'File', 'Address', 'Detail'].map((h) => el('th', { scope: 'col' }, h)))), body));
+    el('table', {}, el('thead', {}, el('tr', {}, ...[['When'], ['Event'], ['Actor'], ['File', 'wide'], ['Address', 'wide'], ['Detail']]
+      .map(([h, c]) => el('th', { scope: 'col', class: c }, h)))), body));
 }
