@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ferry", targets: ["ferry"]),
+        .executable(name: "ferry-bench", targets: ["FerryBench"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .library(name: "FerryClient", targets: ["FerryClient"]),
@@ -147,6 +148,12 @@ let package = Package(
         .executableTarget(
             name: "ferry",
             dependencies: ["FerryCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FerryBench",
+            dependencies: ["FerryCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/FerryBench",
             swiftSettings: swiftSettings
         ),
         .target(
