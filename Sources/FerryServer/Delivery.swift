@@ -122,7 +122,11 @@ struct Delivery: Sendable {
                         }
                     }
                 }
-                try await writer.finish(nil)
+                // The last bytes may still be on their way: a client gone now is a client abort too.
+                do { try await writer.finish(nil) } catch {
+                    clientFailed = true
+                    throw error
+                }
                 var done = detail
                 done["bytes"] = .int(sent)
                 await services.audit.record(event("download.completed", file: file, options: options, detail: done))
