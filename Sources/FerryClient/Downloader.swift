@@ -243,8 +243,9 @@ public final class Downloader: Sendable {
         while true {
             let (plan, generation) = await transfer.current()
             do {
-                try await get(part: part, plan: plan, transfer: transfer)
-                try await transfer.completed(part: part)
+                let digests = try await get(part: part, plan: plan, transfer: transfer)
+                try await transfer.completed(part: part, digests: digests)
+                try await transfer.advanceWholeHash()
                 try await options.afterPart?(part)
                 return
             } catch let failure as PartFailure {
@@ -280,8 +281,9 @@ public final class Downloader: Sendable {
         case network(String)
     }
 
-    /// One ranged GET of a part, streamed to its offset.
-    func get(part: Int, plan: DownloadPlan, transfer: Transfer) async throws {
+    /// One ranged GET of a part, streamed to its offset. When parts are whole blocks, each block's
+    /// SHA-256 is computed as the bytes stream in and returned (no read-back from disk).
+    func get(part: Int, plan: DownloadPlan, transfer: Transfer) async throws -> [Int: String]? {
         let range = plan.range(ofPart: part)
         var request = HTTPClientRequest(url: plan.url)
         request.headers.add(name: "User-Agent", value: userAgent)
@@ -313,9 +315,11 @@ public final class Downloader: Sendable {
             try Self.refusal(status: status, body: body, plan: plan)
         }
         var offset = range.lowerBound
+        var blocks = Transfer.streamsBlocks(plan) ? BlockHasher(plan: plan, start: range.lowerBound) : nil
         do {
             for try await chunk in response.body {
                 try await transfer.write(chunk, at: offset, part: part)
+                blocks?.update(chunk)
                 offset += Int64(chunk.readableBytes)
             }
         } catch let error as FerryClientError {
@@ -326,6 +330,7 @@ public final class Downloader: Sendable {
         guard offset == range.upperBound + 1 else {
             throw PartFailure.network("the answer ended after \(offset - range.lowerBound) of \(range.count) bytes")
         }
+        return blocks?.finish()
     }
 
     /// Turns a refusal into a refresh, a restart, a retry or a stop with the reason.
@@ -352,6 +357,46 @@ public final class Downloader: Sendable {
             throw error
         }
     }
+}
+
+/// SHA-256 of each block of a part, fed as the part's bytes stream in.
+struct BlockHasher {
+    let blockSize: Int64
+    let size: Int64
+    var block: Int
+    var filled: Int64 = 0
+    var hasher = SHA256()
+    var digests: [Int: String] = [:]
+
+    init(plan: DownloadPlan, start: Int64) {
+        blockSize = plan.blockSize
+        size = plan.size
+        block = Int(start / plan.blockSize)
+    }
+
+    /// The length of the current block (the last one may be shorter).
+    var blockLength: Int64 { min(blockSize, size - Int64(block) * blockSize) }
+
+    mutating func update(_ chunk: ByteBuffer) {
+        chunk.withUnsafeReadableBytes { raw in
+            var index = 0
+            while index < raw.count, blockLength > 0 {
+                let take = min(raw.count - index, Int(blockLength - filled))
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[index..<(index + take)]))
+                filled += Int64(take)
+                index += take
+                if filled == blockLength {
+                    digests[block] = Hex.encode(hasher.finalize())
+                    hasher = SHA256()
+                    block += 1
+                    filled = 0
+                }
+            }
+        }
+    }
+
+    /// The digests of the blocks completed.
+    func finish() -> [Int: String] { digests }
 }
 
 /// A failure that makes the download start over from zero.

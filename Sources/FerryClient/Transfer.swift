@@ -52,6 +52,13 @@ actor Transfer {
     private var fetched: Int64 = 0
     private var refreshes = 0
     private var badBlocks = 0
+    /// Parts whose bytes are final (written, and verified where block hashes are known): the
+    /// whole-file hash may read them.
+    private var settled: Set<Int> = []
+    /// The whole-file SHA-256 over the settled prefix, advanced while other parts download.
+    private var wholeHasher = SHA256()
+    private var hashedParts = 0
+    private var hashing = false
 
     init(
         plan: DownloadPlan, source: String, destination: String, done: Set<Int>, startedBefore: Set<Int>,
@@ -111,9 +118,13 @@ actor Transfer {
             plan: plan, source: source, destination: destination, done: done, startedBefore: startedBefore,
             handle: handle, events: events)
         try await transfer.recheckBlocksOnDisk()
+        await transfer.settleDone()
         try await transfer.saveControl()
         return transfer
     }
+
+    /// Parts kept from an earlier run (re-checked on disk) are final.
+    func settleDone() { settled = done }
 
     // MARK: Scheduling
 
@@ -150,16 +161,38 @@ actor Transfer {
         fetched += Int64(chunk.readableBytes)
     }
 
-    /// Records a part as done, verifies the blocks it completes, and requeues the parts of a bad block.
-    func completed(part: Int) async throws {
+    /// Whether parts are whole blocks, so a part's blocks are checked as its bytes stream in.
+    nonisolated static func streamsBlocks(_ plan: DownloadPlan) -> Bool {
+        !plan.blockSHA256.isEmpty && plan.partSize % plan.blockSize == 0
+    }
+
+    /// Records a part as done. `digests` are the SHA-256 of its blocks computed while it streamed in
+    /// (nil: read them back from disk). A bad block's parts are fetched again.
+    func completed(part: Int, digests: [Int: String]? = nil) async throws {
         inFlight.remove(part)
         partialBytes[part] = nil
-        done.insert(part)
         if startedBefore.remove(part) != nil { resent += Int64(plan.range(ofPart: part).count) }
         guard !plan.blockSHA256.isEmpty else {
+            done.insert(part)
+            settled.insert(part)
             try saveControl()
             return
         }
+        if let digests {
+            let bad = digests.filter { block, digest in
+                block >= plan.blockSHA256.count || plan.blockSHA256[block] != digest
+            }
+            if bad.isEmpty {
+                done.insert(part)
+                settled.insert(part)
+                verifiedBlocks.formUnion(digests.keys)
+            } else {
+                try badBlock(bad.keys.min() ?? 0, parts: part...part)
+            }
+            try saveControl()
+            return
+        }
+        done.insert(part)
         for block in plan.blocks(ofPart: part) where !verifiedBlocks.contains(block) {
             let parts = plan.parts(ofBlock: block)
             guard parts.allSatisfy({ done.contains($0) }) else { continue }
@@ -167,22 +200,54 @@ actor Transfer {
                 verifiedBlocks.insert(block)
                 continue
             }
-            badBlocks += 1
-            badBlockCounts[block, default: 0] += 1
-            guard badBlockCounts[block, default: 0] <= 3 else {
-                throw FerryClientError(
-                    .checksum,
-                    "Block \(block + 1) of the file arrived corrupted \(badBlockCounts[block, default: 0]) times; stopped. The partial data is kept in \(dataPath)."
-                )
-            }
-            events(.retry(message: "block \(block + 1) did not match its SHA-256; fetching it again"))
-            for p in parts {
-                done.remove(p)
-                resent += Int64(plan.range(ofPart: p).count)
-                if !pending.contains(p) && !inFlight.contains(p) { pending.append(p) }
-            }
+            try badBlock(block, parts: parts)
         }
         try saveControl()
+    }
+
+    /// Counts a corrupted block and queues its parts again (three strikes per block).
+    func badBlock(_ block: Int, parts: ClosedRange<Int>) throws {
+        badBlocks += 1
+        badBlockCounts[block, default: 0] += 1
+        guard badBlockCounts[block, default: 0] <= 3 else {
+            throw FerryClientError(
+                .checksum,
+                "Block \(block + 1) of the file arrived corrupted \(badBlockCounts[block, default: 0]) times; stopped. The partial data is kept in \(dataPath)."
+            )
+        }
+        events(.retry(message: "block \(block + 1) did not match its SHA-256; fetching it again"))
+        for p in parts {
+            done.remove(p)
+            settled.remove(p)
+            resent += Int64(plan.range(ofPart: p).count)
+            if !pending.contains(p) && !inFlight.contains(p) { pending.append(p) }
+        }
+    }
+
+    /// Hashes the settled parts that continue the hashed prefix, reading them back from disk (the
+    /// page cache, just written). Called after each part, so hashing overlaps the transfer; one
+    /// caller at a time.
+    func advanceWholeHash() async throws {
+        guard !hashing, Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty else { return }
+        hashing = true
+        defer { hashing = false }
+        while hashedParts < plan.partCount, settled.contains(hashedParts) {
+            let range = plan.range(ofPart: hashedParts)
+            try await feed(range)
+            hashedParts += 1
+        }
+    }
+
+    private func feed(_ range: ClosedRange<Int64>) async throws {
+        guard let handle else { throw FerryClientError(.unexpected, "The download was closed.") }
+        var offset = range.lowerBound
+        while offset <= range.upperBound {
+            let length = min(Int64(4 << 20), range.upperBound + 1 - offset)
+            let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(length))
+            guard chunk.readableBytes > 0 else { break }
+            chunk.withUnsafeReadableBytes { wholeHasher.update(bufferPointer: $0) }
+            offset += Int64(chunk.readableBytes)
+        }
     }
 
     /// Checks blocks fully on disk against the manifest; their parts are fetched again when not.
@@ -264,8 +329,17 @@ actor Transfer {
         guard done.count == plan.partCount else {
             throw FerryClientError(.network, "Parts are still missing; run the same command again to resume.")
         }
-        let digest =
-            plan.size == 0 ? Hex.encode(SHA256.hash(data: [UInt8]())) : try await sha256(of: 0...(plan.size - 1))
+        let digest: String
+        if Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty {
+            // Most of the file was hashed while it downloaded; only the rest is read now.
+            // Every worker has ended (and with it every earlier advance): the rest is read here.
+            settled = Set(0..<plan.partCount)
+            try await advanceWholeHash()
+            digest = Hex.encode(wholeHasher.finalize())
+        } else {
+            digest =
+                plan.size == 0 ? Hex.encode(SHA256.hash(data: [UInt8]())) : try await sha256(of: 0...(plan.size - 1))
+        }
         if let expected = plan.sha256, expected != digest {
             throw FerryClientError(
                 .checksum,
