@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import FerryClient
 import FerryCore
+import FerryServer
 import FerryTestSupport
 import Foundation
 import NIOCore
@@ -217,6 +218,39 @@ import Testing
                 #expect(error.kind == .forbidden)
                 #expect(error.code == "link_revoked")
             }
+        }
+    }
+
+    @Test func aBlockThatNeverMatchesStopsWithAChecksumErrorAndKeepsTheData() async throws {
+        try await LiveFerry.run { ferry in
+            // 64 MiB: the plan's parts are whole 8 MiB blocks, checked as they stream in.
+            let bytes = TestData.bytes(64 * 1024 * 1024, seed: 12)
+            let uploaded = try await ferry.upload(bytes)
+            // The catalog now publishes a wrong hash for block 3 (as if the bytes rotted in storage).
+            let record = try #require(try await ferry.services.catalog.file(id: uploaded.id))
+            var blocks = record.blockSHA256
+            blocks[2] = String(repeating: "0", count: 64)
+            _ = try await ferry.services.catalog.replaceContent(
+                fileID: record.id, expectedVersion: record.version,
+                with: FileContent(
+                    size: record.size, contentType: record.contentType, sha256: record.sha256, blobKey: record.blobKey,
+                    blockSHA256: blocks), now: Date())
+            let out = try TemporaryDirectory("ferry-get")
+            defer { out.remove() }
+            let log = EventLog()
+            do {
+                _ = try await ferry.downloader().download(
+                    DownloadOptions(source: .file(id: uploaded.id), destination: out.appending("rot.bin")),
+                    events: log.record)
+                Issue.record("a file with a bad block was accepted")
+            } catch let error as FerryClientError {
+                #expect(error.kind == .checksum)
+                #expect(error.exitCode == 7)
+                #expect(error.message.contains("Block 3"))
+            }
+            #expect(log.all.filter { if case .retry = $0 { true } else { false } }.count >= 3)
+            #expect(!FileManager.default.fileExists(atPath: out.appending("rot.bin")))
+            #expect(FileManager.default.fileExists(atPath: out.appending("rot.bin.ferry-part.data")))
         }
     }
 
