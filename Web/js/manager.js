@@ -281,6 +281,7 @@ export class Download {
       progress,
       el('div', { class: 'progress-text' }, text),
       el('p', { class: 'message' + (s.status === 'failed' ? ' error' : '') }, s.message || ''),
+      s.note ? el('p', { class: 'note muted' }, s.note) : null,
       el('div', { class: 'row' }, buttons),
     );
   }
@@ -316,7 +317,8 @@ export function restoreDownloads() {
     const download = new Download(state);
     downloads.set(state.fileId, download);
     if (state.status === 'running') {
-      state.message = `Resuming after a reload at ${download.percent()}%…`;
+      // Kept apart from the changing status message, so it stays readable.
+      state.note = `Resumed after a reload at ${download.percent()}%, not from zero.`;
       download.run();
     }
   }

@@ -6,7 +6,16 @@ async function handle(name, size) {
   if (!handles.has(name)) {
     const root = await navigator.storage.getDirectory();
     const file = await root.getFileHandle(name, { create: true });
-    handles.set(name, await file.createSyncAccessHandle());
+    // Right after a reload the previous page's worker may still hold the file for a moment.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        handles.set(name, await file.createSyncAccessHandle());
+        break;
+      } catch (error) {
+        if (error.name !== 'NoModificationAllowedError' || attempt >= 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
   const h = handles.get(name);
   if (size != null && h.getSize() !== size) h.truncate(size);
