@@ -23,12 +23,15 @@ public enum ExternalTool {
 
     /// Starts a tool; the caller waits with `wait(_:timeout:)` or stops it with `terminate()`.
     public static func start(_ name: String, _ arguments: [String]) throws -> Running {
-        try Running(executable: locate(name), arguments: arguments, environment: nil)
+        try Running(executable: locate(name), arguments: arguments, environment: nil, directory: nil)
     }
 
-    /// Starts a program by absolute path with exactly `environment`.
-    public static func start(path: String, _ arguments: [String], environment: [String: String]) throws -> Running {
-        try Running(executable: path, arguments: arguments, environment: environment)
+    /// Starts a program by absolute path with exactly `environment`, in `directory` when given
+    /// (so that files a program writes into its current directory land in the test's own place).
+    public static func start(
+        path: String, _ arguments: [String], environment: [String: String], directory: String? = nil
+    ) throws -> Running {
+        try Running(executable: path, arguments: arguments, environment: environment, directory: directory)
     }
 
     /// Runs a tool to completion (killed after `timeout` seconds) and captures its output.
@@ -49,7 +52,7 @@ public enum ExternalTool {
         /// trips Foundation's "still running" check for programs that daemonise, like nginx).
         let status: ExitStatus
 
-        init(executable: String, arguments: [String], environment: [String: String]?) throws {
+        init(executable: String, arguments: [String], environment: [String: String]?, directory: String?) throws {
             let base = NSTemporaryDirectory() + "ferry-tool-\(UUID().uuidString)"
             outPath = base + ".out"
             errPath = base + ".err"
@@ -59,6 +62,7 @@ public enum ExternalTool {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             if let environment { process.environment = environment }
+            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
             process.standardInput = FileHandle.nullDevice

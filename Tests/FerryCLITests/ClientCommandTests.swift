@@ -26,7 +26,8 @@ import Testing
         {
             var env = environment
             env.merge(extra) { $1 }
-            let run = try ExternalTool.start(path: ServeCommandTests.binary, arguments, environment: env)
+            let run = try ExternalTool.start(
+                path: ServeCommandTests.binary, arguments, environment: env, directory: home.path)
             return await run.wait(timeout: timeout)
         }
 
@@ -91,6 +92,7 @@ import Testing
         // Into the current directory under the server's name (never a path).
         let here = try await setup.ferry(["get", "\(setup.base)/d/\(id)", "--quiet"])
         #expect(here.status == 0, "\(here.stderr)")
+        #expect(try TestData.sha256(file: setup.home.appending("Q3 report.bin")) == TestData.sha256(bytes))
 
         let link = try await setup.ferry(["link", id, "--single-use", "--ttl", "120"])
         #expect(link.status == 0)

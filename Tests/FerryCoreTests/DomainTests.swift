@@ -32,6 +32,7 @@ import Testing
         #expect(ids.allSatisfy { $0.count == 22 && Identifier.isWellFormed($0) })
         // Typed as a command-line argument, an id is never taken for an option.
         #expect(!ids.contains { $0.hasPrefix("-") })
+        #expect(!(0..<2000).map { _ in Identifier.secret() }.contains { $0.hasPrefix("-") })
         #expect(Identifier.secret().count == 43)
     }
 

@@ -27,8 +27,8 @@ import Testing
             let run = try ExternalTool.start(
                 "python3",
                 [
-                    script, name, "--base", "http://127.0.0.1:\(server.port)", "--token", server.adminToken,
-                    "--password", "admin-password-1", "--work", work.path,
+                    script, name, "--base=http://127.0.0.1:\(server.port)", "--token=\(server.adminToken)",
+                    "--password=admin-password-1", "--work=\(work.path)",
                 ] + extra)
             let result = await run.wait(timeout: 300)
             #expect(result.status == 0, "\(name):\n\(result.stdout)\n\(result.stderr.suffix(3000))")
