@@ -39,7 +39,11 @@ struct RequestMiddleware: RouterMiddleware {
             code = ferryError.code.rawValue
         }
         if request.method == .head {
+            // HEAD answers with the length a GET would have (RFC 9110 section 9.3.2), without the
+            // body (Hummingbird's body setter rewrites Content-Length, so it is put back after).
+            let length = response.headers[.contentLength] ?? response.body.contentLength.map { String($0) }
             response.body = ResponseBody()
+            response.headers[.contentLength] = length
         }
         let elapsed = ContinuousClock.now - start
         metrics.request(route: context.endpointPath ?? "unmatched", status: response.status.code, duration: elapsed)
