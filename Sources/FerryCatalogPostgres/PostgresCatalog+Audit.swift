@@ -12,9 +12,7 @@ extension PostgresCatalog {
     /// file and address travel as empty strings (arrays of text cannot hold NULL here) and are stored as NULL.
     public func appendAudit(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let details = try events.map { String(decoding: try encoder.encode($0.detail), as: UTF8.self) }
+        let details = events.map(\.detailJSON)
         try await self.rows(
             """
             INSERT INTO audit (at, event, actor, file_id, client_ip, detail)

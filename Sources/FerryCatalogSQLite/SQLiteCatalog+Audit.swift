@@ -10,13 +10,11 @@ import GRDB
 extension SQLiteCatalog {
     public func appendAudit(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        let encoded = try events.map { event in
-            (event, String(decoding: try Self.detailEncoder.encode(event.detail), as: UTF8.self))
-        }
+        let encoded = events.map { event in (event, event.detailJSON) }
         try await write { db in
             for (event, detail) in encoded {
                 try db.execute(
-                    literal: """
+                    cached: """
                         INSERT INTO audit (at, event, actor, file_id, client_ip, detail)
                         VALUES (\(event.at.timeIntervalSince1970), \(event.event), \(event.actor), \(event.fileID),
                                 \(event.clientIP), \(detail))
@@ -48,12 +46,6 @@ extension SQLiteCatalog {
             }
             return Page(items: events, next: rows.count > filter.limit ? page.last.map { $0["seq"] } : nil)
         }
-    }
-
-    static var detailEncoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
     }
 
     static var detailDecoder: JSONDecoder { JSONDecoder() }

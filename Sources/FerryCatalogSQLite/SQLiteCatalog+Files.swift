@@ -28,24 +28,25 @@ extension SQLiteCatalog {
     }
 
     public func file(id: String) async throws -> FileRecord? {
-        try await read { db in try Self.fetchFile(db, id: id) }
+        try await readOne { db in try Self.fetchFile(db, id: id) }
     }
 
     static func fetchFile(_ db: Database, id: String) throws -> FileRecord? {
         let request = SQLRequest<Row>(
-            "SELECT \(fileColumns) FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)")
+            literal: "SELECT \(fileColumns) FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)",
+            cached: true)
         return try Row.fetchOne(db, request).map(Self.file)
     }
 
     public func file(id: String, grantFor userID: String, now: Date) async throws -> (FileRecord, granted: Bool)? {
-        try await read { db in
+        try await readOne { db in
             let request = SQLRequest<Row>(
-                """
-                SELECT \(Self.fileColumns),
-                       EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = \(userID)
-                               AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))) AS granted
-                FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)
-                """)
+                literal: """
+                    SELECT \(Self.fileColumns),
+                           EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = \(userID)
+                                   AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))) AS granted
+                    FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)
+                    """, cached: true)
             guard let row = try Row.fetchOne(db, request) else { return nil }
             return (Self.file(row), granted: row["granted"] as Bool)
         }

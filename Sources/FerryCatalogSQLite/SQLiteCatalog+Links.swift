@@ -11,7 +11,7 @@ extension SQLiteCatalog {
     public func insertLink(_ link: LinkRecord) async throws {
         try await write { db in
             try db.execute(
-                literal: """
+                cached: """
                     INSERT INTO links (id, file_id, file_version, issuer_id, created_at, expires_at, strategy,
                                        max_downloads, bind_ip, disposition, filename, revoked_at)
                     VALUES (\(link.id), \(link.fileID), \(link.fileVersion), \(link.issuerID),
@@ -29,30 +29,32 @@ extension SQLiteCatalog {
         """
 
     public func link(id: String) async throws -> LinkRecord? {
-        try await read { db in
+        try await readOne { db in
             let request = SQLRequest<Row>(
-                "SELECT \(Self.linkColumns) FROM links l JOIN users iu ON iu.id = l.issuer_id WHERE l.id = \(id)")
+                literal:
+                    "SELECT \(Self.linkColumns) FROM links l JOIN users iu ON iu.id = l.issuer_id WHERE l.id = \(id)",
+                cached: true)
             return try Row.fetchOne(db, request).map(Self.link)
         }
     }
 
     public func linkState(id: String, clientKey: String, now: Date) async throws -> LinkState? {
-        try await read { db in
+        try await readOne { db in
             let request = SQLRequest<Row>(
-                """
-                SELECT \(Self.linkColumns), \(Self.fileColumns),
-                    (iu.disabled = 0 AND f.id IS NOT NULL AND (iu.role = 'admin' OR f.owner_id = l.issuer_id
-                     OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
-                                AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))))) AS issuer_ok,
-                    CASE WHEN l.max_downloads IS NULL THEN 0
-                         ELSE (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) END AS used,
-                    CASE WHEN l.max_downloads IS NULL THEN 0
-                         ELSE EXISTS (SELECT 1 FROM link_clients c WHERE c.link_id = l.id
-                                      AND c.client_key = \(clientKey)) END AS mine
-                FROM links l JOIN users iu ON iu.id = l.issuer_id
-                LEFT JOIN files f ON f.id = l.file_id LEFT JOIN users u ON u.id = f.owner_id
-                WHERE l.id = \(id)
-                """)
+                literal: """
+                    SELECT \(Self.linkColumns), \(Self.fileColumns),
+                        (iu.disabled = 0 AND f.id IS NOT NULL AND (iu.role = 'admin' OR f.owner_id = l.issuer_id
+                         OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
+                                    AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))))) AS issuer_ok,
+                        CASE WHEN l.max_downloads IS NULL THEN 0
+                             ELSE (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) END AS used,
+                        CASE WHEN l.max_downloads IS NULL THEN 0
+                             ELSE EXISTS (SELECT 1 FROM link_clients c WHERE c.link_id = l.id
+                                          AND c.client_key = \(clientKey)) END AS mine
+                    FROM links l JOIN users iu ON iu.id = l.issuer_id
+                    LEFT JOIN files f ON f.id = l.file_id LEFT JOIN users u ON u.id = f.owner_id
+                    WHERE l.id = \(id)
+                    """, cached: true)
             guard let row = try Row.fetchOne(db, request) else { return nil }
             let file: FileRecord? = (row["id"] as String?) == nil ? nil : Self.file(row)
             return LinkState(
@@ -65,7 +67,7 @@ extension SQLiteCatalog {
         // SQLite serialises writers, so the count and the insert cannot interleave with another take.
         try await write { db in
             try db.execute(
-                literal: """
+                cached: """
                     INSERT INTO link_clients (link_id, client_key, taken_at)
                     SELECT \(linkID), \(clientKey), \(now.timeIntervalSince1970)
                     WHERE (SELECT COUNT(*) FROM link_clients WHERE link_id = \(linkID)) < \(max)
@@ -75,7 +77,9 @@ extension SQLiteCatalog {
             return try Bool.fetchOne(
                 db,
                 SQLRequest<Bool>(
-                    "SELECT EXISTS (SELECT 1 FROM link_clients WHERE link_id = \(linkID) AND client_key = \(clientKey))"
+                    literal:
+                        "SELECT EXISTS (SELECT 1 FROM link_clients WHERE link_id = \(linkID) AND client_key = \(clientKey))",
+                    cached: true
                 )) ?? false
         }
     }

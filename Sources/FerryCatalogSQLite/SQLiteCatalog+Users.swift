@@ -56,12 +56,12 @@ extension SQLiteCatalog {
     }
 
     public func principal(tokenHash: String) async throws -> Principal? {
-        try await read { db in
+        try await readOne { db in
             let request = SQLRequest<Row>(
-                """
-                SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
-                WHERE t.secret_hash = \(tokenHash) AND u.disabled = 0
-                """)
+                literal: """
+                    SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
+                    WHERE t.secret_hash = \(tokenHash) AND u.disabled = 0
+                    """, cached: true)
             return try Row.fetchOne(db, request).map { Self.principal($0, via: .token) }
         }
     }
@@ -104,13 +104,13 @@ extension SQLiteCatalog {
     }
 
     public func principal(sessionHash: String, now: Date) async throws -> Principal? {
-        try await read { db in
+        try await readOne { db in
             let request = SQLRequest<Row>(
-                """
-                SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.secret_hash = \(sessionHash) AND s.expires_at > \(now.timeIntervalSince1970)
-                  AND u.disabled = 0
-                """)
+                literal: """
+                    SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+                    WHERE s.secret_hash = \(sessionHash) AND s.expires_at > \(now.timeIntervalSince1970)
+                      AND u.disabled = 0
+                    """, cached: true)
             return try Row.fetchOne(db, request).map { Self.principal($0, via: .session) }
         }
     }

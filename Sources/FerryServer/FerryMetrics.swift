@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Metrics
 import Prometheus
+import Synchronization
 
 /// Ferry's metrics through swift-metrics, exported by swift-prometheus at `/metrics`. Each server
 /// owns its registry and factory (no global bootstrap), so tests and several servers in one
@@ -30,17 +31,31 @@ public final class FerryMetrics: Sendable {
         downloadsTaken = CoreMetrics.Counter(label: "ferry_link_downloads_taken_total", factory: factory)
     }
 
+    /// The handles of one route and status. Routes are the router's patterns (a bounded set),
+    /// so the cache stays small; it saves the registry lookup that making a handle costs.
+    struct RequestKey: Hashable {
+        var route: String
+        var status: Int
+    }
+    let requestHandles = Mutex<[RequestKey: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+
     /// One finished request: count by route and status, latency by route.
     func request(route: String, status: Int, duration: Duration) {
-        CoreMetrics.Counter(
-            label: "ferry_http_requests_total", dimensions: [("route", route), ("status", String(status))],
-            factory: factory
-        )
-        .increment()
-        CoreMetrics.Timer(
-            label: "ferry_http_request_duration_seconds", dimensions: [("route", route)], factory: factory
-        )
-        .recordNanoseconds(
+        let key = RequestKey(route: route, status: status)
+        let (counter, timer) = requestHandles.withLock { handles in
+            if let known = handles[key] { return known }
+            let made = (
+                CoreMetrics.Counter(
+                    label: "ferry_http_requests_total", dimensions: [("route", route), ("status", String(status))],
+                    factory: factory),
+                CoreMetrics.Timer(
+                    label: "ferry_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            )
+            handles[key] = made
+            return made
+        }
+        counter.increment()
+        timer.recordNanoseconds(
             duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 

@@ -64,4 +64,20 @@ import Testing
         }
         #expect(IPAddress.parse("::") == [UInt8](repeating: 0, count: 16))
     }
+
+    @Test func auditDetailIsJSONThatDecodesToTheSameValues() throws {
+        let detail: [String: AuditValue] = [
+            "quote": "say \"hi\"", "backslash": "C:\\dir\\", "controls": "a\nb\rc\td\u{01}\u{1f}",
+            "unicode": "Grüße 📦 \u{2028}", "slash": "a/b", "negative": .int(-42), "big": .int(Int64.max),
+            "nothing": .null, "": "empty key",
+        ]
+        let event = AuditEvent(at: Date(), event: "x", actor: nil, fileID: nil, clientIP: nil, detail: detail)
+        let json = event.detailJSON
+        let decoded = try JSONDecoder().decode([String: AuditValue].self, from: Data(json.utf8))
+        #expect(decoded == detail)
+        // Keys sorted, compact, control characters escaped as RFC 8259 asks.
+        #expect(json.hasPrefix(#"{"":"empty key","backslash":"C:\\dir\\","big":9223372036854775807,"#))
+        #expect(json.contains(#""controls":"a\nb\rc\td\u0001\u001f""#))
+        #expect(AuditEvent(at: Date(), event: "x", actor: nil, fileID: nil, clientIP: nil).detailJSON == "{}")
+    }
 }

@@ -37,13 +37,22 @@ import Testing
                 try await Eventually.check(timeout: 30) {
                     try await client.get("/readyz", token: nil).status == .ok
                 }
-                let content = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken)
+                // The pool reconnects one connection at a time: a request that meets a connection
+                // still being made is a 503 with Retry-After, which a client retries (bounded here).
+                let content = try await Eventually.value(timeout: 30) { () async throws -> TestResponse? in
+                    let response = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken)
+                    return response.status == .serviceUnavailable ? nil : response
+                }
                 #expect(content.status == .ok)
                 #expect(Array(content.body.readableBytesView) == bytes)
-                let events = try await server.auditEvents(AuditFilter(event: "upload.completed", limit: 10))
+                let events = try await Eventually.value(timeout: 30) {
+                    try? await server.auditEvents(AuditFilter(event: "upload.completed", limit: 10))
+                }
                 #expect(events.items.contains { $0.fileID == file.id })
                 // An event recorded during the outage was kept and written once PostgreSQL came back.
-                let kept = try await server.auditEvents(AuditFilter(event: "test.during_outage", limit: 10))
+                let kept = try await Eventually.value(timeout: 30) {
+                    try? await server.auditEvents(AuditFilter(event: "test.during_outage", limit: 10))
+                }
                 #expect(kept.items.count == 1)
             }
         } catch {
