@@ -39,7 +39,12 @@ import Testing
     @Test func base64URLAndHexRoundTrip() async {
         await propertyCheck(count: 300, input: Gen.uint8().array(of: 0...64)) { bytes in
             #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
+            // The same text as Foundation's base64, made URL-safe and unpadded (RFC 4648 section 5).
+            let reference = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(bytes) == reference)
             #expect(Hex.decode(Hex.encode(bytes)) == bytes)
+            #expect(Hex.encode(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
         }
         #expect(Base64URL.decode("a") == nil)
         // One encoding per byte string: unused trailing bits must be zero.
