@@ -25,6 +25,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     let pool: DatabasePool
+    let writes: WriteCombiner
 
     /// Opens (creating if needed) the database and applies pending migrations.
     public init(configuration: Configuration) throws {
@@ -39,6 +40,7 @@ public final class SQLiteCatalog: Catalog {
         do {
             pool = try DatabasePool(path: configuration.path, configuration: config)
             try Self.migrator.migrate(pool)
+            writes = WriteCombiner(pool: pool)
         } catch {
             throw FerryError(
                 .unavailable, "Could not open the SQLite catalog at \(configuration.path).", underlying: error)
@@ -85,7 +87,7 @@ public final class SQLiteCatalog: Catalog {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.write(body)
+            return try await writes.write(body)
         } catch let error as FerryError {
             throw error
         } catch {
