@@ -108,11 +108,16 @@ extension PostgresCatalog {
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.
     static let migrationLock: Int32 = 0x4665_7272
 
+    /// How long the migrations at start may take before the node gives up.
+    static let migrationTimeout: Duration = .seconds(60)
+
     /// Applies the migrations not applied yet, in one transaction that holds an advisory lock, so
     /// nodes starting together apply each exactly once. Returns the versions it applied.
     @discardableResult
     public func migrate() async throws -> [Int] {
-        try await transaction { connection in
+        // Starting is not a request: the first connection and the DDL may take longer than the
+        // per-call timeout (a database that is itself starting, or busy), so they get a minute.
+        try await transaction(timeout: max(queryTimeout, Self.migrationTimeout)) { connection in
             // One lock per schema: nodes of one deployment serialise, unrelated schemas do not wait.
             _ = try await self.rows(
                 "SELECT pg_advisory_xact_lock(\(Self.migrationLock), hashtext(\(self.schema ?? "public")))",

@@ -129,26 +129,30 @@ public final class PostgresCatalog: Catalog, Service {
     }
 
     /// Runs `body` in one transaction.
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T
-    {
-        try await bounded {
+    func transaction<T: Sendable>(
+        timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await bounded(timeout: timeout) {
             try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
         }
     }
 
     /// Runs a catalog call within `queryTimeout`, mapping every failure to `FerryError`. (The pool
     /// waits for a connection as long as it takes; a request must not.)
-    func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func bounded<T: Sendable>(
+        timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let limit = timeout ?? queryTimeout
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
-                    try await Task.sleep(for: self.queryTimeout)
+                    try await Task.sleep(for: limit)
                     return nil
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
-                    throw FerryError.unavailable("catalog database", underlying: CatalogTimeout(after: queryTimeout))
+                    throw FerryError.unavailable("catalog database", underlying: CatalogTimeout(after: limit))
                 }
                 return value
             }

@@ -50,6 +50,15 @@ import Testing
         try await Self.withCatalogs { catalogs in try await CatalogContract.checks[name]!(catalogs[0]) }
     }
 
+    /// Starting is not a request: migrations are not held to the per-call timeout (a node that
+    /// starts while PostgreSQL is slow must still start), while a request still is.
+    @Test func migrationsAtStartAreNotHeldToThePerCallTimeout() async throws {
+        try await Self.withCatalogs(migrate: false, timeout: .nanoseconds(1)) { catalogs in
+            let applied = try await catalogs[0].migrate()
+            #expect(applied == [1])
+        }
+    }
+
     @Test func nodesStartingTogetherMigrateOnce() async throws {
         try await Self.withCatalogs(4, migrate: false) { catalogs in
             let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
