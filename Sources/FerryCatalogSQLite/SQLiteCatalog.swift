@@ -58,44 +58,40 @@ public final class SQLiteCatalog: Catalog {
     /// in profiles. At most one read per cooperative thread runs at a time, well under GRDB's
     /// pool of readers, so this never waits for a free reader either.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try readNow(body)
-        } catch let error as FerryError {
-            throw error
-        } catch {
-            throw Self.map(error)
-        }
+        try mapped { try readNow(isolated: true, body) }
     }
 
     /// A read made of one SELECT statement, which SQLite runs as its own snapshot: GRDB's
     /// `read` would wrap it in BEGIN/COMMIT statements prepared anew for every call. Used by the
     /// per-request lookups (principal, file with grant, link state).
     func readOne<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try readNow(isolated: false, body)
-        } catch let error as FerryError {
-            throw error
-        } catch {
-            throw Self.map(error)
-        }
+        try mapped { try readNow(isolated: false, body) }
     }
 
     /// GRDB's synchronous reads (their async overloads would be chosen in an async function).
-    private func readNow<T>(isolated: Bool = true, _ body: (Database) throws -> T) throws -> T {
+    private func readNow<T>(isolated: Bool, _ body: (Database) throws -> T) throws -> T {
         isolated ? try pool.read(body) : try pool.unsafeRead(body)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await writes.write(body)
-        } catch let error as FerryError {
-            throw error
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// Runs a synchronous catalog call, mapping its failures to `FerryError`.
+    private func mapped<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch {
             throw Self.map(error)
         }
     }
 
     static func map(_ error: any Error) -> FerryError {
+        if let error = error as? FerryError { return error }
         if let error = error as? DatabaseError, error.resultCode == .SQLITE_CONSTRAINT {
             return FerryError(.conflict, "That already exists.", underlying: error)
         }

@@ -111,6 +111,7 @@ public enum Base64URL {
         return out
     }
 
+    /// The 6-bit value of a base64url character; nil outside the alphabet.
     static func value(of c: UInt8) -> UInt32? {
         switch c {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): UInt32(c - 65)
@@ -122,21 +123,14 @@ public enum Base64URL {
         }
     }
 
-    static func isAlphabet(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-            return true
-        default: return false
-        }
-    }
+    static func isAlphabet(_ c: UInt8) -> Bool { value(of: c) != nil }
 }
 
 /// Lowercase hex.
 public enum Hex {
-    /// Encodes bytes as lowercase hex.
     static let digits = Array("0123456789abcdef".utf8)
 
+    /// Encodes bytes as lowercase hex.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)

@@ -45,13 +45,7 @@ public struct LinkToken: Hashable, Sendable {
             Self.version, linkID, fileID, String(fileVersion), String(expiresAt), keyID, disposition.rawValue,
             bindIP ?? "", filename ?? "",
         ]
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(fields.reduce(fields.count) { $0 + $1.utf8.count })
-        for (index, field) in fields.enumerated() {
-            if index > 0 { bytes.append(contentsOf: String(Self.separator).utf8) }
-            bytes.append(contentsOf: field.utf8)
-        }
-        return bytes
+        return Array(fields.joined(separator: String(Self.separator)).utf8)
     }
 
     /// The URL-safe token: base64url(payload) `.` base64url(HMAC-SHA256(payload)).

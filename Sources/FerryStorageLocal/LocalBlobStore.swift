@@ -96,7 +96,7 @@ public struct LocalBlobStore: BlobStore {
         do {
             handle = try await fileSystem.openFile(forReadingAt: path, options: OpenOptions.Read())
         } catch let error as FileSystemError where error.code == .notFound {
-            throw FerryError(.notFound, "The file's bytes are missing from storage.", underlying: error)
+            throw Self.missingBlob(underlying: error)
         }
         do {
             // One chunk in flight, read only after the consumer took the previous one: memory per
@@ -136,9 +136,7 @@ public struct LocalBlobStore: BlobStore {
         let fd = open(path.string, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
-            if code == ENOENT {
-                throw FerryError(.notFound, "The file's bytes are missing from storage.")
-            }
+            if code == ENOENT { throw Self.missingBlob(underlying: POSIXFailure(call: "open", code: code)) }
             throw FerryError(
                 .unavailable, "The storage directory could not be read.",
                 underlying: POSIXFailure(call: "open", code: code))
@@ -164,6 +162,11 @@ public struct LocalBlobStore: BlobStore {
             done += count
         }
         return buffer
+    }
+
+    /// A key whose file is not on disk (both read paths answer the same).
+    static func missingBlob(underlying: any Error) -> FerryError {
+        FerryError(.notFound, "The file's bytes are missing from storage.", underlying: underlying)
     }
 
     /// A failed system call, for logs.

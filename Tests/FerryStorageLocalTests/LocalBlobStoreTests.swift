@@ -23,6 +23,19 @@ import Testing
         await #expect(throws: FerryError.self) { try await store.read(key: key, range: nil) { _ in } }
     }
 
+    /// Small ranges are read with one pread, large ones streamed: a missing file is 404 on both.
+    @Test(arguments: [0...9, 0...999_999] as [ClosedRange<Int64>])
+    func missingBlobIsNotFoundOnEveryReadPath(_ range: ClosedRange<Int64>) async throws {
+        let directory = try TemporaryDirectory("ferry-blobs")
+        defer { directory.remove() }
+        let store = try await LocalBlobStore(configuration: .init(root: directory.path))
+        await #expect {
+            try await store.read(key: "abcdefghij/missingkey", range: range) { _ in }
+        } throws: { error in
+            (error as? FerryError)?.code == .notFound
+        }
+    }
+
     @Test func abortedUploadLeavesNoFileOnDisk() async throws {
         let directory = try TemporaryDirectory("ferry-blobs")
         defer { directory.remove() }
