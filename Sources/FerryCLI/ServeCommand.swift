@@ -4,6 +4,8 @@ import FerryServer
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// `ferry serve`: runs the server with the configuration in the environment (API.md "Configuration").
 struct ServeCommand: AsyncParsableCommand {
@@ -70,7 +72,13 @@ struct ServeCommand: AsyncParsableCommand {
                         """.utf8))
             }
             let app = buildApplication(services: services)
-            try await app.runService()
+            // SIGTERM or SIGINT: stop accepting, let in-flight requests finish, and cancel what
+            // is still running after the grace period (a stalled client must not keep the node
+            // from stopping).
+            var group = ServiceGroupConfiguration(
+                services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGrace)
+            try await ServiceGroup(configuration: group).run()
         } catch {
             await services.audit.flush()
             await backends.close()

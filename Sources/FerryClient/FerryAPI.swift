@@ -384,18 +384,18 @@ struct FileChunks: AsyncSequence, Sendable {
     struct AsyncIterator: AsyncIteratorProtocol {
         let path: String
         let progress: (@Sendable (Int64) -> Void)?
-        var handle: ReadFileHandle?
+        var file: OpenFile?
         var offset: Int64 = 0
         var finished = false
 
         mutating func next() async throws -> ByteBuffer? {
             guard !finished else { return nil }
-            if handle == nil { handle = try await FileSystem.shared.openFile(forReadingAt: FilePath(path)) }
-            guard let handle else { return nil }
+            if file == nil { file = OpenFile(try await FileSystem.shared.openFile(forReadingAt: FilePath(path))) }
+            guard let handle = file?.handle else { return nil }
             let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .kibibytes(256))
             guard chunk.readableBytes > 0 else {
-                try await handle.close()
-                self.handle = nil
+                try await uncancelled { try await handle.close() }
+                file = nil
                 finished = true
                 return nil
             }
@@ -403,6 +403,14 @@ struct FileChunks: AsyncSequence, Sendable {
             progress?(offset)
             return chunk
         }
+    }
+
+    /// The open file of an upload body. An upload that stops early (a refusal, a lost connection,
+    /// a cancelled task) drops its iterator without reaching the end: the file is closed then.
+    final class OpenFile: Sendable {
+        let handle: ReadFileHandle
+        init(_ handle: ReadFileHandle) { self.handle = handle }
+        deinit { _ = try? handle.detachUnsafeFileDescriptor().close() }
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(path: path, progress: progress) }

@@ -76,6 +76,10 @@ actor Transfer {
         pending = (0..<plan.partCount).filter { !done.contains($0) }
     }
 
+    /// A transfer dropped without `close()` (its task cancelled at the wrong moment) still
+    /// closes its file; SwiftNIO traps on a handle released open.
+    deinit { _ = try? handle?.detachUnsafeFileDescriptor().close() }
+
     /// Opens a transfer, resuming from a matching control file: parts recorded as done are kept
     /// once their blocks check out on disk. A control file for another version starts afresh.
     static func open(
@@ -360,7 +364,7 @@ actor Transfer {
     func close() async throws {
         guard let handle else { return }
         self.handle = nil
-        try await handle.close()
+        try await uncancelled { try await handle.close() }
     }
 
     /// Closes and removes the partial data and the control file (before a restart).

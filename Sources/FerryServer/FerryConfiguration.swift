@@ -24,6 +24,9 @@ public struct FerryConfiguration: Sendable {
     public var databaseTimeout: Int
     /// The blob store (`FERRY_STORAGE`, default `file://<data dir>/blobs`).
     public var storage: Storage
+    /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT before they are
+    /// cancelled (`FERRY_SHUTDOWN_GRACE`, 30); clients resume cut downloads with ranges.
+    public var shutdownGrace: Int
     /// Default link lifetime in seconds (`FERRY_LINK_TTL`, 300).
     public var linkTTL: Int
     /// Longest link lifetime in seconds (`FERRY_LINK_TTL_MAX`, 86400).
@@ -139,6 +142,7 @@ public struct FerryConfiguration: Sendable {
         databaseTimeout = try env.integer("FERRY_DATABASE_TIMEOUT", default: 10, range: 1...600, unit: "seconds")
         storage = try Self.parseStorage(env.string("FERRY_STORAGE"), dataDirectory: dataDirectory, env: env)
         cloudFront = try Self.parseCloudFront(env, storage: storage)
+        shutdownGrace = try env.integer("FERRY_SHUTDOWN_GRACE", default: 30, range: 0...86_400, unit: "seconds")
         linkTTL = try env.integer("FERRY_LINK_TTL", default: 300, range: 1...604_800, unit: "seconds")
         linkTTLMax = try env.integer("FERRY_LINK_TTL_MAX", default: 86_400, range: 1...31_536_000, unit: "seconds")
         if linkTTL > linkTTLMax {

@@ -119,10 +119,10 @@ public struct LocalBlobStore: BlobStore {
                 try await consumer(chunk)
             }
         } catch {
-            try? await handle.close()
+            _ = try? await uncancelled { try await handle.close() }
             throw error
         }
-        try await handle.close()
+        try await uncancelled { try await handle.close() }
     }
 
     /// Reads a small range with open, one `pread` and close, synchronously. For a small file
@@ -211,6 +211,14 @@ final class LocalBlobUpload: BlobUpload {
         self.state = NIOLockedValueBox(.open(handle, offset: 0))
     }
 
+    /// An upload dropped without `commit()` or `abort()` still closes its file (unnamed, so it
+    /// vanishes); SwiftNIO traps on a handle released open.
+    deinit {
+        if case .open(let handle, _) = state.withLockedValue({ $0 }) {
+            _ = try? handle.detachUnsafeFileDescriptor().close()
+        }
+    }
+
     func write(_ buffer: ByteBuffer) async throws {
         guard case .open(let handle, let offset) = state.withLockedValue({ $0 }) else {
             throw FerryError(.internalError, "Upload already finished.")
@@ -225,14 +233,14 @@ final class LocalBlobUpload: BlobUpload {
             try await handle.synchronize()
             try await handle.close(makeChangesVisible: true)
         } catch {
-            try? await handle.close(makeChangesVisible: false)
+            _ = try? await uncancelled { try await handle.close(makeChangesVisible: false) }
             throw error
         }
     }
 
     func abort() async {
         guard let handle = take() else { return }
-        try? await handle.close(makeChangesVisible: false)
+        _ = try? await uncancelled { try await handle.close(makeChangesVisible: false) }
     }
 
     private func take() -> WriteFileHandle? {

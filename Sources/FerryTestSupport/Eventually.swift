@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// Waiting on a condition with a bound, instead of sleeping a fixed time.
@@ -19,5 +20,65 @@ public enum Eventually {
             try await Task.sleep(for: .milliseconds(100))
         }
         return try #require(try await probe(), "no value within \(timeout) s")
+    }
+}
+
+/// Waiting for a task with a bound, so a test that cannot finish says so instead of hanging CI.
+public enum Bounded {
+    /// Waits for `task` at most `seconds`; true when it finished in time. The task is left running
+    /// otherwise (awaiting a task's value cannot be cancelled, so this never waits past the bound).
+    public static func wait<T: Sendable>(for task: Task<T, Never>, seconds: Double) async -> Bool {
+        let gate = Gate()
+        let sleeper = Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            gate.open(false)
+        }
+        let watcher = Task {
+            _ = await task.value
+            gate.open(true)
+        }
+        let finished = await withCheckedContinuation { gate.arm($0) }
+        sleeper.cancel()
+        _ = watcher
+        return finished
+    }
+
+    /// A one-shot continuation: the first `open` resumes it, later ones do nothing.
+    final class Gate: Sendable {
+        enum State {
+            case idle
+            case armed(CheckedContinuation<Bool, Never>)
+            case opened(Bool)
+            case done
+        }
+        let state = Mutex(State.idle)
+
+        func arm(_ continuation: CheckedContinuation<Bool, Never>) {
+            let ready: Bool? = state.withLock { state in
+                if case .opened(let value) = state {
+                    state = .done
+                    return value
+                }
+                state = .armed(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+
+        func open(_ value: Bool) {
+            let waiting: CheckedContinuation<Bool, Never>? = state.withLock { state in
+                switch state {
+                case .idle:
+                    state = .opened(value)
+                    return nil
+                case .armed(let continuation):
+                    state = .done
+                    return continuation
+                case .opened, .done:
+                    return nil
+                }
+            }
+            waiting?.resume(returning: value)
+        }
     }
 }

@@ -56,8 +56,8 @@ public enum ExternalTool {
             let base = NSTemporaryDirectory() + "ferry-tool-\(UUID().uuidString)"
             outPath = base + ".out"
             errPath = base + ".err"
-            FileManager.default.createFile(atPath: outPath, contents: nil)
-            FileManager.default.createFile(atPath: errPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -96,13 +96,18 @@ public enum ExternalTool {
             if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
         }
 
-        /// Waits for the exit, killing the process after `timeout` seconds.
+        /// Waits for the exit: SIGTERM after `timeout` seconds, SIGKILL 10 s later.
         public func wait(timeout: TimeInterval) async -> Result {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { for await _ in self.exited {} }
                 group.addTask {
-                    try? await Task.sleep(for: .seconds(timeout))
-                    self.terminate()
+                    do {
+                        try await Task.sleep(for: .seconds(timeout))
+                        self.terminate()
+                        // A program that ignores SIGTERM is killed, so no test waits on it forever.
+                        try await Task.sleep(for: .seconds(10))
+                        self.kill()
+                    } catch {}
                 }
                 await group.next()
                 group.cancelAll()
@@ -128,5 +133,21 @@ public enum ExternalTool {
     public struct Missing: Error, CustomStringConvertible {
         public var name: String
         public var description: String { "\(name) is not installed; run scripts/test, which installs it" }
+    }
+}
+
+extension ExternalTool {
+    /// A client that asks for `path` on 127.0.0.1:`port` and never reads the answer, so the
+    /// response stalls on a full socket. Prints "sent" once the request is out; the caller kills it.
+    public static func stalledReader(port: Int, path: String, token: String) throws -> Running {
+        let script = """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET \(path) HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer \(token)\\r\\n\\r\\n")
+            print("sent", flush=True)
+            time.sleep(120)
+            """
+        return try start("python3", ["-c", script])
     }
 }

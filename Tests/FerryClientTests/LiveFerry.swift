@@ -67,23 +67,17 @@ struct LiveFerry {
         let app = Hummingbird.Application(
             router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { (_: any Channel) in continuation.yield() }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let live = LiveFerry(
             directory: directory, services: services, base: "http://127.0.0.1:\(port)", adminToken: token, http: http)
-        let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try? await group.run() }
-            var iterator = started.makeAsyncIterator()
-            await iterator.next()
-            let outcome: Result<T, any Error>
-            do { outcome = .success(try await body(live)) } catch { outcome = .failure(error) }
-            await group.triggerGracefulShutdown()
-            return outcome
-        }
-        try? await http.shutdown()
-        await services.audit.flush()
-        await backends.close()
-        return try result.get()
+        return try await LiveService.run(
+            app, started: started, logger: logger,
+            close: {
+                try? await http.shutdown()
+                await services.audit.flush()
+                await backends.close()
+            }
+        ) { try await body(live) }
     }
 
     func api(token: String? = nil) -> FerryAPI {

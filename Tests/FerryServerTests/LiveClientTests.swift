@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 
 /// Real clients (curl, wget, aria2c) against a live server on loopback.
@@ -170,5 +171,41 @@ import Testing
             #expect(mid.status == 0)
             #expect(try Data(contentsOf: URL(fileURLWithPath: out)).count == 16)
         }
+    }
+
+    @Test func aServerThatCannotBindFailsTheTestInsteadOfHangingIt() async throws {
+        let first = try await TestServer.make()
+        let made = try await TestServer.make()
+        let second = TestServer(
+            directory: made.directory, services: made.services, close: made.close, adminToken: made.adminToken,
+            port: first.port)
+        try await first.live {
+            await #expect(throws: TestFailure.self) { try await second.live {} }
+        }
+    }
+
+    @Test func aStalledDownloadCannotHoldTheServerOpenForever() async throws {
+        let server = try await TestServer.make()
+        let scratch = try TemporaryDirectory("ferry-stalled")
+        defer { scratch.remove() }
+        let reader = Mutex<ExternalTool.Running?>(nil)
+        let started = Date()
+        await withKnownIssue("the graceful shutdown is bounded, then the server is cancelled") {
+            try await server.live(stopWithin: 2) {
+                let bytes = TestData.bytes(64 * 1024 * 1024, seed: 5)
+                let file = try await server.uploadWithCurl(bytes, name: "stalled.bin", scratch: scratch)
+                let running = try ExternalTool.stalledReader(
+                    port: server.port, path: "/v1/files/\(file.id)/content", token: server.adminToken)
+                reader.withLock { $0 = running }
+                try await Eventually.check(timeout: 30) { running.outputSoFar.contains("sent") }
+                try await Eventually.check(timeout: 30) {
+                    let metrics = try await ExternalTool.run(
+                        "curl", ["-sf", "http://127.0.0.1:\(server.port)/metrics"])
+                    return metrics.stdout.contains("ferry_active_transfers 1")
+                }
+            }
+        }
+        reader.withLock { $0?.kill() }
+        #expect(Date().timeIntervalSince(started) < 100)
     }
 }

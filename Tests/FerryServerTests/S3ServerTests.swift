@@ -187,11 +187,6 @@ import Testing
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// CloudFront delivery: links and broker redirects become CDN URLs signed with the configured key.
 @Suite struct CloudFrontServerTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -66,8 +66,9 @@ struct TestServer {
     }
 
     /// Runs the real server on 127.0.0.1:`port` (the configured one, so public URLs are right),
-    /// runs `body`, then shuts the server down gracefully and removes everything.
-    func live<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    /// runs `body`, then shuts the server down (bounded by `stopWithin` seconds, see
+    /// `LiveService`) and removes everything.
+    func live<T: Sendable>(stopWithin seconds: Double = 30, _ body: @Sendable () async throws -> T) async throws -> T {
         defer { directory.remove() }
         let (started, continuation) = AsyncStream<Void>.makeStream()
         let app = Application(
@@ -75,20 +76,8 @@ struct TestServer {
             configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { _ in continuation.yield() },
             logger: services.logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: services.logger))
-        let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try? await group.run() }
-            var iterator = started.makeAsyncIterator()
-            await iterator.next()
-            let outcome: Result<T, any Error>
-            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-            await group.triggerGracefulShutdown()
-            await tasks.waitForAll()
-            return outcome
-        }
-        await close()
-        return try result.get()
+        return try await LiveService.run(
+            app, started: started, stopWithin: seconds, logger: services.logger, close: close, body)
     }
 
     /// Uploads over the live server with curl (inside `live`).
