@@ -149,7 +149,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "ferry",
-            dependencies: ["FerryCLI"],
+            dependencies: [
+                "FerryCLI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -22,22 +22,39 @@ public struct FerryCommand: AsyncParsableCommand {
 
 /// The executable's entry point.
 public enum FerryMain {
-    /// Parses the process arguments and runs the command, exiting with its code.
-    /// Usage errors exit with 2 (CLI.md), not ArgumentParser's 64.
-    public static func run() async {
+    /// Parses the process arguments; a usage error exits here with 2 (CLI.md), not
+    /// ArgumentParser's 64.
+    public static func parse() -> any ParsableCommand {
         do {
-            var command = try FerryCommand.parseAsRoot()
+            return try FerryCommand.parseAsRoot()
+        } catch {
+            exit(error)
+        }
+    }
+
+    /// Whether the command is the server, which runs Swift concurrency's jobs on SwiftNIO's event
+    /// loops (see `main.swift`).
+    public static func isServer(_ command: any ParsableCommand) -> Bool { command is ServeCommand }
+
+    /// Runs a parsed command, exiting with its code.
+    public static func run(_ command: any ParsableCommand) async {
+        var command = command
+        do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            if FerryCommand.exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((FerryCommand.fullMessage(for: error) + "\n").utf8))
-                FerryCommand.exit(withError: ExitCode(2))
-            }
-            FerryCommand.exit(withError: error)
+            exit(error)
         }
+    }
+
+    static func exit(_ error: any Error) -> Never {
+        if FerryCommand.exitCode(for: error) == .validationFailure {
+            FileHandle.standardError.write(Data((FerryCommand.fullMessage(for: error) + "\n").utf8))
+            FerryCommand.exit(withError: ExitCode(2))
+        }
+        FerryCommand.exit(withError: error)
     }
 }

@@ -8,10 +8,13 @@ import GRDB
 #endif
 
 extension SQLiteCatalog {
-    static let fileColumns: SQL = """
+    /// The file columns, in the order `file(_:at:)` reads them.
+    static let fileColumnList = """
         f.seq, f.id, f.name, f.size, f.content_type, f.sha256, f.version, f.owner_id, u.username AS owner_name,
         f.created_at, f.updated_at, f.blob_key, f.block_sha256
         """
+    static let fileColumnCount = fileColumnList.split(separator: ",").count
+    static let fileColumns = SQL(sql: fileColumnList)
 
     public func insertFile(_ file: FileRecord) async throws {
         try await write { db in
@@ -31,24 +34,24 @@ extension SQLiteCatalog {
         try await readOne { db in try Self.fetchFile(db, id: id) }
     }
 
+    static let fileByID = "SELECT \(fileColumnList) FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = ?"
+
     static func fetchFile(_ db: Database, id: String) throws -> FileRecord? {
-        let request = SQLRequest<Row>(
-            literal: "SELECT \(fileColumns) FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)",
-            cached: true)
-        return try Row.fetchOne(db, request).map(Self.file)
+        try db.firstRow(fileByID, [id]) { Self.file($0) }
     }
+
+    static let fileWithGrant = """
+        SELECT \(fileColumnList),
+               EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = ?
+                       AND (g.expires_at IS NULL OR g.expires_at > ?)) AS granted
+        FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = ?
+        """
 
     public func file(id: String, grantFor userID: String, now: Date) async throws -> (FileRecord, granted: Bool)? {
         try await readOne { db in
-            let request = SQLRequest<Row>(
-                literal: """
-                    SELECT \(Self.fileColumns),
-                           EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = \(userID)
-                                   AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))) AS granted
-                    FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)
-                    """, cached: true)
-            guard let row = try Row.fetchOne(db, request) else { return nil }
-            return (Self.file(row), granted: row["granted"] as Bool)
+            try db.firstRow(Self.fileWithGrant, [userID, now.timeIntervalSince1970, id]) { row in
+                (Self.file(row), granted: row[Self.fileColumnCount] as Bool)
+            }
         }
     }
 
@@ -75,7 +78,7 @@ extension SQLiteCatalog {
             let rows = try Row.fetchAll(db, request)
             let page = rows.prefix(limit)
             let next: Int64? = rows.count > limit ? page.last.map { $0["seq"] } : nil
-            return Page(items: page.map(Self.file), next: next)
+            return Page(items: page.map { Self.file($0) }, next: next)
         }
     }
 
@@ -140,13 +143,14 @@ extension SQLiteCatalog {
         }
     }
 
-    static func file(_ row: Row) -> FileRecord {
-        let blocks: String = row["block_sha256"]
+    /// A file from `fileColumnList` starting at column `base`, read by position (see `firstRow`).
+    static func file(_ row: Row, at base: Int = 0) -> FileRecord {
+        let blocks: String = row[base + 12]
         return FileRecord(
-            id: row["id"], name: row["name"], size: row["size"], contentType: row["content_type"],
-            sha256: row["sha256"], version: row["version"], ownerID: row["owner_id"], ownerName: row["owner_name"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            updatedAt: Date(timeIntervalSince1970: row["updated_at"]), blobKey: row["blob_key"],
+            id: row[base + 1], name: row[base + 2], size: row[base + 3], contentType: row[base + 4],
+            sha256: row[base + 5], version: row[base + 6], ownerID: row[base + 7], ownerName: row[base + 8],
+            createdAt: Date(timeIntervalSince1970: row[base + 9]),
+            updatedAt: Date(timeIntervalSince1970: row[base + 10]), blobKey: row[base + 11],
             blockSHA256: blocks.isEmpty ? [] : blocks.split(separator: ",").map(String.init))
     }
 }

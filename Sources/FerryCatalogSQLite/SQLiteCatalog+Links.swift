@@ -22,10 +22,29 @@ extension SQLiteCatalog {
         }
     }
 
-    static let linkColumns: SQL = """
+    /// The link columns, in the order `link(_:)` reads them.
+    static let linkColumnList = """
         l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id, iu.username AS issuer_name,
         l.created_at AS link_created_at, l.expires_at, l.strategy, l.max_downloads, l.bind_ip, l.disposition,
         l.filename AS link_filename, l.revoked_at
+        """
+    static let linkColumnCount = linkColumnList.split(separator: ",").count
+    static let linkColumns = SQL(sql: linkColumnList)
+
+    /// The link, its file (absent when deleted) and what the check order needs, in one read.
+    static let linkStateSQL = """
+        SELECT \(linkColumnList), \(fileColumnList),
+            (iu.disabled = 0 AND f.id IS NOT NULL AND (iu.role = 'admin' OR f.owner_id = l.issuer_id
+             OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
+                        AND (g.expires_at IS NULL OR g.expires_at > ?1)))) AS issuer_ok,
+            CASE WHEN l.max_downloads IS NULL THEN 0
+                 ELSE (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) END AS used,
+            CASE WHEN l.max_downloads IS NULL THEN 0
+                 ELSE EXISTS (SELECT 1 FROM link_clients c WHERE c.link_id = l.id
+                              AND c.client_key = ?2) END AS mine
+        FROM links l JOIN users iu ON iu.id = l.issuer_id
+        LEFT JOIN files f ON f.id = l.file_id LEFT JOIN users u ON u.id = f.owner_id
+        WHERE l.id = ?3
         """
 
     public func link(id: String) async throws -> LinkRecord? {
@@ -40,26 +59,14 @@ extension SQLiteCatalog {
 
     public func linkState(id: String, clientKey: String, now: Date) async throws -> LinkState? {
         try await readOne { db in
-            let request = SQLRequest<Row>(
-                literal: """
-                    SELECT \(Self.linkColumns), \(Self.fileColumns),
-                        (iu.disabled = 0 AND f.id IS NOT NULL AND (iu.role = 'admin' OR f.owner_id = l.issuer_id
-                         OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
-                                    AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))))) AS issuer_ok,
-                        CASE WHEN l.max_downloads IS NULL THEN 0
-                             ELSE (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) END AS used,
-                        CASE WHEN l.max_downloads IS NULL THEN 0
-                             ELSE EXISTS (SELECT 1 FROM link_clients c WHERE c.link_id = l.id
-                                          AND c.client_key = \(clientKey)) END AS mine
-                    FROM links l JOIN users iu ON iu.id = l.issuer_id
-                    LEFT JOIN files f ON f.id = l.file_id LEFT JOIN users u ON u.id = f.owner_id
-                    WHERE l.id = \(id)
-                    """, cached: true)
-            guard let row = try Row.fetchOne(db, request) else { return nil }
-            let file: FileRecord? = (row["id"] as String?) == nil ? nil : Self.file(row)
-            return LinkState(
-                link: Self.link(row), file: file, issuerMayRead: row["issuer_ok"] ?? false,
-                downloadsUsed: row["used"], clientHoldsDownload: row["mine"])
+            try db.firstRow(Self.linkStateSQL, [now.timeIntervalSince1970, clientKey, id]) { row in
+                let fileAt = Self.linkColumnCount
+                let extra = fileAt + Self.fileColumnCount
+                let file: FileRecord? = (row[fileAt + 1] as String?) == nil ? nil : Self.file(row, at: fileAt)
+                return LinkState(
+                    link: Self.link(row), file: file, issuerMayRead: row[extra] ?? false,
+                    downloadsUsed: row[extra + 1], clientHoldsDownload: row[extra + 2])
+            }
         }
     }
 
@@ -93,7 +100,9 @@ extension SQLiteCatalog {
                 FROM links l JOIN users iu ON iu.id = l.issuer_id
                 WHERE l.file_id = \(fileID) AND l.expires_at > \(cutoff) ORDER BY l.created_at DESC, l.id
                 """)
-            return try Row.fetchAll(db, request).map { LinkSummary(link: Self.link($0), downloadsUsed: $0["used"]) }
+            return try Row.fetchAll(db, request).map {
+                LinkSummary(link: Self.link($0), downloadsUsed: $0[Self.linkColumnCount])
+            }
         }
     }
 
@@ -109,15 +118,13 @@ extension SQLiteCatalog {
         }
     }
 
+    /// A link from `linkColumnList` at the start of the row, read by position (see `firstRow`).
     static func link(_ row: Row) -> LinkRecord {
         LinkRecord(
-            id: row["link_id"], fileID: row["link_file_id"], fileVersion: row["file_version"],
-            issuerID: row["issuer_id"], issuerName: row["issuer_name"],
-            createdAt: Date(timeIntervalSince1970: row["link_created_at"]),
-            expiresAt: Date(timeIntervalSince1970: row["expires_at"]), strategy: row["strategy"],
-            maxDownloads: row["max_downloads"], bindIP: row["bind_ip"],
-            disposition: ContentDisposition.Kind(rawValue: row["disposition"]) ?? .attachment,
-            filename: row["link_filename"],
-            revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            id: row[0], fileID: row[1], fileVersion: row[2], issuerID: row[3], issuerName: row[4],
+            createdAt: Date(timeIntervalSince1970: row[5]), expiresAt: Date(timeIntervalSince1970: row[6]),
+            strategy: row[7], maxDownloads: row[8], bindIP: row[9],
+            disposition: ContentDisposition.Kind(rawValue: row[10]) ?? .attachment, filename: row[11],
+            revokedAt: (row[12] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }

@@ -57,12 +57,12 @@ extension SQLiteCatalog {
 
     public func principal(tokenHash: String) async throws -> Principal? {
         try await readOne { db in
-            let request = SQLRequest<Row>(
-                literal: """
-                    SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
-                    WHERE t.secret_hash = \(tokenHash) AND u.disabled = 0
-                    """, cached: true)
-            return try Row.fetchOne(db, request).map { Self.principal($0, via: .token) }
+            try db.firstRow(
+                """
+                SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.secret_hash = ? AND u.disabled = 0
+                """, [tokenHash]
+            ) { Self.principal($0, via: .token) }
         }
     }
 
@@ -105,13 +105,12 @@ extension SQLiteCatalog {
 
     public func principal(sessionHash: String, now: Date) async throws -> Principal? {
         try await readOne { db in
-            let request = SQLRequest<Row>(
-                literal: """
-                    SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-                    WHERE s.secret_hash = \(sessionHash) AND s.expires_at > \(now.timeIntervalSince1970)
-                      AND u.disabled = 0
-                    """, cached: true)
-            return try Row.fetchOne(db, request).map { Self.principal($0, via: .session) }
+            try db.firstRow(
+                """
+                SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.secret_hash = ? AND s.expires_at > ? AND u.disabled = 0
+                """, [sessionHash, now.timeIntervalSince1970]
+            ) { Self.principal($0, via: .session) }
         }
     }
 
@@ -126,8 +125,8 @@ extension SQLiteCatalog {
             createdAt: Date(timeIntervalSince1970: row["created_at"]))
     }
 
+    /// A principal from `u.id, u.username, u.role`, read by position (see `firstRow`).
     static func principal(_ row: Row, via: Principal.Credential) -> Principal {
-        Principal(
-            userID: row["id"], username: row["username"], role: Role(rawValue: row["role"]) ?? .member, via: via)
+        Principal(userID: row[0], username: row[1], role: Role(rawValue: row[2]) ?? .member, via: via)
     }
 }

@@ -104,6 +104,17 @@ public final class SQLiteCatalog: Catalog {
 }
 
 extension Database {
+    /// The first row of a statement prepared once per connection, decoded by `decode` while the
+    /// row is still SQLite's (read columns by position). For the per-request lookups: GRDB's
+    /// `fetchOne` copies the row and finds each column by name, lowercasing every column name on
+    /// every lookup, and an `SQL` literal renders its text again on every call; in profiles of
+    /// `/t/` those were most of the catalog's cost. Hand-written because GRDB has no cached
+    /// by-name lookup for a single row.
+    func firstRow<T>(_ sql: String, _ arguments: StatementArguments, _ decode: (Row) throws -> T) throws -> T? {
+        let cursor = try Row.fetchCursor(cachedStatement(sql: sql), arguments: arguments)
+        return try cursor.next().map(decode)
+    }
+
     /// Executes a statement prepared once per connection (GRDB's statement cache). Preparing a
     /// statement runs GRDB's authorizer over every column it touches, which showed up in
     /// profiles of the hot path; statements run per request use this instead of

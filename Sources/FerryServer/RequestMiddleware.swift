@@ -47,6 +47,8 @@ struct RequestMiddleware: RouterMiddleware {
         }
         let elapsed = ContinuousClock.now - start
         metrics.request(route: context.endpointPath ?? "unmatched", status: response.status.code, duration: elapsed)
+        // The line's metadata is only built when the line is written.
+        guard context.logger.logLevel <= .info else { return response }
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)",
             "route": "\(context.endpointPath ?? "unmatched")",
