@@ -153,9 +153,22 @@ public final class Downloader: Sendable {
         try await makePlan(DownloadOptions(source: source))
     }
 
+    /// The destination: `-o PATH`, or the server's name (made safe) in the directory. A `-o` that
+    /// names a directory (existing, or written with a trailing `/`) gets the server's name inside
+    /// it, as `curl --output-dir`, `wget -P` and `aria2c -d` do.
     func destinationPath(_ options: DownloadOptions, plan: DownloadPlan) throws -> String {
-        if let destination = options.destination { return destination }
-        return options.directory + "/" + Self.safeName(plan.name)
+        guard let destination = options.destination else {
+            return options.directory + "/" + Self.safeName(plan.name)
+        }
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory)
+        if exists && isDirectory.boolValue {
+            return (destination.hasSuffix("/") ? destination : destination + "/") + Self.safeName(plan.name)
+        }
+        if destination.hasSuffix("/") {
+            throw FerryClientError(.usage, "The directory \(destination) does not exist; create it first.")
+        }
+        return destination
     }
 
     /// A server-provided name made safe to create in the current directory: the last path component,

@@ -42,6 +42,31 @@ import Testing
         }
     }
 
+    @Test func anOutputThatIsADirectoryGetsTheServersNameInside() async throws {
+        try await LiveFerry.run { ferry in
+            let bytes = TestData.bytes(100_000, seed: 12)
+            let file = try await ferry.upload(bytes, name: "report.csv")
+            let out = try TemporaryDirectory("ferry-get-dir")
+            defer { out.remove() }
+            for destination in [out.path, out.path + "/"] {
+                let result = try await ferry.downloader().download(
+                    DownloadOptions(source: .file(id: file.id), destination: destination), events: { _ in })
+                #expect(result.path == out.path + "/report.csv")
+                #expect(try Self.sha(result.path) == TestData.sha256(bytes))
+                try FileManager.default.removeItem(atPath: result.path)
+            }
+            // A directory that does not exist is a usage error before anything is fetched.
+            await #expect {
+                _ = try await ferry.downloader().download(
+                    DownloadOptions(source: .file(id: file.id), destination: out.path + "/missing/"), events: { _ in })
+            } throws: { error in
+                (error as? FerryClientError)?.kind == .usage
+                    && (error as? FerryClientError)?.message.contains("does not exist") == true
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+        }
+    }
+
     @Test func killedTenTimesAtRandomPointsAndResumedEndsWithTheRightBytes() async throws {
         try await LiveFerry.run { ferry in
             let bytes = TestData.bytes(48 * 1024 * 1024 + 5, seed: 7)
