@@ -294,6 +294,9 @@ public final class Downloader: Sendable {
         case network(String)
     }
 
+    /// Bytes gathered before each write to the file.
+    static let writeBatch = 256 << 10
+
     /// One ranged GET of a part, streamed to its offset. When parts are whole blocks, each block's
     /// SHA-256 is computed as the bytes stream in and returned (no read-back from disk).
     func get(part: Int, plan: DownloadPlan, transfer: Transfer) async throws -> [Int: String]? {
@@ -329,11 +332,27 @@ public final class Downloader: Sendable {
         }
         var offset = range.lowerBound
         var blocks = Transfer.streamsBlocks(plan) ? BlockHasher(plan: plan, start: range.lowerBound) : nil
+        // The network hands over chunks of up to 64 KiB; they are gathered into 256 KiB writes (a
+        // quarter of the trips to the file thread; 1 MiB was no faster and cost 10 MiB of RSS).
+        var batch = ByteBuffer()
+        batch.reserveCapacity(Self.writeBatch)
         do {
             for try await chunk in response.body {
-                try await transfer.write(chunk, at: offset, part: part)
                 blocks?.update(chunk)
                 offset += Int64(chunk.readableBytes)
+                if batch.readableBytes == 0 && chunk.readableBytes >= Self.writeBatch {
+                    try await transfer.write(chunk, at: offset - Int64(chunk.readableBytes), part: part)
+                    continue
+                }
+                var chunk = chunk
+                batch.writeBuffer(&chunk)
+                if batch.readableBytes >= Self.writeBatch {
+                    try await transfer.write(batch, at: offset - Int64(batch.readableBytes), part: part)
+                    batch.clear()
+                }
+            }
+            if batch.readableBytes > 0 {
+                try await transfer.write(batch, at: offset - Int64(batch.readableBytes), part: part)
             }
         } catch let error as FerryClientError {
             throw error

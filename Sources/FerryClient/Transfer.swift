@@ -230,26 +230,59 @@ actor Transfer {
 
     /// Hashes the settled parts that continue the hashed prefix, reading them back from disk (the
     /// page cache, just written). Called after each part, so hashing overlaps the transfer; one
-    /// caller at a time.
-    func advanceWholeHash() async throws {
-        guard !hashing, Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty else { return }
-        hashing = true
-        defer { hashing = false }
-        while hashedParts < plan.partCount, settled.contains(hashedParts) {
-            let range = plan.range(ofPart: hashedParts)
-            try await feed(range)
-            hashedParts += 1
+    /// caller at a time. The hashing runs outside the actor (a 32 MiB part takes tens of
+    /// milliseconds), so the other parts' writes go on meanwhile.
+    nonisolated func advanceWholeHash() async throws {
+        while var work = await claimWholeHash() {
+            do {
+                try await Self.feed(work.range, from: work.handle, into: &work.hasher)
+            } catch {
+                await releaseWholeHash(nil, through: work.lastPart)
+                throw error
+            }
+            await releaseWholeHash(work, through: work.lastPart)
         }
     }
 
-    private func feed(_ range: ClosedRange<Int64>) async throws {
-        guard let handle else { throw FerryClientError(.unexpected, "The download was closed.") }
+    /// A stretch of settled parts to hash, handed from the actor to one hashing caller.
+    struct WholeHashWork: @unchecked Sendable {
+        // Unchecked for `SHA256`, a value the swift-crypto on Linux does not mark Sendable: the
+        // claimant works on its copy alone and hands it back; `hashing` keeps it to one claimant.
+        var range: ClosedRange<Int64>
+        var lastPart: Int
+        var hasher: SHA256
+        var handle: ReadWriteFileHandle
+    }
+
+    /// The next stretch of settled parts after the hashed prefix, with the hash so far.
+    private func claimWholeHash() -> WholeHashWork? {
+        guard !hashing, Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty, let handle else { return nil }
+        var last = hashedParts - 1
+        while last + 1 < plan.partCount, settled.contains(last + 1) { last += 1 }
+        guard last >= hashedParts else { return nil }
+        hashing = true
+        let range = plan.range(ofPart: hashedParts).lowerBound...plan.range(ofPart: last).upperBound
+        return WholeHashWork(range: range, lastPart: last, hasher: wholeHasher, handle: handle)
+    }
+
+    /// Stores the advanced hash (nil: the read failed, nothing advances).
+    private func releaseWholeHash(_ work: WholeHashWork?, through lastPart: Int) {
+        if let work {
+            wholeHasher = work.hasher
+            hashedParts = lastPart + 1
+        }
+        hashing = false
+    }
+
+    private nonisolated static func feed(
+        _ range: ClosedRange<Int64>, from handle: ReadWriteFileHandle, into hasher: inout SHA256
+    ) async throws {
         var offset = range.lowerBound
         while offset <= range.upperBound {
             let length = min(Int64(4 << 20), range.upperBound + 1 - offset)
             let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(length))
             guard chunk.readableBytes > 0 else { break }
-            chunk.withUnsafeReadableBytes { wholeHasher.update(bufferPointer: $0) }
+            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
             offset += Int64(chunk.readableBytes)
         }
     }
