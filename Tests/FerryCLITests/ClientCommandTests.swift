@@ -31,7 +31,8 @@ import Testing
             return await run.wait(timeout: timeout)
         }
 
-        static func start() async throws -> Setup {
+        /// Starts `ferry serve`; `serverEnvironment` adds FERRY_* variables.
+        static func start(serverEnvironment: [String: String] = [:]) async throws -> Setup {
             let home = try TemporaryDirectory("ferry-cli-home")
             let port = try FreePort.pick()
             let token = Identifier.secret()
@@ -39,6 +40,7 @@ import Testing
             env["FERRY_DATA_DIR"] = home.appending("server")
             env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
             env["FERRY_BOOTSTRAP_TOKEN"] = token
+            env.merge(serverEnvironment) { $1 }
             let server = try ExternalTool.start(path: ServeCommandTests.binary, ["serve"], environment: env)
             let base = "http://127.0.0.1:\(port)"
             try await Eventually.check(timeout: 60) {

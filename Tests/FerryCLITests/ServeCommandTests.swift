@@ -83,40 +83,29 @@ import Testing
     }
 
     @Test func sigtermCancelsAStalledDownloadAfterTheGracePeriod() async throws {
-        let directory = try TemporaryDirectory("ferry-cli")
-        defer { directory.remove() }
-        let port = try FreePort.pick()
-        let token = Identifier.secret()
-        var env = Self.baseEnvironment
-        env["FERRY_DATA_DIR"] = directory.appending("data")
-        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
-        env["FERRY_BOOTSTRAP_TOKEN"] = token
-        env["FERRY_SHUTDOWN_GRACE"] = "2"
-        let server = try ExternalTool.start(path: Self.binary, ["serve"], environment: env)
-        defer { server.kill() }
-        let base = "http://127.0.0.1:\(port)"
-        try await Eventually.check(timeout: 30) {
-            try await ExternalTool.run("curl", ["-sf", "-o", "/dev/null", "\(base)/healthz"]).status == 0
-        }
-        let payload = directory.appending("big.bin")
+        let setup = try await ClientCommandTests.Setup.start(serverEnvironment: ["FERRY_SHUTDOWN_GRACE": "2"])
+        defer { setup.stop() }
+        let payload = setup.home.appending("big.bin")
         try Data(TestData.bytes(64 * 1024 * 1024, seed: 9)).write(to: URL(fileURLWithPath: payload))
         let upload = try await ExternalTool.run(
             "curl",
             [
-                "-sSf", "-H", "Authorization: Bearer \(token)", "--data-binary", "@\(payload)",
-                "\(base)/v1/files?name=big.bin",
+                "-sSf", "-H", "Authorization: Bearer \(setup.token)", "--data-binary", "@\(payload)",
+                "\(setup.base)/v1/files?name=big.bin",
             ])
         #expect(upload.status == 0, "\(upload.stderr)")
         let id = try #require(
             (try JSONSerialization.jsonObject(with: Data(upload.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        let reader = try ExternalTool.stalledReader(port: port, path: "/v1/files/\(id)/content", token: token)
+        let port = try #require(Int(setup.base.split(separator: ":").last ?? ""))
+        let reader = try ExternalTool.stalledReader(port: port, path: "/v1/files/\(id)/content", token: setup.token)
         defer { reader.kill() }
         try await Eventually.check(timeout: 30) {
-            try await ExternalTool.run("curl", ["-sf", "\(base)/metrics"]).stdout.contains("ferry_active_transfers 1")
+            try await ExternalTool.run("curl", ["-sf", "\(setup.base)/metrics"]).stdout.contains(
+                "ferry_active_transfers 1")
         }
         let signalled = Date()
-        server.signal(SIGTERM)
-        let result = await server.wait(timeout: 60)
+        setup.server.signal(SIGTERM)
+        let result = await setup.server.wait(timeout: 60)
         #expect(result.status == 0, "\(result.stderr.suffix(2000))")
         #expect(Date().timeIntervalSince(signalled) < 30)
     }
