@@ -158,24 +158,26 @@ import Testing
             let file = try await ferry.upload(old)
             let out = try TemporaryDirectory("ferry-get")
             defer { out.remove() }
-            let replaced = Mutex(false)
             var options = DownloadOptions(
                 source: .file(id: file.id), destination: out.appending("x.bin"), connections: 2)
             let http = ferry.http
             let base = ferry.base
             let token = ferry.adminToken
+            // The first part from the fourth on replaces the content; every part finishing after
+            // that waits until the replacement is done, so no worker can fetch the rest of the old
+            // version meanwhile (on a slow machine it did, and the download ended, rightly, with
+            // the old version whole).
+            let replacement = OnceTask()
             options.afterPart = { part in
-                guard part >= 3,
-                    !replaced.withLock({
-                        let was = $0; $0 = true; return was
-                    })
-                else { return }
-                var request = HTTPClientRequest(url: "\(base)/v1/files/\(file.id)/content")
-                request.method = .PUT
-                request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                request.body = .bytes(ByteBuffer(bytes: new))
-                let response = try await http.execute(request, timeout: .seconds(30))
-                #expect(response.status == .ok)
+                guard part >= 3 else { return }
+                try await replacement.run {
+                    var request = HTTPClientRequest(url: "\(base)/v1/files/\(file.id)/content")
+                    request.method = .PUT
+                    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                    request.body = .bytes(ByteBuffer(bytes: new))
+                    let response = try await http.execute(request, timeout: .seconds(30))
+                    #expect(response.status == .ok)
+                }
             }
             let log = EventLog()
             let result = try await ferry.downloader().download(options, events: log.record)
@@ -295,5 +297,16 @@ import Testing
         #expect(Downloader.safeName(".bashrc") == "bashrc")
         #expect(Downloader.safeName("a\u{0}b\nc") == "abc")
         #expect(Downloader.safeName("..") == "download")
+    }
+}
+
+/// Work that runs once; every caller waits for it to end.
+actor OnceTask {
+    var task: Task<Void, any Error>?
+
+    func run(_ work: @escaping @Sendable () async throws -> Void) async throws {
+        let task = self.task ?? Task { try await work() }
+        self.task = task
+        try await task.value
     }
 }
