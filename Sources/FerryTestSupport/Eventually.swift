@@ -33,13 +33,12 @@ public enum Bounded {
             try? await Task.sleep(for: .seconds(seconds))
             gate.open(false)
         }
-        let watcher = Task {
+        Task {
             _ = await task.value
             gate.open(true)
         }
         let finished = await withCheckedContinuation { gate.arm($0) }
         sleeper.cancel()
-        _ = watcher
         return finished
     }
 
