@@ -22,6 +22,12 @@ public protocol BlobStore: Sendable {
         key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
     ) async throws
 
+    /// Streams like `read(key:range:into:)`, handing over chunks in batches: a store that reads
+    /// ahead passes everything that arrived while the consumer was busy, to be written in one go.
+    func readBatches(
+        key: String, range: ClosedRange<Int64>?, into consumer: ([ByteBuffer]) async throws -> Void
+    ) async throws
+
     /// Deletes a blob; deleting a missing blob is not an error.
     func delete(key: String) async throws
 
@@ -37,6 +43,13 @@ public protocol BlobStore: Sendable {
 }
 
 extension BlobStore {
+    /// One chunk per batch, for stores that do not read ahead.
+    public func readBatches(
+        key: String, range: ClosedRange<Int64>?, into consumer: ([ByteBuffer]) async throws -> Void
+    ) async throws {
+        try await read(key: key, range: range) { chunk in try await consumer([chunk]) }
+    }
+
     /// Stores that sign bind no addresses unless they say so.
     public var canBindAddresses: Bool { false }
 }

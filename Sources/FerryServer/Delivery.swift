@@ -112,13 +112,20 @@ struct Delivery: Sendable {
                         sent += Int64(buffer.readableBytes)
                         services.metrics.sent(buffer.readableBytes)
                     case .blob(let range):
-                        try await services.store.read(key: file.blobKey, range: range) { chunk in
-                            do { try await writer.write(chunk) } catch {
+                        try await services.store.readBatches(key: file.blobKey, range: range) { chunks in
+                            do {
+                                if chunks.count == 1 {
+                                    try await writer.write(chunks[0])
+                                } else {
+                                    try await writer.write(contentsOf: chunks)  // one flush
+                                }
+                            } catch {
                                 clientFailed = true
                                 throw error
                             }
-                            sent += Int64(chunk.readableBytes)
-                            services.metrics.sent(chunk.readableBytes)
+                            let bytes = chunks.reduce(0) { $0 + $1.readableBytes }
+                            sent += Int64(bytes)
+                            services.metrics.sent(bytes)
                         }
                     }
                 }

@@ -89,8 +89,18 @@ public final class S3BlobStore: BlobStore {
     public func read(
         key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
     ) async throws {
+        try await readBatches(key: key, range: range) { chunks in
+            for chunk in chunks { try await consumer(chunk) }
+        }
+    }
+
+    /// Reads up to `readAhead` bytes from S3 while the consumer writes the last batch.
+    public func readBatches(
+        key: String, range: ClosedRange<Int64>?, into consumer: ([ByteBuffer]) async throws -> Void
+    ) async throws {
         do {
-            try await client.getObject(key: key, range: range, into: consumer)
+            try await client.getObjectBatches(
+                key: key, range: range, readAhead: client.configuration.readAhead, into: consumer)
         } catch let error as S3Error {
             throw error.ferryError
         }

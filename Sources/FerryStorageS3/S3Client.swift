@@ -104,10 +104,23 @@ public final class S3Client: Sendable {
             etag: response.headers.first(name: "etag"), contentType: response.headers.first(name: "content-type"))
     }
 
-    /// `GetObject` of `range` (or the whole object), streamed into `consumer` chunk by chunk with
-    /// backpressure: the next chunk is read from the network only after `consumer` returns.
+    /// `GetObject` of `range` (or the whole object), streamed into `consumer` chunk by chunk.
     public func getObject(
         key: String, range: ClosedRange<Int64>? = nil, into consumer: (ByteBuffer) async throws -> Void
+    ) async throws {
+        try await getObjectBatches(key: key, range: range) { chunks in
+            for chunk in chunks { try await consumer(chunk) }
+        }
+    }
+
+    /// `GetObject` of `range` (or the whole object), streamed into `consumer` in batches: up to
+    /// `readAhead` bytes are read from the network while `consumer` works, and each call hands over
+    /// everything that has arrived since the last one. A 5xx or a body that breaks is retried; a
+    /// broken body resumes from the next byte with `If-Match`, so the consumer never sees bytes of
+    /// two objects. Errors thrown by `consumer` end the call as they are.
+    public func getObjectBatches(
+        key: String, range: ClosedRange<Int64>? = nil, readAhead: Int = 1 << 20,
+        into consumer: ([ByteBuffer]) async throws -> Void
     ) async throws {
         var delivered: Int64 = 0
         var etag: String?
@@ -122,24 +135,56 @@ public final class S3Client: Sendable {
                 headers.append(("Range", "bytes=\(start)-"))
             }
             if let etag { headers.append(("If-Match", etag)) }
+            let (url, signedHeaders) = signed(
+                method: .GET, key: key, headers: headers, payloadHash: Self.emptyPayloadHash)
+            let body = ReadAhead(window: readAhead)
+            let task: HTTPClient.Task<Void>
             do {
-                let response = try await send("GetObject", method: .GET, key: key, headers: headers)
-                let resuming = range != nil || delivered > 0
-                try await check(response, resuming ? [206] : [200], "GetObject")
-                if etag == nil { etag = response.headers.first(name: "etag") }
-                var body = response.body.makeAsyncIterator()
-                while true {
-                    let next: ByteBuffer?
+                task = http.execute(
+                    request: try HTTPClient.Request(url: url, method: .GET, headers: signedHeaders), delegate: body,
+                    eventLoop: .indifferent, logger: logger)
+            } catch {
+                throw S3Error(operation: "GetObject", status: nil, code: "InvalidRequest", message: "\(error)")
+            }
+            let failure: S3Error
+            do {
+                defer { body.abandon(task) }  // a no-op once the body has ended
+                try await withTaskCancellationHandler {
+                    let head: HTTPResponseHead
                     do {
-                        next = try await body.next()
+                        head = try await body.head()
                     } catch {
                         throw S3Error(
-                            operation: "GetObject", status: nil, code: "Interrupted",
-                            message: String(describing: error))
+                            operation: "GetObject", status: nil, code: "Unreachable", message: String(describing: error)
+                        )
                     }
-                    guard let chunk = next else { break }
-                    delivered += Int64(chunk.readableBytes)
-                    try await consumer(chunk)
+                    let status = Int(head.status.code)
+                    let resuming = range != nil || delivered > 0
+                    guard status == (resuming ? 206 : 200) else {
+                        var text: [UInt8] = []
+                        while text.count < 64 * 1024, let chunks = try? await body.next() {
+                            for chunk in chunks { text += chunk.readableBytesView }
+                        }
+                        throw S3Error.from(
+                            operation: "GetObject", status: status, body: text,
+                            requestID: head.headers.first(name: "x-amz-request-id"))
+                    }
+                    if etag == nil { etag = head.headers.first(name: "etag") }
+                    while true {
+                        let next: [ByteBuffer]?
+                        do {
+                            next = try await body.next()
+                        } catch {
+                            throw S3Error(
+                                operation: "GetObject", status: nil, code: "Interrupted",
+                                message: String(describing: error))
+                        }
+                        guard let chunks = next else { break }
+                        for chunk in chunks { delivered += Int64(chunk.readableBytes) }
+                        try await consumer(chunks)
+                    }
+                } onCancel: {
+                    body.abandon(task)
                 }
                 if let range, delivered != Int64(range.count) {
                     throw S3Error(
@@ -147,12 +192,20 @@ public final class S3Client: Sendable {
                         message: "got \(delivered) of \(range.count) bytes")
                 }
                 return
-            } catch let error as S3Error where error.status == nil && attempt < configuration.maxAttempts {
-                // The connection broke mid-body: continue from the next byte of the same object.
-                logger.warning(
-                    "S3 GetObject broke; resuming", metadata: ["delivered": "\(delivered)", "error": "\(error)"])
-                try await backoff(attempt: attempt)
+            } catch let error as S3Error {
+                failure = error
             }
+            if Task.isCancelled { throw CancellationError() }
+            guard failure.isRetryable, attempt < configuration.maxAttempts else {
+                var final = failure
+                final.attempts = attempt
+                throw final
+            }
+            // A 5xx, or the connection broke mid-body: again, from the next byte of the same object.
+            logger.warning(
+                "S3 GetObject failed; retrying",
+                metadata: ["delivered": "\(delivered)", "attempt": "\(attempt)", "error": "\(failure)"])
+            try await backoff(attempt: attempt)
         }
     }
 
@@ -283,7 +336,6 @@ public final class S3Client: Sendable {
         headers: [(String, String)] = [], body: ByteBuffer? = nil, streamBody: HTTPClientRequest.Body? = nil,
         retry: Bool = true
     ) async throws -> HTTPClientResponse {
-        let (host, path) = configuration.location(of: key, on: configuration.endpoint)
         let payloadHash =
             body.map { b in b.withUnsafeReadableBytes { Hex.encode(SHA256.hash(data: $0)) } }
             ?? (streamBody == nil ? Self.emptyPayloadHash : SigV4Signer.unsignedPayload)
@@ -291,15 +343,11 @@ public final class S3Client: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let signing = SigV4Request(
-                method: method.rawValue, scheme: configuration.endpoint.scheme, host: host, path: path,
-                query: query.map { (name: $0.0, value: $0.1) }, headers: headers.map { (name: $0.0, value: $0.1) })
-            var request = HTTPClientRequest(url: signing.url)
+            let (url, signedHeaders) = signed(
+                method: method, key: key, query: query, headers: headers, payloadHash: payloadHash)
+            var request = HTTPClientRequest(url: url)
             request.method = method
-            for (name, value) in headers { request.headers.add(name: name, value: value) }
-            for (name, value) in signer.authorizationHeaders(for: signing, payloadHash: payloadHash, date: now()) {
-                request.headers.add(name: name, value: value)
-            }
+            request.headers = signedHeaders
             if let body {
                 request.body = .bytes(body)
             } else if let streamBody {
@@ -331,6 +379,22 @@ public final class S3Client: Sendable {
             logger.debug("S3 call retried", metadata: ["operation": "\(operation)", "error": "\(failure)"])
             try await backoff(attempt: attempt)
         }
+    }
+
+    /// The URL and headers (with the SigV4 `Authorization`) of a request signed now.
+    func signed(
+        method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [(String, String)],
+        payloadHash: String
+    ) -> (url: String, headers: HTTPHeaders) {
+        let (host, path) = configuration.location(of: key, on: configuration.endpoint)
+        let signing = SigV4Request(
+            method: method.rawValue, scheme: configuration.endpoint.scheme, host: host, path: path,
+            query: query.map { (name: $0.0, value: $0.1) }, headers: headers.map { (name: $0.0, value: $0.1) })
+        var result = HTTPHeaders(headers)
+        for (name, value) in signer.authorizationHeaders(for: signing, payloadHash: payloadHash, date: now()) {
+            result.add(name: name, value: value)
+        }
+        return (signing.url, result)
     }
 
     /// Sleeps before retry `attempt + 1`: exponential backoff with full jitter.

@@ -71,6 +71,8 @@ public struct S3Configuration: Sendable {
     public var connectTimeout: Duration
     /// Longest wait for the next byte of a response.
     public var readTimeout: Duration
+    /// Bytes of a proxied download read from S3 ahead of the client (memory per download).
+    public var readAhead = 1 << 20
 
     /// Creates a configuration; the defaults suit AWS and MinIO.
     public init(

@@ -39,11 +39,25 @@ public enum BlobStoreContract {
         return out
     }
 
+    /// Reads through `readBatches` (what proxied downloads use).
+    static func readAllInBatches(
+        _ store: any BlobStore, key: String, range: ClosedRange<Int64>? = nil
+    ) async throws -> [UInt8] {
+        var out: [UInt8] = []
+        try await store.readBatches(key: key, range: range) { chunks in
+            #expect(!chunks.isEmpty)
+            for chunk in chunks { out += Array(chunk.readableBytesView) }
+        }
+        return out
+    }
+
     static func committedBlobReadsBackWholeAndInRanges(_ store: any BlobStore) async throws {
         let bytes = TestData.bytes(1_000_003)
         let k = key()
         try await write(store, key: k, bytes: bytes)
         #expect(try await readAll(store, key: k) == bytes)
+        #expect(try await readAllInBatches(store, key: k) == bytes)
+        #expect(try await readAllInBatches(store, key: k, range: 1...999_999) == Array(bytes[1...999_999]))
         #expect(try await readAll(store, key: k, range: 0...0) == [bytes[0]])
         #expect(try await readAll(store, key: k, range: 999_000...1_000_002) == Array(bytes[999_000...]))
         #expect(try await readAll(store, key: k, range: 300_000...700_000) == Array(bytes[300_000...700_000]))

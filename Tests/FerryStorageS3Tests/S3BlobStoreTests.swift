@@ -194,6 +194,43 @@ struct TestServiceMissing: Error, CustomStringConvertible {
         #expect(TestData.sha256(ariaBytes) == TestData.sha256(bytes))
     }
 
+    /// Proxied reads run ahead of their consumer by at most the window, and a consumer that gives
+    /// up gets its own error back and leaves the client usable (no connection left paused).
+    @Test func readAheadIsBoundedAndAConsumerThatGivesUpReleasesTheConnection() async throws {
+        let client = try await S3TestServer.client()
+        let bytes = TestData.bytes(8 * 1024 * 1024 + 17)
+        try await client.putObject(key: "ahead/x", body: ByteBuffer(bytes: bytes))
+        let window = 256 * 1024
+        var got: [UInt8] = []
+        var batches = 0
+        var largest = 0
+        try await client.getObjectBatches(key: "ahead/x", readAhead: window) { chunks in
+            let size = chunks.reduce(0) { $0 + $1.readableBytes }
+            batches += 1
+            largest = max(largest, size)
+            for chunk in chunks { got += Array(chunk.readableBytesView) }
+            try await Task.sleep(for: .milliseconds(2))  // a slow client: the connection reads ahead meanwhile
+        }
+        #expect(got == bytes)
+        #expect(batches > 1)
+        // The window, plus at most the one network chunk (64 KiB) that crossed it.
+        #expect(largest <= window + 64 * 1024, "\(largest)")
+
+        struct GaveUp: Error {}
+        for _ in 0..<20 {
+            await #expect(throws: GaveUp.self) {
+                try await client.getObjectBatches(key: "ahead/x", readAhead: window) { _ in
+                    try await Task.sleep(for: .milliseconds(20))  // the window fills and the connection pauses
+                    throw GaveUp()
+                }
+            }
+        }
+        var again: [UInt8] = []
+        try await client.getObject(key: "ahead/x", range: 5...14) { again += Array($0.readableBytesView) }
+        #expect(again == Array(bytes[5...14]))
+        await client.shutdown()
+    }
+
     @Test func keysWithAwkwardCharactersRoundTrip() async throws {
         let client = try await S3TestServer.client(prefix: "with space+plus/")
         for key in ["a b/c+d", "x~y/%41", "\u{65E5}\u{672C}/\u{E9}"] {
