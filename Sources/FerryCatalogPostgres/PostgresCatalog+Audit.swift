@@ -12,17 +12,11 @@ extension PostgresCatalog {
     /// file and address travel as empty strings (arrays of text cannot hold NULL here) and are stored as NULL.
     public func appendAudit(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        let details = events.map(\.detailJSON)
         try await self.rows(
-            """
-            INSERT INTO audit (at, event, actor, file_id, client_ip, detail)
-            SELECT at, event, NULLIF(actor, ''), NULLIF(file_id, ''), NULLIF(client_ip, ''), detail
-            FROM unnest(\(events.map(\.at.timeIntervalSince1970))::DOUBLE PRECISION[],
-                                 \(events.map(\.event))::TEXT[], \(events.map { $0.actor ?? "" })::TEXT[],
-                                 \(events.map { $0.fileID ?? "" })::TEXT[], \(events.map { $0.clientIP ?? "" })::TEXT[],
-                                 \(details)::TEXT[]) WITH ORDINALITY AS e(at, event, actor, file_id, client_ip, detail, n)
-                                 ORDER BY n
-            """)
+            AuditInsert(
+                at: events.map(\.at.timeIntervalSince1970), event: events.map(\.event),
+                actor: events.map { $0.actor ?? "" }, fileID: events.map { $0.fileID ?? "" },
+                clientIP: events.map { $0.clientIP ?? "" }, detail: events.map(\.detailJSON)))
     }
 
     public func audit(_ filter: AuditFilter) async throws -> Page<AuditEvent> {

@@ -30,12 +30,7 @@ extension PostgresCatalog {
     public func file(id: String, grantFor userID: String, now: Date) async throws -> (FileRecord, granted: Bool)? {
         guard
             let row = try await self.rows(
-                """
-                SELECT f.*, u.username AS owner_name,
-                       EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = \(userID)
-                               AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970))) AS granted
-                FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = \(id)
-                """
+                FileWithGrant(userID: userID, now: now.timeIntervalSince1970, fileID: id)
             ).first
         else { return nil }
         return (try Self.file(row), granted: try row["granted"].decode(Bool.self))

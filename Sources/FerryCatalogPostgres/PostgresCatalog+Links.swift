@@ -34,24 +34,7 @@ extension PostgresCatalog {
     public func linkState(id: String, clientKey: String, now: Date) async throws -> LinkState? {
         guard
             let row = try await self.rows(
-                """
-                SELECT l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id,
-                       iu.username AS issuer_name, l.created_at AS link_created_at, l.expires_at, l.strategy,
-                       l.max_downloads, l.bind_ip, l.disposition, l.filename AS link_filename, l.revoked_at,
-                       f.*, u.username AS owner_name,
-                       (NOT iu.disabled AND f.id IS NOT NULL AND (iu.role = 'admin' OR f.owner_id = l.issuer_id
-                        OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
-                                   AND (g.expires_at IS NULL OR g.expires_at > \(now.timeIntervalSince1970)))))
-                         AS issuer_ok,
-                       CASE WHEN l.max_downloads IS NULL THEN 0
-                            ELSE (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) END AS used,
-                       CASE WHEN l.max_downloads IS NULL THEN FALSE
-                            ELSE EXISTS (SELECT 1 FROM link_clients c WHERE c.link_id = l.id
-                                         AND c.client_key = \(clientKey)) END AS mine
-                FROM links l JOIN users iu ON iu.id = l.issuer_id
-                LEFT JOIN files f ON f.id = l.file_id LEFT JOIN users u ON u.id = f.owner_id
-                WHERE l.id = \(id)
-                """
+                LinkStateLookup(now: now.timeIntervalSince1970, clientKey: clientKey, linkID: id)
             ).first
         else { return nil }
         let file = try row["id"].decode(String?.self) == nil ? nil : try Self.file(row)

@@ -48,12 +48,7 @@ extension PostgresCatalog {
     }
 
     public func principal(tokenHash: String) async throws -> Principal? {
-        try await self.rows(
-            """
-            SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
-            WHERE t.secret_hash = \(tokenHash) AND NOT u.disabled
-            """
-        ).first.map { try Self.principal($0, via: .token) }
+        try await self.rows(PrincipalByToken(tokenHash: tokenHash)).first.map { try Self.principal($0, via: .token) }
     }
 
     public func tokens(userID: String) async throws -> [TokenRecord] {
