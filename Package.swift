@@ -203,6 +203,7 @@ let package = Package(
                 "FerryCatalogPostgres",
                 "FerryTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

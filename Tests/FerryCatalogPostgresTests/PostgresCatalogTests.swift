@@ -1,9 +1,11 @@
-import FerryCatalogPostgres
 import FerryCore
 import FerryTestSupport
 import Foundation
 import Logging
+import PostgresNIO
 import Testing
+
+@testable import FerryCatalogPostgres
 
 /// The Catalog contract and PostgreSQL's own duties, against the real PostgreSQL `scripts/test`
 /// starts; each test in a schema of its own. A missing server is a failure, never a skip.
@@ -94,6 +96,45 @@ import Testing
                 let (wonA, wonB) = try await (a, b)
                 #expect(wonA != wonB, "round \(round): A \(wonA), B \(wonB)")
             }
+        }
+    }
+
+    /// The per-request statements are prepared once per connection. A newer node adding a column
+    /// while this one runs must not break them (a cached plan of `SELECT f.*` would fail with
+    /// "cached plan must not change result type").
+    @Test func preparedStatementsSurviveAColumnAddedByANewerNode() async throws {
+        try await Self.withCatalogs(2) { catalogs in
+            let (old, newer) = (catalogs[0], catalogs[1])
+            let ann = UserRecord(
+                id: Identifier.make(), username: "ann", role: .member, passwordHash: nil, disabled: false,
+                createdAt: Date())
+            try await old.createUser(ann)
+            let file = FileRecord(
+                id: Identifier.make(), name: "a", size: 1, contentType: "text/plain", sha256: "x", version: 1,
+                ownerID: ann.id, ownerName: "ann", createdAt: Date(), updatedAt: Date(), blobKey: "k", blockSHA256: [])
+            try await old.insertFile(file)
+            let link = LinkRecord(
+                id: Identifier.make(), fileID: file.id, fileVersion: 1, issuerID: ann.id, issuerName: "ann",
+                createdAt: Date(), expiresAt: Date().addingTimeInterval(60), strategy: "server", maxDownloads: nil,
+                bindIP: nil, disposition: .attachment, filename: nil, revokedAt: nil)
+            try await old.insertLink(link)
+            // Every connection of the pool prepares the statements (8 at once).
+            func readAll() async throws {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            let state = try await old.linkState(id: link.id, clientKey: "c", now: Date())
+                            #expect(state?.file?.id == file.id)
+                            #expect(try await old.file(id: file.id, grantFor: ann.id, now: Date())?.0.name == "a")
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            try await readAll()
+            _ = try await newer.rows(PostgresQuery(unsafeSQL: "ALTER TABLE files ADD COLUMN note TEXT"))
+            _ = try await newer.rows(PostgresQuery(unsafeSQL: "ALTER TABLE links ADD COLUMN note TEXT"))
+            try await readAll()
         }
     }
 
