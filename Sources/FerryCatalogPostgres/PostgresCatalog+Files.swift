@@ -66,25 +66,49 @@ extension PostgresCatalog {
     public func replaceContent(
         fileID: String, expectedVersion: Int, with content: FileContent, now: Date
     ) async throws -> FileRecord? {
-        try await self.rows(
-            """
-            WITH updated AS (
-                UPDATE files SET size = \(content.size), content_type = \(content.contentType),
-                    sha256 = \(content.sha256), version = version + 1, updated_at = \(now.timeIntervalSince1970),
-                    blob_key = \(content.blobKey), block_sha256 = \(content.blockSHA256.joined(separator: ","))
-                WHERE id = \(fileID) AND version = \(expectedVersion) RETURNING *)
-            SELECT updated.*, u.username AS owner_name FROM updated JOIN users u ON u.id = updated.owner_id
-            """
-        ).first.map(Self.file)
+        try await transaction { connection in
+            // The row lock holds other replacements until this one commits; they then see the new version.
+            guard
+                let old = try await self.rows(
+                    """
+                    SELECT blob_key FROM files WHERE id = \(fileID) AND version = \(expectedVersion) FOR UPDATE
+                    """, on: connection
+                ).first
+            else { return nil }
+            let updated = try await self.rows(
+                """
+                WITH updated AS (
+                    UPDATE files SET size = \(content.size), content_type = \(content.contentType),
+                        sha256 = \(content.sha256), version = version + 1, updated_at = \(now.timeIntervalSince1970),
+                        blob_key = \(content.blobKey), block_sha256 = \(content.blockSHA256.joined(separator: ","))
+                    WHERE id = \(fileID) AND version = \(expectedVersion) RETURNING *)
+                SELECT updated.*, u.username AS owner_name FROM updated JOIN users u ON u.id = updated.owner_id
+                """, on: connection
+            ).first.map(Self.file)
+            guard let updated else { return nil }
+            try await self.rows(
+                "INSERT INTO blob_trash (key) VALUES (\(try old["blob_key"].decode(String.self))) ON CONFLICT DO NOTHING",
+                on: connection)
+            return updated
+        }
     }
 
     public func deleteFile(id: String) async throws -> FileRecord? {
         try await self.rows(
             """
-            WITH deleted AS (DELETE FROM files WHERE id = \(id) RETURNING *)
+            WITH deleted AS (DELETE FROM files WHERE id = \(id) RETURNING *),
+                 trashed AS (INSERT INTO blob_trash (key) SELECT blob_key FROM deleted ON CONFLICT DO NOTHING)
             SELECT deleted.*, u.username AS owner_name FROM deleted JOIN users u ON u.id = deleted.owner_id
             """
         ).first.map(Self.file)
+    }
+
+    public func blobsToDelete(limit: Int) async throws -> [String] {
+        try await self.rows("SELECT key FROM blob_trash LIMIT \(limit)").map { try $0["key"].decode(String.self) }
+    }
+
+    public func blobDeleted(key: String) async throws {
+        try await self.rows("DELETE FROM blob_trash WHERE key = \(key)")
     }
 
     public func upsertGrant(_ grant: GrantRecord) async throws {

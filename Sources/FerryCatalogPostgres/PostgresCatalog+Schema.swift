@@ -102,7 +102,8 @@ extension PostgresCatalog {
                 )
                 """,
             ]
-        )
+        ),
+        (2, ["CREATE TABLE blob_trash (key TEXT PRIMARY KEY)"]),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

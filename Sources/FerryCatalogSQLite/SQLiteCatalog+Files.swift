@@ -88,6 +88,10 @@ extension SQLiteCatalog {
         async throws -> FileRecord?
     {
         try await write { db in
+            let old = try String.fetchOne(
+                db, sql: "SELECT blob_key FROM files WHERE id = ? AND version = ?",
+                arguments: [fileID, expectedVersion])
+            guard let old else { return nil }
             try db.execute(
                 literal: """
                     UPDATE files SET size = \(content.size), content_type = \(content.contentType),
@@ -97,6 +101,7 @@ extension SQLiteCatalog {
                     WHERE id = \(fileID) AND version = \(expectedVersion)
                     """)
             guard db.changesCount > 0 else { return nil }
+            try db.execute(literal: "INSERT OR IGNORE INTO blob_trash (key) VALUES (\(old))")
             return try Self.fetchFile(db, id: fileID)
         }
     }
@@ -106,8 +111,17 @@ extension SQLiteCatalog {
             guard let file = try Self.fetchFile(db, id: id) else { return nil }
             try db.execute(literal: "DELETE FROM grants WHERE file_id = \(id)")
             try db.execute(literal: "DELETE FROM files WHERE id = \(id)")
+            try db.execute(literal: "INSERT OR IGNORE INTO blob_trash (key) VALUES (\(file.blobKey))")
             return file
         }
+    }
+
+    public func blobsToDelete(limit: Int) async throws -> [String] {
+        try await read { db in try String.fetchAll(db, sql: "SELECT key FROM blob_trash LIMIT ?", arguments: [limit]) }
+    }
+
+    public func blobDeleted(key: String) async throws {
+        try await write { db in try db.execute(literal: "DELETE FROM blob_trash WHERE key = \(key)") }
     }
 
     public func upsertGrant(_ grant: GrantRecord) async throws {

@@ -65,6 +65,9 @@ extension SQLiteCatalog {
                     CREATE INDEX audit_event ON audit(event, seq);
                     """)
         }
+        migrator.registerMigration("v3-blob-trash") { db in
+            try db.execute(sql: "CREATE TABLE blob_trash (key TEXT PRIMARY KEY NOT NULL)")
+        }
         migrator.registerMigration("v2-links") { db in
             try db.execute(
                 sql: """

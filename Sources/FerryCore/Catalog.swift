@@ -59,6 +59,15 @@ public protocol Catalog: Sendable {
     /// Deletes a file with its grants; returns the deleted record.
     func deleteFile(id: String) async throws -> FileRecord?
 
+    // MARK: Blobs to delete
+
+    /// Blobs no file points at any more, still to be deleted from the store: `deleteFile` and
+    /// `replaceContent` add the old blob in the same transaction, so a store that cannot delete at
+    /// that moment leaves a record to retry, never an orphan nobody knows of. At most `limit`.
+    func blobsToDelete(limit: Int) async throws -> [String]
+    /// The blob is gone from the store (deleting a missing one is not an error either).
+    func blobDeleted(key: String) async throws
+
     // MARK: Grants
 
     /// Adds or updates a grant.

@@ -201,3 +201,63 @@ public struct FerryConfiguration: Sendable {
         }
     }
 }
+
+// Secrets never reach a log line through a description: ServiceLifecycle logs its services (and with
+// them everything they hold) with `String(describing:)` at debug level, and a test greps the log.
+extension FerryConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "FerryConfiguration(listen: \(host):\(port), publicURL: \(publicURL), dataDirectory: \(dataDirectory), "
+            + "database: \(database), storage: \(storage), bootstrapToken: \(Self.redacted(bootstrapToken)), "
+            + "bootstrapPassword: \(Self.redacted(bootstrapPassword)), metricsToken: \(Self.redacted(metricsToken)), "
+            + "signingKeys: \(signingKeys.map { "\($0)" } ?? "generated"))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
+
+    static func redacted(_ secret: String?) -> String { secret == nil ? "none" : "<redacted>" }
+}
+
+extension FerryConfiguration.Database: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        switch self {
+        case .sqlite(let path): "sqlite(\(path))"
+        case .postgres(let url):
+            // postgres://user:password@host/db: the password goes.
+            if let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
+                let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+            {
+                "postgres(\(url[..<colon]):<redacted>\(url[at...]))"
+            } else {
+                "postgres(\(url))"
+            }
+        }
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
+}
+
+extension FerryConfiguration.Storage: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        switch self {
+        case .local(let root): "local(\(root))"
+        case .s3(let settings): "\(settings)"
+        }
+    }
+
+    public var debugDescription: String { description }
+}
+
+extension FerryConfiguration.S3Settings: CustomDebugStringConvertible, CustomReflectable {
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
+}
+
+extension FerryConfiguration.SigningKey: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "SigningKey(id: \(id), secret: <redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["id": id]) }
+}

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 /// The long-lived parts every controller uses, injected once when the application is built.
-public struct FerryServices: Sendable {
+public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public let configuration: FerryConfiguration
     public let catalog: any Catalog
     public let store: any BlobStore
@@ -33,4 +33,8 @@ public struct FerryServices: Sendable {
         self.audit = AuditLog(catalog: catalog, logger: logger, metrics: metrics)
         self.authenticator = Authenticator(catalog: catalog, configuration: configuration, now: now)
     }
+
+    /// Never the configuration's secrets, whatever prints the services.
+    public var description: String { "FerryServices(\(configuration))" }
+    public var debugDescription: String { description }
 }

@@ -67,10 +67,7 @@ struct FilesController: Sendable {
             throw FerryError(.conflict, "The file was replaced or deleted while you uploaded; fetch it and try again.")
         }
         // The old version's bytes go; its storage links then fail with the store's 404.
-        do { try await services.store.delete(key: current.blobKey) } catch {
-            services.logger.warning(
-                "old version blob not deleted", metadata: ["file_id": "\(current.id)", "error": "\(error)"])
-        }
+        await services.discardBlob(current.blobKey, fileID: current.id)
         await services.audit.record(
             uploadEvent(updated, principal: principal, request: request, context: context, replaced: true))
         return FileJSON(updated)
@@ -98,10 +95,7 @@ struct FilesController: Sendable {
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
         guard let deleted = try await services.catalog.deleteFile(id: file.id) else { throw FerryError.fileNotFound }
-        do { try await services.store.delete(key: deleted.blobKey) } catch {
-            services.logger.warning(
-                "blob of deleted file not removed", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
-        }
+        await services.discardBlob(deleted.blobKey, fileID: deleted.id)
         await services.audit.record(
             AuditEvent(
                 at: services.now(), event: "file.deleted", actor: principal.username, fileID: file.id,

@@ -19,6 +19,7 @@ public enum CatalogContract {
         "filesRoundTripAndPageNewestFirst": filesRoundTripAndPageNewestFirst,
         "grantsDecideVisibility": grantsDecideVisibility,
         "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
+        "replacedAndDeletedBlobsWaitForDeletion": replacedAndDeletedBlobsWaitForDeletion,
         "auditFiltersAndPages": auditFiltersAndPages,
         "linksRoundTripAndRevokeOnce": linksRoundTripAndRevokeOnce,
         "linkStateTellsIssuerAccessAndDownloads": linkStateTellsIssuerAccessAndDownloads,
@@ -139,6 +140,35 @@ public enum CatalogContract {
         #expect(try await catalog.file(id: record.id) == nil)
         #expect(try await catalog.grants(fileID: record.id).isEmpty)
         #expect(try await catalog.deleteFile(id: record.id) == nil)
+    }
+
+    /// The blob of a replaced version and of a deleted file are recorded with the change (and only
+    /// with a change that happened), until the store has deleted them.
+    static func replacedAndDeletedBlobsWaitForDeletion(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        let record = file(owner: ann)
+        try await catalog.insertFile(record)
+        #expect(try await catalog.blobsToDelete(limit: 10).isEmpty)
+        let content = FileContent(
+            size: 20, contentType: "text/plain", sha256: String(repeating: "d", count: 64),
+            blobKey: "\(record.id)/v2", blockSHA256: ["e"])
+        _ = try #require(
+            try await catalog.replaceContent(fileID: record.id, expectedVersion: 1, with: content, now: t0))
+        #expect(try await catalog.blobsToDelete(limit: 10) == [record.blobKey])
+        // A replacement that loses its race changes nothing and records nothing.
+        let stale = FileContent(
+            size: 1, contentType: "text/plain", sha256: String(repeating: "f", count: 64),
+            blobKey: "\(record.id)/stale", blockSHA256: ["f"])
+        #expect(try await catalog.replaceContent(fileID: record.id, expectedVersion: 1, with: stale, now: t0) == nil)
+        #expect(try await catalog.deleteFile(id: record.id)?.blobKey == "\(record.id)/v2")
+        #expect(Set(try await catalog.blobsToDelete(limit: 10)) == [record.blobKey, "\(record.id)/v2"])
+        #expect(try await catalog.blobsToDelete(limit: 1).count == 1)
+        try await catalog.blobDeleted(key: record.blobKey)
+        try await catalog.blobDeleted(key: record.blobKey)  // twice (two nodes sweeping) is not an error
+        #expect(try await catalog.blobsToDelete(limit: 10) == ["\(record.id)/v2"])
+        try await catalog.blobDeleted(key: "\(record.id)/v2")
+        #expect(try await catalog.blobsToDelete(limit: 10).isEmpty)
     }
 
     static func auditFiltersAndPages(_ catalog: any Catalog) async throws {

@@ -20,7 +20,8 @@ struct TestServer {
 
     /// Opens backends and bootstraps `admin`; `environment` overrides FERRY_* variables.
     static func make(
-        _ environment: [String: String] = [:], now: (@Sendable () -> Date)? = nil
+        _ environment: [String: String] = [:], now: (@Sendable () -> Date)? = nil,
+        store wrap: (@Sendable (any BlobStore) -> any BlobStore)? = nil
     ) async throws -> TestServer {
         let directory = try TemporaryDirectory("ferry-server")
         let token = Identifier.secret()
@@ -39,7 +40,8 @@ struct TestServer {
         let services: FerryServices
         do {
             services = FerryServices(
-                configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
+                configuration: configuration, catalog: backends.catalog, store: wrap?(backends.store) ?? backends.store,
+                logger: logger,
                 keyring: try SigningKeyring.load(configuration), now: now ?? { Date() })
             _ = try await Bootstrap.run(services: services)
         } catch {

@@ -1,0 +1,96 @@
+import FerryCore
+import FerryServer
+import FerryTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A store whose deletes fail while `refusing` is set, as a store that is down for a while: a
+/// fault a real store does not produce on demand (reads and writes keep working).
+final class RefusingDeletes: BlobStore {
+    let inner: any BlobStore
+    let refusing = Mutex(true)
+
+    init(_ inner: any BlobStore) { self.inner = inner }
+
+    func ping() async throws { try await inner.ping() }
+    func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
+        try await inner.beginUpload(key: key, sizeHint: sizeHint)
+    }
+    func read(key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
+        try await inner.read(key: key, range: range, into: consumer)
+    }
+    func delete(key: String) async throws {
+        if refusing.withLock({ $0 }) { throw FerryError.unavailable("storage", underlying: nil) }
+        try await inner.delete(key: key)
+    }
+    func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL? {
+        try await inner.signedURL(for: key, request: request)
+    }
+    var canSignURLs: Bool { inner.canSignURLs }
+}
+
+/// Blobs of deleted files and replaced versions are deleted even when the store refused at the time.
+@Suite struct BlobCleanupTests {
+    static func exists(_ store: any BlobStore, _ key: String) async -> Bool {
+        (try? await store.read(key: key, range: 0...0) { _ in }) != nil
+    }
+
+    @Test func blobsTheStoreRefusedToDeleteAreDeletedOnceItIsBack() async throws {
+        let wrapper = Mutex<RefusingDeletes?>(nil)
+        let server = try await TestServer.make(store: { inner in
+            let store = RefusingDeletes(inner)
+            wrapper.withLock { $0 = store }
+            return store
+        })
+        let store = try #require(wrapper.withLock { $0 })
+        try await server.test { client in
+            let catalog = server.services.catalog
+            let replaced = try await client.uploadFile(TestData.bytes(1000, seed: 1), token: server.adminToken)
+            let deleted = try await client.uploadFile(TestData.bytes(2000, seed: 2), token: server.adminToken)
+            let oldKey = try #require(try await catalog.file(id: replaced.id)).blobKey
+            let deletedKey = try #require(try await catalog.file(id: deleted.id)).blobKey
+
+            // The store refuses deletes: the requests still succeed, and the blobs are remembered.
+            let put = try await client.execute(
+                uri: "/v1/files/\(replaced.id)/content", method: .put,
+                headers: [.authorization: "Bearer \(server.adminToken)"], body: ByteBuffer(bytes: [1, 2, 3]))
+            #expect(put.status == .ok)
+            #expect(
+                try await client.get("/v1/files/\(deleted.id)", token: server.adminToken, method: .delete).status
+                    == .noContent)
+            #expect(Set(try await catalog.blobsToDelete(limit: 10)) == [oldKey, deletedKey])
+            #expect(await Self.exists(store.inner, oldKey))
+            #expect(await Self.exists(store.inner, deletedKey))
+
+            // A pass while the store still refuses deletes nothing and forgets nothing.
+            #expect(await server.services.sweepBlobs() == 0)
+            #expect(try await catalog.blobsToDelete(limit: 10).count == 2)
+
+            // The store is back: the janitor's next pass deletes both, and the catalog forgets them.
+            store.refusing.withLock { $0 = false }
+            let janitor = Task { try await BlobJanitor(services: server.services, interval: .milliseconds(50)).run() }
+            try await Eventually.check(timeout: 10) { try await catalog.blobsToDelete(limit: 10).isEmpty }
+            janitor.cancel()
+            _ = try? await janitor.value
+            #expect(!(await Self.exists(store.inner, oldKey)))
+            #expect(!(await Self.exists(store.inner, deletedKey)))
+            // The current version was never touched.
+            let current = try await client.get("/v1/files/\(replaced.id)/content", token: server.adminToken)
+            #expect(Array(current.body.readableBytesView) == [1, 2, 3])
+
+            // With a working store nothing is left to retry at all.
+            let other = try await client.uploadFile(TestData.bytes(10, seed: 3), token: server.adminToken)
+            let otherKey = try #require(try await catalog.file(id: other.id)).blobKey
+            #expect(
+                try await client.get("/v1/files/\(other.id)", token: server.adminToken, method: .delete).status
+                    == .noContent)
+            #expect(!(await Self.exists(store.inner, otherKey)))
+            #expect(try await catalog.blobsToDelete(limit: 10).isEmpty)
+        }
+    }
+}
