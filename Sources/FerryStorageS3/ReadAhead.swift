@@ -119,7 +119,9 @@ final class ReadAhead: HTTPClientResponseDelegate, Sendable {
     }
 
     /// Ends the body early (the consumer gave up): the connection is released, never left paused.
+    /// A body that has already ended is left alone.
     func abandon(_ task: HTTPClient.Task<Void>) {
+        guard !state.withLock({ $0.finished }) else { return }
         end(failure: CancellationError())
         task.cancel()
     }

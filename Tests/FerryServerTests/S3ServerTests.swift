@@ -35,7 +35,12 @@ import Testing
                 bucket: bucket, prefix: "blobs/", endpoint: S3Endpoint(parsing: real), pathStyle: true,
                 credentials: AWSCredentials(accessKeyID: access, secretAccessKey: secret)),
             logger: Logger(label: "s3-test"))
-        try await client.createBucket()
+        do {
+            try await client.createBucket()
+        } catch {
+            await client.shutdown()  // AsyncHTTPClient traps in debug builds on a client released running
+            throw TestFailure("the S3 test server at \(real) does not answer (\(error)); run scripts/test")
+        }
         return (
             [
                 "FERRY_STORAGE": "s3://\(bucket)/blobs", "FERRY_S3_ENDPOINT": endpoint ?? real,

@@ -38,7 +38,18 @@ enum S3TestServer {
             multipartThreshold: threshold, partSize: partSize, uploadConcurrency: 3, maxAttempts: maxAttempts,
             baseBackoff: .milliseconds(10), maxBackoff: .milliseconds(100))
         let client = S3Client(configuration: configuration, logger: Logger(label: "s3-test"))
-        if endpoint == nil { try await client.createBucket() }
+        if endpoint == nil {
+            do {
+                try await client.createBucket()
+            } catch {
+                // A server that is not there fails the test; the client must still be shut down
+                // (AsyncHTTPClient traps in debug builds on a client released running).
+                await client.shutdown()
+                throw TestServiceMissing(
+                    message:
+                        "the S3 test server at \(configuration.endpoint) does not answer (\(error)); run scripts/test")
+            }
+        }
         return client
     }
 }
