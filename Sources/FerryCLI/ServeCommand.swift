@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             // is still running after the grace period (a stalled client must not keep the node
             // from stopping).
             var group = ServiceGroupConfiguration(
-                services: [app, BlobJanitor(services: services)], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: [app, Janitor(services: services)], gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGrace)
             try await ServiceGroup(configuration: group).run()

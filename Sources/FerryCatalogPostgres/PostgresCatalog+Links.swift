@@ -85,6 +85,16 @@ extension PostgresCatalog {
         return try await link(id: id)
     }
 
+    public func pruneLinks(expiredBefore before: Date, limit: Int) async throws -> Int {
+        try await self.rows(
+            """
+            DELETE FROM links WHERE id IN (
+                SELECT id FROM links WHERE expires_at < \(before.timeIntervalSince1970) LIMIT \(limit))
+            RETURNING id
+            """
+        ).count
+    }
+
     static func link(_ row: PostgresRandomAccessRow) throws -> LinkRecord {
         LinkRecord(
             id: try row["link_id"].decode(String.self), fileID: try row["link_file_id"].decode(String.self),

@@ -104,6 +104,7 @@ extension PostgresCatalog {
             ]
         ),
         (2, ["CREATE TABLE blob_trash (key TEXT PRIMARY KEY)"]),
+        (3, ["CREATE INDEX links_expiry ON links(expires_at)"]),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

@@ -118,6 +118,17 @@ extension SQLiteCatalog {
         }
     }
 
+    public func pruneLinks(expiredBefore before: Date, limit: Int) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                literal: """
+                    DELETE FROM links WHERE id IN (
+                        SELECT id FROM links WHERE expires_at < \(before.timeIntervalSince1970) LIMIT \(limit))
+                    """)
+            return db.changesCount
+        }
+    }
+
     /// A link from `linkColumnList` at the start of the row, read by position (see `firstRow`).
     static func link(_ row: Row) -> LinkRecord {
         LinkRecord(

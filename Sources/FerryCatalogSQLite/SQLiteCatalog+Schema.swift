@@ -65,9 +65,6 @@ extension SQLiteCatalog {
                     CREATE INDEX audit_event ON audit(event, seq);
                     """)
         }
-        migrator.registerMigration("v3-blob-trash") { db in
-            try db.execute(sql: "CREATE TABLE blob_trash (key TEXT PRIMARY KEY NOT NULL)")
-        }
         migrator.registerMigration("v2-links") { db in
             try db.execute(
                 sql: """
@@ -93,6 +90,12 @@ extension SQLiteCatalog {
                         PRIMARY KEY (link_id, client_key)
                     );
                     """)
+        }
+        migrator.registerMigration("v3-blob-trash") { db in
+            try db.execute(sql: "CREATE TABLE blob_trash (key TEXT PRIMARY KEY NOT NULL)")
+        }
+        migrator.registerMigration("v4-links-expiry") { db in
+            try db.execute(sql: "CREATE INDEX links_expiry ON links(expires_at)")
         }
         return migrator
     }

@@ -20,6 +20,7 @@ public enum CatalogContract {
         "grantsDecideVisibility": grantsDecideVisibility,
         "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
         "replacedAndDeletedBlobsWaitForDeletion": replacedAndDeletedBlobsWaitForDeletion,
+        "longExpiredLinksArePrunedWithTheirDownloads": longExpiredLinksArePrunedWithTheirDownloads,
         "auditFiltersAndPages": auditFiltersAndPages,
         "linksRoundTripAndRevokeOnce": linksRoundTripAndRevokeOnce,
         "linkStateTellsIssuerAccessAndDownloads": linkStateTellsIssuerAccessAndDownloads,
@@ -198,6 +199,26 @@ public enum CatalogContract {
             issuerName: issuer.username, createdAt: at, expiresAt: at.addingTimeInterval(300), strategy: "server",
             maxDownloads: max, bindIP: max == nil ? nil : "10.0.0.1", disposition: .attachment,
             filename: max == nil ? nil : "x.bin", revokedAt: nil)
+    }
+
+    static func longExpiredLinksArePrunedWithTheirDownloads(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        let f = file(owner: ann)
+        try await catalog.insertFile(f)
+        // Expiring at t0 + 300, + 301, + 302 (limited, one download taken) and + 1 000 300.
+        let old = [link(f, issuer: ann), link(f, issuer: ann, at: t0.addingTimeInterval(1))]
+        let limited = link(f, issuer: ann, max: 2, at: t0.addingTimeInterval(2))
+        let live = link(f, issuer: ann, at: t0.addingTimeInterval(1_000_000))
+        for l in old + [limited, live] { try await catalog.insertLink(l) }
+        #expect(try await catalog.takeDownload(linkID: limited.id, clientKey: "c", max: 2, now: t0))
+        let cutoff = t0.addingTimeInterval(400)
+        #expect(try await catalog.pruneLinks(expiredBefore: cutoff, limit: 2) == 2)
+        #expect(try await catalog.pruneLinks(expiredBefore: cutoff, limit: 2) == 1)
+        #expect(try await catalog.pruneLinks(expiredBefore: cutoff, limit: 2) == 0)
+        for l in old + [limited] { #expect(try await catalog.link(id: l.id) == nil) }
+        #expect(try await catalog.link(id: live.id)?.id == live.id)
+        #expect(try await catalog.links(fileID: f.id, now: t0).map(\.link.id) == [live.id])
     }
 
     static func linksRoundTripAndRevokeOnce(_ catalog: any Catalog) async throws {

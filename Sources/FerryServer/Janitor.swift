@@ -1,11 +1,12 @@
 import FerryCore
+import Foundation
 import Logging
 import ServiceLifecycle
 
 extension FerryServices {
     /// Deletes the blob of a deleted file or a replaced version, and forgets it once it is gone.
     /// When the store refuses now, the catalog keeps the key (the catalog wrote it with the delete
-    /// or replacement) and `BlobJanitor` tries again later.
+    /// or replacement) and `Janitor` tries again later.
     func discardBlob(_ key: String, fileID: String) async {
         do {
             try await store.delete(key: key)
@@ -44,9 +45,35 @@ extension FerryServices {
     }
 }
 
-/// Retries the deletion of blobs that the store refused to delete when their file was deleted or
-/// replaced, every `interval`, until graceful shutdown.
-public struct BlobJanitor: Service, CustomStringConvertible {
+extension FerryServices {
+    /// How long an expired link stays in the catalog (listed for a day, then only kept for
+    /// support questions) before `Janitor` deletes it.
+    public static let expiredLinkRetention: TimeInterval = 7 * 24 * 3600
+
+    /// Deletes links that expired more than `expiredLinkRetention` ago, in batches of `batch`, at
+    /// most `limit` in one call; returns how many.
+    public func pruneExpiredLinks(batch: Int = 1000, limit: Int = 50_000) async -> Int {
+        let before = now().addingTimeInterval(-Self.expiredLinkRetention)
+        var pruned = 0
+        while pruned < limit {
+            do {
+                let deleted = try await catalog.pruneLinks(expiredBefore: before, limit: batch)
+                pruned += deleted
+                if deleted < batch { break }
+            } catch {
+                logger.warning("could not prune expired links", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        if pruned > 0 { logger.info("pruned expired links", metadata: ["count": "\(pruned)"]) }
+        return pruned
+    }
+}
+
+/// Catalog housekeeping on every node, every `interval` until graceful shutdown: retries the
+/// deletion of blobs the store refused when their file was deleted or replaced, and prunes links
+/// long expired (every `/d/` redirect issues one).
+public struct Janitor: Service, CustomStringConvertible {
     let services: FerryServices
     let interval: Duration
 
@@ -56,7 +83,7 @@ public struct BlobJanitor: Service, CustomStringConvertible {
     }
 
     /// What ServiceLifecycle logs for it (never the services and their secrets).
-    public var description: String { "BlobJanitor(every \(interval))" }
+    public var description: String { "Janitor(every \(interval))" }
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -66,6 +93,7 @@ public struct BlobJanitor: Service, CustomStringConvertible {
                 return  // shutting down
             }
             _ = await services.sweepBlobs()
+            _ = await services.pruneExpiredLinks()
         }
     }
 }

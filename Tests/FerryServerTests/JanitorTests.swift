@@ -34,8 +34,9 @@ final class RefusingDeletes: BlobStore {
     var canSignURLs: Bool { inner.canSignURLs }
 }
 
-/// Blobs of deleted files and replaced versions are deleted even when the store refused at the time.
-@Suite struct BlobCleanupTests {
+/// Housekeeping: blobs of deleted files and replaced versions are deleted even when the store
+/// refused at the time, and long-expired links leave the catalog.
+@Suite struct JanitorTests {
     static func exists(_ store: any BlobStore, _ key: String) async -> Bool {
         (try? await store.read(key: key, range: 0...0) { _ in }) != nil
     }
@@ -73,7 +74,7 @@ final class RefusingDeletes: BlobStore {
 
             // The store is back: the janitor's next pass deletes both, and the catalog forgets them.
             store.refusing.withLock { $0 = false }
-            let janitor = Task { try await BlobJanitor(services: server.services, interval: .milliseconds(50)).run() }
+            let janitor = Task { try await Janitor(services: server.services, interval: .milliseconds(50)).run() }
             try await Eventually.check(timeout: 10) { try await catalog.blobsToDelete(limit: 10).isEmpty }
             janitor.cancel()
             _ = try? await janitor.value
@@ -91,6 +92,30 @@ final class RefusingDeletes: BlobStore {
                     == .noContent)
             #expect(!(await Self.exists(store.inner, otherKey)))
             #expect(try await catalog.blobsToDelete(limit: 10).isEmpty)
+        }
+    }
+
+    @Test func linksLongExpiredArePrunedAndTheOthersKept() async throws {
+        let clock = TestClock()
+        let server = try await TestServer.make(now: clock.now)
+        try await server.test { client in
+            let file = try await client.uploadFile(TestData.bytes(100), token: server.adminToken)
+            func issue() async throws -> String {
+                let response = try await client.json(
+                    "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: #"{"ttl_seconds": 60}"#
+                )
+                #expect(response.status == .created)
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                return try #require(json?["id"] as? String)
+            }
+            let old = try await issue()
+            clock.advance(by: FerryServices.expiredLinkRetention)  // expired a minute short of the retention
+            #expect(await server.services.pruneExpiredLinks() == 0)
+            let recent = try await issue()
+            clock.advance(by: 180)
+            #expect(await server.services.pruneExpiredLinks() == 1)
+            #expect(try await server.services.catalog.link(id: old) == nil)
+            #expect(try await server.services.catalog.link(id: recent)?.id == recent)
         }
     }
 }
