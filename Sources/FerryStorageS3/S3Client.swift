@@ -127,6 +127,7 @@ public final class S3Client: Sendable {
         var attempt = 0
         while true {
             attempt += 1
+            let deliveredBefore = delivered
             var headers: [(String, String)] = []
             let start = (range?.lowerBound ?? 0) + delivered
             if let range {
@@ -196,12 +197,23 @@ public final class S3Client: Sendable {
                 failure = error
             }
             if Task.isCancelled { throw CancellationError() }
+            if delivered > deliveredBefore && failure.status == nil {
+                // The body broke after bytes came through: S3 works. Most often the client paused
+                // longer than the read timeout (AsyncHTTPClient's timer runs while the window is
+                // full). Resume at once from the next byte; only failures in a row without
+                // progress count against `maxAttempts`, so a slow client is never cut off.
+                logger.debug(
+                    "S3 GetObject interrupted after progress; resuming",
+                    metadata: ["delivered": "\(delivered)", "error": "\(failure)"])
+                attempt = 0
+                continue
+            }
             guard failure.isRetryable, attempt < configuration.maxAttempts else {
                 var final = failure
                 final.attempts = attempt
                 throw final
             }
-            // A 5xx, or the connection broke mid-body: again, from the next byte of the same object.
+            // A 5xx, or the connection broke before any byte: again, after a backoff.
             logger.warning(
                 "S3 GetObject failed; retrying",
                 metadata: ["delivered": "\(delivered)", "attempt": "\(attempt)", "error": "\(failure)"])

@@ -242,6 +242,39 @@ struct TestServiceMissing: Error, CustomStringConvertible {
         await client.shutdown()
     }
 
+    /// A client that stops reading for longer than the S3 read timeout (the connection waits,
+    /// paused by the window), more times than `maxAttempts`, still gets every byte of the same
+    /// object, in order: progress between pauses resets the count of failed attempts.
+    @Test func aConsumerPausedPastTheReadTimeoutStillGetsTheWholeObject() async throws {
+        let setup = try await S3TestServer.client()
+        let bytes = TestData.bytes(6 * 1024 * 1024 + 3)
+        try await setup.putObject(key: "pause/x", body: ByteBuffer(bytes: bytes))
+        var configuration = setup.configuration
+        configuration.readTimeout = .milliseconds(500)
+        await setup.shutdown()
+        let client = S3Client(configuration: configuration, logger: Logger(label: "s3-test"))
+        #expect(configuration.maxAttempts == 4)
+        var got: [UInt8] = []
+        var pauses = 0
+        do {
+            try await client.getObjectBatches(key: "pause/x", readAhead: 256 * 1024) { chunks in
+                for chunk in chunks { got += Array(chunk.readableBytesView) }
+                // Five pauses of 1.2 s, one per MiB, each past the 0.5 s read timeout.
+                if pauses < 5 && got.count > (pauses + 1) * 1024 * 1024 {
+                    pauses += 1
+                    try await Task.sleep(for: .milliseconds(1200))
+                }
+            }
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        #expect(pauses == 5)
+        #expect(got.count == bytes.count)
+        #expect(got == bytes)
+        await client.shutdown()
+    }
+
     @Test func keysWithAwkwardCharactersRoundTrip() async throws {
         let client = try await S3TestServer.client(prefix: "with space+plus/")
         for key in ["a b/c+d", "x~y/%41", "\u{65E5}\u{672C}/\u{E9}"] {
