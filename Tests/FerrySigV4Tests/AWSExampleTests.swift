@@ -93,6 +93,26 @@ import Testing
                 + "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404")
     }
 
+    /// The signer keeps the last day's derived key: one signer used across days, and after its
+    /// secret or region changes, signs exactly as a fresh one does.
+    @Test func theCachedSigningKeyFollowsTheDayAndTheCredentials() {
+        let request = SigV4Request(method: "GET", host: "examplebucket.s3.amazonaws.com", path: "/test.txt")
+        var reused = signer
+        for offset in [0, 3_600, 86_400, 86_400 * 40, 0] {
+            let date = Self.date.addingTimeInterval(TimeInterval(offset))
+            let fresh = SigV4Signer(credentials: signer.credentials, region: signer.region)
+            #expect(
+                reused.presignedURL(for: request, expires: 60, date: date)
+                    == fresh.presignedURL(for: request, expires: 60, date: date))
+        }
+        reused.credentials = AWSCredentials(accessKeyID: "AKIDOTHER", secretAccessKey: "another-secret")
+        reused.region = "eu-west-1"
+        let fresh = SigV4Signer(credentials: reused.credentials, region: "eu-west-1")
+        #expect(
+            reused.presignedURL(for: request, expires: 60, date: Self.date)
+                == fresh.presignedURL(for: request, expires: 60, date: Self.date))
+    }
+
     @Test func expiryIsCappedAtSevenDays() {
         let request = SigV4Request(method: "GET", host: "examplebucket.s3.amazonaws.com", path: "/test.txt")
         #expect(
