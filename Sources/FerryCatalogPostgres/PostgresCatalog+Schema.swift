@@ -105,6 +105,13 @@ extension PostgresCatalog {
         ),
         (2, ["CREATE TABLE blob_trash (key TEXT PRIMARY KEY)"]),
         (3, ["CREATE INDEX links_expiry ON links(expires_at)"]),
+        (
+            4,
+            [
+                "CREATE TABLE login_attempts (key TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
+                "CREATE INDEX login_attempts_key ON login_attempts(key, at)",
+            ]
+        ),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

@@ -93,6 +93,35 @@ extension PostgresCatalog {
         ).first.map { try Self.principal($0, via: .session) }
     }
 
+    public func takeLoginAttempt(key: String, at: Date, windowStart: Date, limit: Int) async throws -> Date? {
+        try await transaction { connection in
+            // Attempts on one key are serialised across nodes by a transaction-scoped lock.
+            _ = try await self.rows(
+                "SELECT pg_advisory_xact_lock(\(Self.loginLock), hashtext(\(key)))", on: connection)
+            let recent = try await self.rows(
+                """
+                SELECT at FROM login_attempts WHERE key = \(key) AND at > \(windowStart.timeIntervalSince1970)
+                ORDER BY at LIMIT \(limit)
+                """, on: connection
+            ).map { try $0["at"].decode(Double.self) }
+            if recent.count >= limit { return Date(timeIntervalSince1970: recent[0]) }
+            _ = try await self.rows(
+                "INSERT INTO login_attempts (key, at) VALUES (\(key), \(at.timeIntervalSince1970))", on: connection)
+            return nil
+        }
+    }
+
+    /// An arbitrary constant naming the sign-in attempt locks ("Logn").
+    static let loginLock: Int32 = 0x4C6F_676E
+
+    public func clearLoginAttempts(key: String) async throws {
+        try await self.rows("DELETE FROM login_attempts WHERE key = \(key)")
+    }
+
+    public func pruneLoginAttempts(before: Date) async throws {
+        try await self.rows("DELETE FROM login_attempts WHERE at < \(before.timeIntervalSince1970)")
+    }
+
     public func deleteSession(hash: String) async throws {
         try await self.rows("DELETE FROM sessions WHERE secret_hash = \(hash)")
     }

@@ -97,6 +97,13 @@ extension SQLiteCatalog {
         migrator.registerMigration("v4-links-expiry") { db in
             try db.execute(sql: "CREATE INDEX links_expiry ON links(expires_at)")
         }
+        migrator.registerMigration("v5-login-attempts") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE login_attempts (key TEXT NOT NULL, at REAL NOT NULL);
+                    CREATE INDEX login_attempts_key ON login_attempts(key, at);
+                    """)
+        }
         return migrator
     }
 }

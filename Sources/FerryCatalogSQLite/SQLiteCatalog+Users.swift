@@ -114,6 +114,29 @@ extension SQLiteCatalog {
         }
     }
 
+    public func takeLoginAttempt(key: String, at: Date, windowStart: Date, limit: Int) async throws -> Date? {
+        // One writer: the count and the insert cannot interleave with another attempt's.
+        try await write { db in
+            let recent = try Double.fetchAll(
+                db, sql: "SELECT at FROM login_attempts WHERE key = ? AND at > ? ORDER BY at LIMIT ?",
+                arguments: [key, windowStart.timeIntervalSince1970, limit])
+            if recent.count >= limit { return Date(timeIntervalSince1970: recent[0]) }
+            try db.execute(
+                sql: "INSERT INTO login_attempts (key, at) VALUES (?, ?)", arguments: [key, at.timeIntervalSince1970])
+            return nil
+        }
+    }
+
+    public func clearLoginAttempts(key: String) async throws {
+        try await write { db in try db.execute(sql: "DELETE FROM login_attempts WHERE key = ?", arguments: [key]) }
+    }
+
+    public func pruneLoginAttempts(before: Date) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM login_attempts WHERE at < ?", arguments: [before.timeIntervalSince1970])
+        }
+    }
+
     public func deleteSession(hash: String) async throws {
         try await write { db in try db.execute(literal: "DELETE FROM sessions WHERE secret_hash = \(hash)") }
     }

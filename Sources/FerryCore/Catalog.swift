@@ -40,6 +40,15 @@ public protocol Catalog: Sendable {
     func principal(sessionHash: String, now: Date) async throws -> Principal?
     /// Ends a session.
     func deleteSession(hash: String) async throws
+    /// Records a sign-in attempt for `key` (username and address) unless `limit` attempts were
+    /// recorded since `windowStart` already; then records nothing and returns the oldest of them
+    /// (the caller is blocked until it leaves the window). Atomic across nodes, so parallel
+    /// attempts cannot slip past the limit together.
+    func takeLoginAttempt(key: String, at: Date, windowStart: Date, limit: Int) async throws -> Date?
+    /// Forgets the attempts of `key` (after a successful sign-in).
+    func clearLoginAttempts(key: String) async throws
+    /// Deletes attempts older than `before` (housekeeping).
+    func pruneLoginAttempts(before: Date) async throws
 
     // MARK: Files
 

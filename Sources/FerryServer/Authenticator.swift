@@ -4,7 +4,6 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdBcrypt
 import Logging
-import NIOConcurrencyHelpers
 import NIOPosix
 
 /// Resolves who is calling (bearer token or session cookie) and guards cookie-authenticated
@@ -13,7 +12,10 @@ struct Authenticator: Sendable {
     let catalog: any Catalog
     let configuration: FerryConfiguration
     let now: @Sendable () -> Date
-    let throttle = LoginThrottle()
+
+    /// Sign-in attempts allowed per username and address in a sliding window, across all nodes.
+    static let loginLimit = 5
+    static let loginWindow: TimeInterval = 60
 
     static let sessionCookie = "ferry_session"
     static let sessionLifetime: TimeInterval = 12 * 3600
@@ -70,10 +72,17 @@ struct Authenticator: Sendable {
         }
     }
 
-    /// Checks a username and password (bcrypt, off the event loop), limited per username and address.
+    /// Checks a username and password (bcrypt, off the event loop), limited per username and
+    /// address to `loginLimit` attempts a minute on the whole cluster. The attempt is recorded in
+    /// the catalog before the password is checked, so parallel guesses count too; a successful
+    /// sign-in forgets them.
     func login(username: String, password: String, clientIP: String) async throws -> UserRecord {
         let key = "\(username)|\(clientIP)"
-        if let wait = throttle.blockedFor(key: key, now: now()) {
+        let at = now()
+        if let oldest = try await catalog.takeLoginAttempt(
+            key: key, at: at, windowStart: at.addingTimeInterval(-Self.loginWindow), limit: Self.loginLimit)
+        {
+            let wait = max(1, Int((Self.loginWindow - at.timeIntervalSince(oldest)).rounded(.up)))
             throw FerryError(
                 .rateLimited, "Too many failed sign-ins; wait \(wait) seconds and try again.", retryAfter: wait)
         }
@@ -84,10 +93,9 @@ struct Authenticator: Sendable {
             Bcrypt.verify(password, hash: hash ?? Self.dummyHash)
         }
         guard ok, let user, hash != nil, !user.disabled else {
-            throttle.recordFailure(key: key, now: now())
             throw FerryError(.unauthenticated, "The username or password is wrong.")
         }
-        throttle.reset(key: key)
+        try await catalog.clearLoginAttempts(key: key)
         return user
     }
 
@@ -97,34 +105,6 @@ struct Authenticator: Sendable {
     }
 
     static let dummyHash = Bcrypt.hash("ferry-dummy-password", cost: bcryptCost)
-}
-
-/// Failed sign-ins per username and address in a sliding minute (5 allowed).
-final class LoginThrottle: Sendable {
-    static let limit = 5
-    static let window: TimeInterval = 60
-    let failures = NIOLockedValueBox<[String: [Date]]>([:])
-
-    func blockedFor(key: String, now: Date) -> Int? {
-        failures.withLockedValue { table in
-            let recent = (table[key] ?? []).filter { now.timeIntervalSince($0) < Self.window }
-            table[key] = recent.isEmpty ? nil : recent
-            guard recent.count >= Self.limit, let oldest = recent.first else { return nil }
-            return max(1, Int((Self.window - now.timeIntervalSince(oldest)).rounded(.up)))
-        }
-    }
-
-    func recordFailure(key: String, now: Date) {
-        failures.withLockedValue { table in
-            table[key, default: []].append(now)
-            // Bound memory under a spray of usernames: forget the oldest keys.
-            if table.count > 100_000 { table = table.filter { now.timeIntervalSince($0.value.last!) < Self.window } }
-        }
-    }
-
-    func reset(key: String) {
-        _ = failures.withLockedValue { $0.removeValue(forKey: key) }
-    }
 }
 
 extension HTTPRequest.Method {

@@ -71,8 +71,8 @@ extension FerryServices {
 }
 
 /// Catalog housekeeping on every node, every `interval` until graceful shutdown: retries the
-/// deletion of blobs the store refused when their file was deleted or replaced, and prunes links
-/// long expired (every `/d/` redirect issues one).
+/// deletion of blobs the store refused when their file was deleted or replaced, prunes links
+/// long expired (every `/d/` redirect issues one) and sign-in attempts out of their window.
 public struct Janitor: Service, CustomStringConvertible {
     let services: FerryServices
     let interval: Duration
@@ -94,6 +94,8 @@ public struct Janitor: Service, CustomStringConvertible {
             }
             _ = await services.sweepBlobs()
             _ = await services.pruneExpiredLinks()
+            try? await services.catalog.pruneLoginAttempts(
+                before: services.now().addingTimeInterval(-Authenticator.loginWindow))
         }
     }
 }

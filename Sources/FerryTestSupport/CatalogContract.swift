@@ -21,6 +21,7 @@ public enum CatalogContract {
         "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
         "replacedAndDeletedBlobsWaitForDeletion": replacedAndDeletedBlobsWaitForDeletion,
         "longExpiredLinksArePrunedWithTheirDownloads": longExpiredLinksArePrunedWithTheirDownloads,
+        "loginAttemptsAreLimitedPerKeyAndWindow": loginAttemptsAreLimitedPerKeyAndWindow,
         "auditFiltersAndPages": auditFiltersAndPages,
         "linksRoundTripAndRevokeOnce": linksRoundTripAndRevokeOnce,
         "linkStateTellsIssuerAccessAndDownloads": linkStateTellsIssuerAccessAndDownloads,
@@ -219,6 +220,39 @@ public enum CatalogContract {
         for l in old + [limited] { #expect(try await catalog.link(id: l.id) == nil) }
         #expect(try await catalog.link(id: live.id)?.id == live.id)
         #expect(try await catalog.links(fileID: f.id, now: t0).map(\.link.id) == [live.id])
+    }
+
+    static func loginAttemptsAreLimitedPerKeyAndWindow(_ catalog: any Catalog) async throws {
+        func take(_ key: String, _ at: Date) async throws -> Date? {
+            try await catalog.takeLoginAttempt(key: key, at: at, windowStart: at.addingTimeInterval(-60), limit: 3)
+        }
+        for i in 0..<3 { #expect(try await take("ann|10.0.0.1", t0.addingTimeInterval(Double(i))) == nil) }
+        // The fourth in the window is refused, with the oldest attempt, and not recorded.
+        #expect(try await take("ann|10.0.0.1", t0.addingTimeInterval(10)) == t0)
+        #expect(try await take("ann|10.0.0.1", t0.addingTimeInterval(20)) == t0)
+        #expect(try await take("ann|10.0.0.2", t0.addingTimeInterval(20)) == nil)  // another key
+        // Once the first attempt leaves the window, one more is allowed.
+        #expect(try await take("ann|10.0.0.1", t0.addingTimeInterval(60.5)) == nil)
+        #expect(try await take("ann|10.0.0.1", t0.addingTimeInterval(61)) == nil)
+        #expect(try await take("ann|10.0.0.1", t0.addingTimeInterval(61.5)) == t0.addingTimeInterval(2))
+        try await catalog.clearLoginAttempts(key: "ann|10.0.0.1")
+        #expect(try await take("ann|10.0.0.1", t0.addingTimeInterval(62)) == nil)
+        // Housekeeping deletes old attempts only (the one at t0 + 20 would still be in the window).
+        try await catalog.pruneLoginAttempts(before: t0.addingTimeInterval(30))
+        #expect(try await take("ann|10.0.0.2", t0.addingTimeInterval(40)) == nil)
+        #expect(try await take("ann|10.0.0.2", t0.addingTimeInterval(41)) == nil)
+        #expect(try await take("ann|10.0.0.2", t0.addingTimeInterval(42)) == nil)
+        #expect(try await take("ann|10.0.0.2", t0.addingTimeInterval(43)) == t0.addingTimeInterval(40))
+        // Parallel attempts cannot slip past the limit together.
+        let allowed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<12 {
+                group.addTask { try await take("bob|10.0.0.3", t0.addingTimeInterval(100)) == nil }
+            }
+            var count = 0
+            for try await ok in group where ok { count += 1 }
+            return count
+        }
+        #expect(allowed == 3)
     }
 
     static func linksRoundTripAndRevokeOnce(_ catalog: any Catalog) async throws {

@@ -169,6 +169,30 @@ import Testing
         }
     }
 
+    /// Guesses sent in parallel are counted before their passwords are checked: no more than the
+    /// limit reach the check; a successful sign-in clears the count.
+    @Test func parallelGuessesCannotSlipPastTheLimitAndASuccessClearsIt() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            func attempt(_ password: String) async throws -> HTTPResponse.Status {
+                try await client.json(
+                    "/v1/session", method: .post, token: nil,
+                    body: #"{"username":"admin","password":"\#(password)"}"#
+                ).status
+            }
+            for _ in 0..<4 { #expect(try await attempt("wrong-password") == .unauthorized) }
+            #expect(try await attempt("admin-password-1") == .noContent)
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<12 { group.addTask { try await attempt("wrong-password") } }
+                var all: [HTTPResponse.Status] = []
+                for try await status in group { all.append(status) }
+                return all
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 5, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 7, "\(statuses)")
+        }
+    }
+
     @Test func malformedJSONNamesTheProblem() async throws {
         let server = try await TestServer.make()
         try await server.test { client in
