@@ -104,20 +104,32 @@ import Testing
         let scratch = try TemporaryDirectory("ferry-live-links")
         defer { scratch.remove() }
         try await server.live {
-            let file = try await server.uploadWithCurl(Self.bytes, name: "slow.bin", scratch: scratch)
-            let (url, expiry) = try await issueWithExpiry(server, file.id, #"{"ttl_seconds": 1}"#)
-            // A slow reader (~1.7 MB/s, more than socket buffers hold): the transfer outlives the
-            // link (at most 2 s) and must finish anyway. (curl's --limit-rate does not throttle here.)
+            // 12 MiB read at ~1.7 MB/s (more than socket buffers hold): ~7 s, longer than the link
+            // lives (5 s, at most 6), so the transfer outlives it and must finish anyway. (curl's
+            // --limit-rate does not throttle here.)
+            let bytes = TestData.bytes(12 * 1024 * 1024 + 5, seed: 13)
+            let file = try await server.uploadWithCurl(bytes, name: "slow.bin", scratch: scratch)
+            // The reader starts first and waits for the URL: on a loaded CI machine starting
+            // Python took longer than a short link lives, and its first request was rightly refused.
             let out = scratch.appending("slow.bin")
+            let urlFile = scratch.appending("url.txt")
             let reader = """
-                import sys, time, urllib.request
-                r = urllib.request.urlopen(sys.argv[1])
+                import os, sys, time, urllib.request
+                print("ready", flush=True)
+                while not os.path.exists(sys.argv[1]):
+                    time.sleep(0.005)
+                r = urllib.request.urlopen(open(sys.argv[1]).read().strip())
                 with open(sys.argv[2], "wb") as f:
                     while chunk := r.read(262144):
                         f.write(chunk)
                         time.sleep(0.15)
                 """
-            let slow = try await ExternalTool.run("python3", ["-c", reader, url, out])
+            let running = try ExternalTool.start("python3", ["-c", reader, urlFile, out])
+            try await Eventually.check(timeout: 60) { running.outputSoFar.contains("ready") }
+            let (url, expiry) = try await issueWithExpiry(server, file.id, #"{"ttl_seconds": 5}"#)
+            try Data(url.utf8).write(to: URL(fileURLWithPath: urlFile + ".tmp"))
+            guard rename(urlFile + ".tmp", urlFile) == 0 else { throw TestFailure("rename failed: errno \(errno)") }
+            let slow = await running.wait(timeout: 120)
             #expect(slow.status == 0, "\(slow.stderr)")
             #expect(Date() > expiry, "the transfer ended before the link expired; the test proves nothing")
             #expect(try TestData.sha256(file: out) == file.sha256)
