@@ -94,8 +94,12 @@ public struct Janitor: Service, CustomStringConvertible {
             }
             _ = await services.sweepBlobs()
             _ = await services.pruneExpiredLinks()
-            try? await services.catalog.pruneLoginAttempts(
-                before: services.now().addingTimeInterval(-Authenticator.loginWindow))
+            do {
+                try await services.catalog.pruneLoginAttempts(
+                    before: services.now().addingTimeInterval(-Authenticator.loginWindow))
+            } catch {
+                services.logger.warning("could not prune sign-in attempts", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

@@ -143,7 +143,8 @@ public struct SigV4Signer: Sendable {
     public func presignedURL(for request: SigV4Request, expires: Int, date: Date) -> String {
         let amzDate = SigV4.amzDate(date)
         var signing = request
-        let signedHeaders = SigV4.canonicalHeaders(signing.allHeaders).names
+        let headers = SigV4.canonicalHeaders(signing.allHeaders)
+        let signedHeaders = headers.names
         var auth: [(name: String, value: String)] = [
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
             ("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope(amzDate))"),
@@ -153,7 +154,7 @@ public struct SigV4Signer: Sendable {
         ]
         if let token = credentials.sessionToken { auth.append(("X-Amz-Security-Token", token)) }
         signing.query += auth
-        let canonical = canonicalRequest(signing, payloadHash: Self.unsignedPayload)
+        let canonical = canonicalRequest(signing, payloadHash: Self.unsignedPayload, headers: headers)
         let signature = sign(canonical: canonical.text, amzDate: amzDate)
         return signing.url + "&X-Amz-Signature=\(signature)"
     }
@@ -161,7 +162,13 @@ public struct SigV4Signer: Sendable {
     /// The canonical request (AWS's step 1), exposed for tests and diagnostics.
     public func canonicalRequest(_ request: SigV4Request, payloadHash: String) -> (text: String, signedHeaders: String)
     {
-        let headers = SigV4.canonicalHeaders(request.allHeaders)
+        canonicalRequest(request, payloadHash: payloadHash, headers: SigV4.canonicalHeaders(request.allHeaders))
+    }
+
+    /// The canonical request with the request's canonical headers already computed.
+    func canonicalRequest(
+        _ request: SigV4Request, payloadHash: String, headers: (block: String, names: String)
+    ) -> (text: String, signedHeaders: String) {
         let text = [
             request.method.uppercased(),
             request.encodedPath,
