@@ -235,6 +235,7 @@ let package = Package(
         .testTarget(
             name: "FerryServerTests",
             dependencies: [
+                "FerryCatalogSQLite",
                 "FerryServer",
                 "FerrySigV4",
                 "FerryStorageS3",

@@ -111,6 +111,14 @@ extension PostgresCatalog {
         try await self.rows("DELETE FROM blob_trash WHERE key = \(key)")
     }
 
+    public func referencedBlobs(among keys: [String]) async throws -> Set<String> {
+        let fileIDs = Array(Set(keys.compactMap { $0.split(separator: "/").first.map(String.init) }))
+        guard !fileIDs.isEmpty else { return [] }
+        let current = try await self.rows("SELECT blob_key FROM files WHERE id = ANY(\(fileIDs))")
+            .map { try $0["blob_key"].decode(String.self) }
+        return Set(current).intersection(keys)
+    }
+
     public func upsertGrant(_ grant: GrantRecord) async throws {
         try await self.rows(
             """

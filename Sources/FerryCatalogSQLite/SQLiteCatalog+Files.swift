@@ -124,6 +124,16 @@ extension SQLiteCatalog {
         try await write { db in try db.execute(literal: "DELETE FROM blob_trash WHERE key = \(key)") }
     }
 
+    public func referencedBlobs(among keys: [String]) async throws -> Set<String> {
+        let fileIDs = Set(keys.compactMap { $0.split(separator: "/").first.map(String.init) })
+        guard !fileIDs.isEmpty else { return [] }
+        let ids = Array(fileIDs)
+        let current = try await read { db in
+            try String.fetchSet(db, SQLRequest<String>(literal: "SELECT blob_key FROM files WHERE id IN \(ids)"))
+        }
+        return current.intersection(keys)
+    }
+
     public func upsertGrant(_ grant: GrantRecord) async throws {
         try await write { db in
             try db.execute(

@@ -40,6 +40,16 @@ public protocol BlobStore: Sendable {
 
     /// Whether signed URLs can be bound to a client address (`SignedURLRequest.bindIP`).
     var canBindAddresses: Bool { get }
+
+    /// Hands `page` the keys of committed blobs last written before `cutoff`, a page at a time,
+    /// for the janitor's reconciliation with the catalog. Only keys of the form Ferry makes
+    /// (`<id>/<id>`) are listed: anything else under the store's root or prefix is not Ferry's.
+    func listBlobs(writtenBefore cutoff: Date, page: ([String]) async throws -> Void) async throws
+
+    /// Discards uploads begun before `cutoff` and never committed or aborted (a node that died
+    /// mid-upload: S3 keeps and bills the parts of a multipart upload until it is aborted; local
+    /// disk may keep a hidden temporary file); returns how many.
+    func discardUnfinishedUploads(begunBefore cutoff: Date) async throws -> Int
 }
 
 extension BlobStore {

@@ -76,6 +76,10 @@ public protocol Catalog: Sendable {
     func blobsToDelete(limit: Int) async throws -> [String]
     /// The blob is gone from the store (deleting a missing one is not an error either).
     func blobDeleted(key: String) async throws
+    /// Which of `keys` (blob keys `<file id>/<id>`) a file points at now: the janitor deletes the
+    /// others, blobs whose file record was never written (an upload whose catalog write and blob
+    /// delete both failed) or that a node lost track of.
+    func referencedBlobs(among keys: [String]) async throws -> Set<String>
 
     // MARK: Grants
 

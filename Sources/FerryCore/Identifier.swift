@@ -35,6 +35,13 @@ public enum Identifier {
     public static func isWellFormed(_ text: some StringProtocol) -> Bool {
         (8...64).contains(text.utf8.count) && text.utf8.allSatisfy(Base64URL.isAlphabet)
     }
+
+    /// Whether `key` has the exact shape of the blob keys Ferry makes: `<id>/<id>`, two ids of
+    /// `make()` (22 characters each). The janitor deletes unreferenced keys of this shape only.
+    public static func isBlobKey(_ key: some StringProtocol) -> Bool {
+        let segments = key.split(separator: "/", omittingEmptySubsequences: false)
+        return segments.count == 2 && segments.allSatisfy { $0.utf8.count == 22 && isWellFormed($0) }
+    }
 }
 
 /// Base64url without padding (RFC 4648 section 5).

@@ -46,6 +46,45 @@ extension FerryServices {
 }
 
 extension FerryServices {
+    /// How old a blob (or an unfinished upload) without a file must be before `Janitor` deletes
+    /// it: an upload writes its file record right after its blob, so a day leaves a wide margin,
+    /// also for a store whose clock is not the node's.
+    public static let orphanGrace: TimeInterval = 24 * 3600
+
+    /// Reconciles the store with the catalog: deletes blobs written more than `grace` ago that
+    /// no file points at, and discards uploads begun more than `grace` ago and never finished.
+    /// Returns how many blobs and uploads went. Only keys of Ferry's shape are considered; a
+    /// catalog that cannot answer deletes nothing.
+    public func sweepOrphans(grace: TimeInterval = orphanGrace) async -> (blobs: Int, uploads: Int) {
+        let cutoff = now().addingTimeInterval(-grace)
+        var blobs = 0
+        do {
+            try await store.listBlobs(writtenBefore: cutoff) { keys in
+                let referenced = try await catalog.referencedBlobs(among: keys)
+                for key in keys where !referenced.contains(key) {
+                    try await store.delete(key: key)
+                    blobs += 1
+                }
+            }
+        } catch {
+            logger.warning("could not finish looking for blobs without a file", metadata: ["error": "\(error)"])
+        }
+        var uploads = 0
+        do {
+            uploads = try await store.discardUnfinishedUploads(begunBefore: cutoff)
+        } catch {
+            logger.warning("could not discard unfinished uploads", metadata: ["error": "\(error)"])
+        }
+        if blobs > 0 || uploads > 0 {
+            logger.info(
+                "deleted blobs without a file and unfinished uploads",
+                metadata: ["blobs": "\(blobs)", "uploads": "\(uploads)"])
+        }
+        return (blobs, uploads)
+    }
+}
+
+extension FerryServices {
     /// How long an expired link stays in the catalog (listed for a day, then only kept for
     /// support questions) before `Janitor` deletes it.
     public static let expiredLinkRetention: TimeInterval = 7 * 24 * 3600
@@ -72,25 +111,37 @@ extension FerryServices {
 
 /// Catalog housekeeping on every node, every `interval` until graceful shutdown: retries the
 /// deletion of blobs the store refused when their file was deleted or replaced, prunes links
-/// long expired (every `/d/` redirect issues one) and sign-in attempts out of their window.
+/// long expired (every `/d/` redirect issues one) and sign-in attempts out of their window; and
+/// every `reconcileEvery` (first on its first pass) lists the store for blobs without a file and
+/// unfinished uploads (`sweepOrphans`).
 public struct Janitor: Service, CustomStringConvertible {
     let services: FerryServices
     let interval: Duration
+    let reconcileEvery: Duration
 
-    public init(services: FerryServices, interval: Duration = .seconds(60)) {
+    public init(
+        services: FerryServices, interval: Duration = .seconds(60), reconcileEvery: Duration = .seconds(6 * 3600)
+    ) {
         self.services = services
         self.interval = interval
+        self.reconcileEvery = reconcileEvery
     }
 
     /// What ServiceLifecycle logs for it (never the services and their secrets).
-    public var description: String { "Janitor(every \(interval))" }
+    public var description: String { "Janitor(every \(interval), store listed every \(reconcileEvery))" }
 
     public func run() async throws {
+        let clock = ContinuousClock()
+        var lastReconciled: ContinuousClock.Instant?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return  // shutting down
+            }
+            if lastReconciled.map({ clock.now - $0 >= reconcileEvery }) ?? true {
+                lastReconciled = clock.now
+                _ = await services.sweepOrphans()
             }
             _ = await services.sweepBlobs()
             _ = await services.pruneExpiredLinks()

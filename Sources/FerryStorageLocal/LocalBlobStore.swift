@@ -191,6 +191,68 @@ public struct LocalBlobStore: BlobStore {
     /// Local disk cannot sign URLs: every download is served by Ferry itself.
     public var canSignURLs: Bool { false }
 
+    /// Walks `<root>/<file id>/<blob id>` (two levels, nothing else), in pages of up to 500 keys.
+    public func listBlobs(writtenBefore cutoff: Date, page: ([String]) async throws -> Void) async throws {
+        var keys: [String] = []
+        for directory in try await entries(of: FilePath(configuration.root), type: .directory)
+        where Identifier.isWellFormed(directory) {
+            for name in try await entries(of: FilePath(configuration.root).appending(directory), type: .regular)
+            where Identifier.isBlobKey("\(directory)/\(name)") {
+                let key = "\(directory)/\(name)"
+                guard try await modified(try path(for: key), before: cutoff) == true else { continue }
+                keys.append(key)
+                if keys.count == 500 {
+                    try await page(keys)
+                    keys.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !keys.isEmpty { try await page(keys) }
+    }
+
+    /// Removes SwiftNIO's hidden `.tmp-*` files older than `cutoff`: where the file system has no
+    /// `O_TMPFILE`, an upload writes one beside its key and a process that dies leaves it there.
+    public func discardUnfinishedUploads(begunBefore cutoff: Date) async throws -> Int {
+        var removed = 0
+        for directory in try await entries(of: FilePath(configuration.root), type: .directory)
+        where Identifier.isWellFormed(directory) {
+            let parent = FilePath(configuration.root).appending(directory)
+            for name in try await entries(of: parent, type: .regular) where name.hasPrefix(".tmp-") {
+                let path = parent.appending(name)
+                guard try await modified(path, before: cutoff) == true else { continue }
+                removed += try await fileSystem.removeItem(at: path, strategy: .platformDefault, recursively: false)
+            }
+            // The directory of a file whose only upload died goes too, when it is empty and old
+            // (a new upload creates its directory just before its file).
+            if try await modified(parent, before: cutoff) == true {
+                _ = try? await fileSystem.removeItem(at: parent, strategy: .platformDefault, recursively: false)
+            }
+        }
+        return removed
+    }
+
+    /// Names of the entries of one type in a directory (none when it is gone).
+    func entries(of directory: FilePath, type: FileType) async throws -> [String] {
+        do {
+            return try await fileSystem.withDirectoryHandle(atPath: directory) { handle in
+                var names: [String] = []
+                for try await batch in handle.listContents().batched() {
+                    names += batch.filter { $0.type == type }.map { $0.name.string }
+                }
+                return names
+            }
+        } catch let error as FileSystemError where error.code == .notFound {
+            return []
+        }
+    }
+
+    /// Whether the file at `path` was last written before `cutoff`; nil when it is gone.
+    func modified(_ path: FilePath, before cutoff: Date) async throws -> Bool? {
+        guard let info = try await fileSystem.info(forFileAt: path, infoAboutSymbolicLink: true) else { return nil }
+        let time = info.lastDataModificationTime
+        return Double(time.seconds) + Double(time.nanoseconds) / 1e9 < cutoff.timeIntervalSince1970
+    }
+
     struct InvalidKey: Error {
         var key: String
     }

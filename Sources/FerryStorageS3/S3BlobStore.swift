@@ -2,6 +2,7 @@ import FerryCore
 import FerrySigV4
 import Logging
 import NIOCore
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -55,6 +56,8 @@ public final class S3BlobStore: BlobStore {
     public let client: S3Client
     let cdn: (any CDNURLSigner)?
     let logger: Logger
+    /// When this store first listed each unfinished multipart upload (`discardUnfinishedUploads`).
+    let firstSeen = Mutex<[String: Date]>([:])
 
     /// Creates a store on a client; `cdn` signs links when a CDN is configured.
     public init(client: S3Client, cdn: (any CDNURLSigner)? = nil, logger: Logger) {
@@ -108,6 +111,46 @@ public final class S3BlobStore: BlobStore {
 
     public func delete(key: String) async throws {
         try await mapped { try await client.deleteObject(key: key) }
+    }
+
+    /// Objects under the configured prefix with Ferry's key shape, a `ListObjectsV2` page at a
+    /// time. The cutoff is compared with the S3 server's `LastModified`.
+    public func listBlobs(writtenBefore cutoff: Date, page: ([String]) async throws -> Void) async throws {
+        try await mapped {
+            try await client.listObjects { objects in
+                let keys = objects.filter { object in
+                    guard let written = object.lastModified else { return false }
+                    return written < cutoff && Identifier.isBlobKey(object.key)
+                }.map(\.key)
+                if !keys.isEmpty { try await page(keys) }
+            }
+        }
+    }
+
+    /// Aborts multipart uploads with Ferry's key shape begun before `cutoff` (S3 keeps and bills
+    /// their parts until then; a bucket lifecycle rule would do the same). Not every
+    /// S3-compatible server says truly when an upload began (moto answers a fixed date in 2010),
+    /// so an upload counts as begun when this store first listed it, or later if the server says
+    /// so: a live upload is never aborted on a server's word alone.
+    public func discardUnfinishedUploads(begunBefore cutoff: Date) async throws -> Int {
+        try await mapped {
+            let listed = try await client.listMultipartUploads().filter { Identifier.isBlobKey($0.key) }
+            let now = Date()
+            let begun: [(upload: S3Client.UnfinishedUpload, at: Date)] = firstSeen.withLock { seen in
+                seen = seen.filter { id, _ in listed.contains { $0.uploadID == id } }
+                return listed.map { upload in
+                    let first = seen[upload.uploadID] ?? now
+                    seen[upload.uploadID] = first
+                    return (upload, max(first, upload.initiated ?? first))
+                }
+            }
+            var aborted = 0
+            for (upload, at) in begun where at < cutoff {
+                try await client.abortMultipartUpload(key: upload.key, uploadID: upload.uploadID)
+                aborted += 1
+            }
+            return aborted
+        }
     }
 
     public var canSignURLs: Bool { true }

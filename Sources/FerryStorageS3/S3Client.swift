@@ -181,33 +181,6 @@ public final class S3Client: Sendable {
         try await expect(response, [204, 200], "DeleteObject")
     }
 
-    /// `ListObjectsV2` under a key prefix (relative to the configured prefix), every page.
-    public func listObjects(prefix: String = "") async throws -> [(key: String, size: Int64)] {
-        var out: [(key: String, size: Int64)] = []
-        var token: String?
-        for _ in 0..<10_000 {
-            var query = [("list-type", "2"), ("prefix", configuration.prefix + prefix)]
-            if let token { query.append(("continuation-token", token)) }
-            let response = try await send("ListObjectsV2", method: .GET, key: nil, query: query)
-            let body = try await expect(response, [200], "ListObjectsV2")
-            let result = try decode(ListBucketResult.self, body, "ListObjectsV2")
-            out += (result.contents ?? []).map { (String($0.key.dropFirst(configuration.prefix.count)), $0.size) }
-            guard result.isTruncated == true, let next = result.nextContinuationToken else { break }
-            token = next
-        }
-        return out
-    }
-
-    /// `ListMultipartUploads` under a key prefix: uploads begun and neither completed nor aborted.
-    public func listMultipartUploads(prefix: String = "") async throws -> [(key: String, uploadID: String)] {
-        let response = try await send(
-            "ListMultipartUploads", method: .GET, key: nil,
-            query: [("prefix", configuration.prefix + prefix), ("uploads", "")])
-        let body = try await expect(response, [200], "ListMultipartUploads")
-        let result = try decode(ListMultipartUploadsResult.self, body, "ListMultipartUploads")
-        return (result.uploads ?? []).map { (String($0.key.dropFirst(configuration.prefix.count)), $0.uploadID) }
-    }
-
     /// A presigned `GetObject` URL on the public endpoint, valid `expires` seconds from `date`
     /// (capped at seven days), with the response's Content-Type and Content-Disposition overridden.
     public func presignedGetURL(
@@ -346,38 +319,6 @@ extension Duration {
 struct InitiateMultipartUploadResult: Decodable {
     var uploadID: String
     enum CodingKeys: String, CodingKey { case uploadID = "UploadId" }
-}
-
-struct ListBucketResult: Decodable {
-    struct Object: Decodable {
-        var key: String
-        var size: Int64
-        enum CodingKeys: String, CodingKey {
-            case key = "Key"
-            case size = "Size"
-        }
-    }
-    var contents: [Object]?
-    var isTruncated: Bool?
-    var nextContinuationToken: String?
-    enum CodingKeys: String, CodingKey {
-        case contents = "Contents"
-        case isTruncated = "IsTruncated"
-        case nextContinuationToken = "NextContinuationToken"
-    }
-}
-
-struct ListMultipartUploadsResult: Decodable {
-    struct Upload: Decodable {
-        var key: String
-        var uploadID: String
-        enum CodingKeys: String, CodingKey {
-            case key = "Key"
-            case uploadID = "UploadId"
-        }
-    }
-    var uploads: [Upload]?
-    enum CodingKeys: String, CodingKey { case uploads = "Upload" }
 }
 
 struct CompleteMultipartUpload: Encodable {

@@ -18,6 +18,8 @@ public enum BlobStoreContract {
         "uncommittedBlobIsInvisible": uncommittedBlobIsInvisible,
         "deleteIsIdempotent": deleteIsIdempotent,
         "readerPullsChunkByChunk": readerPullsChunkByChunk,
+        "listingFindsCommittedBlobsWrittenBeforeTheCutoff": listingFindsCommittedBlobsWrittenBeforeTheCutoff,
+        "discardingUnfinishedUploadsSparesNewOnesAndBlobs": discardingUnfinishedUploadsSparesNewOnesAndBlobs,
     ]
 
     static func key() -> String { "\(Identifier.make())/\(Identifier.make())" }
@@ -100,5 +102,52 @@ public enum BlobStoreContract {
         // Memory per transfer is one chunk, never the whole blob.
         #expect(chunks > 1)
         #expect(largest <= 1024 * 1024)
+    }
+
+    static func listed(_ store: any BlobStore, before cutoff: Date) async throws -> [String] {
+        var keys: [String] = []
+        try await store.listBlobs(writtenBefore: cutoff) { page in
+            #expect(!page.isEmpty)
+            keys += page
+        }
+        return keys
+    }
+
+    /// What the janitor's reconciliation relies on: committed blobs of Ferry's key shape, once
+    /// each; never an upload in progress, a blob newer than the cutoff, or another key shape.
+    static func listingFindsCommittedBlobsWrittenBeforeTheCutoff(_ store: any BlobStore) async throws {
+        let file = Identifier.make()
+        let committed = ["\(file)/\(Identifier.make())", "\(file)/\(Identifier.make())", key()]
+        for k in committed { try await write(store, key: k, bytes: TestData.bytes(100)) }
+        let foreign = Identifier.make()  // one segment: not a key Ferry makes
+        try await write(store, key: foreign, bytes: TestData.bytes(10))
+        let inProgress = try await store.beginUpload(key: key(), sizeHint: nil)
+        try await inProgress.write(ByteBuffer(bytes: TestData.bytes(100)))
+
+        // Clocks: S3 dates objects by its own, so the cutoffs keep a minute clear of now.
+        let all = try await listed(store, before: Date().addingTimeInterval(60))
+        #expect(all.sorted() == committed.sorted())
+        #expect(try await listed(store, before: Date().addingTimeInterval(-3600)).isEmpty)
+
+        await inProgress.abort()
+        for k in committed { try await store.delete(key: k) }
+        try await store.delete(key: foreign)
+        #expect(try await listed(store, before: Date().addingTimeInterval(60)).isEmpty)
+    }
+
+    /// Discarding uploads begun before a cutoff in the past touches neither an upload going on
+    /// now nor a committed blob.
+    static func discardingUnfinishedUploadsSparesNewOnesAndBlobs(_ store: any BlobStore) async throws {
+        let blob = key()
+        try await write(store, key: blob, bytes: TestData.bytes(100))
+        let k = key()
+        let upload = try await store.beginUpload(key: k, sizeHint: nil)
+        try await upload.write(ByteBuffer(bytes: TestData.bytes(6 * 1024 * 1024)))
+        #expect(try await store.discardUnfinishedUploads(begunBefore: Date().addingTimeInterval(-3600)) == 0)
+        try await upload.commit()
+        #expect(try await readAll(store, key: k).count == 6 * 1024 * 1024)
+        #expect(try await readAll(store, key: blob).count == 100)
+        try await store.delete(key: k)
+        try await store.delete(key: blob)
     }
 }

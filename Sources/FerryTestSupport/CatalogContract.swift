@@ -20,6 +20,7 @@ public enum CatalogContract {
         "grantsDecideVisibility": grantsDecideVisibility,
         "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
         "replacedAndDeletedBlobsWaitForDeletion": replacedAndDeletedBlobsWaitForDeletion,
+        "referencedBlobsAreTheCurrentVersions": referencedBlobsAreTheCurrentVersions,
         "longExpiredLinksArePrunedWithTheirDownloads": longExpiredLinksArePrunedWithTheirDownloads,
         "loginAttemptsAreLimitedPerKeyAndWindow": loginAttemptsAreLimitedPerKeyAndWindow,
         "auditFiltersAndPages": auditFiltersAndPages,
@@ -171,6 +172,28 @@ public enum CatalogContract {
         #expect(try await catalog.blobsToDelete(limit: 10) == ["\(record.id)/v2"])
         try await catalog.blobDeleted(key: "\(record.id)/v2")
         #expect(try await catalog.blobsToDelete(limit: 10).isEmpty)
+    }
+
+    /// Only the blob a file points at now counts as referenced: not a replaced version's, not a
+    /// deleted file's, not one whose file was never written.
+    static func referencedBlobsAreTheCurrentVersions(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        let kept = file(owner: ann)
+        let replaced = file(owner: ann, name: "b.bin")
+        let deleted = file(owner: ann, name: "c.bin")
+        for record in [kept, replaced, deleted] { try await catalog.insertFile(record) }
+        let content = FileContent(
+            size: 20, contentType: "text/plain", sha256: String(repeating: "d", count: 64),
+            blobKey: "\(replaced.id)/v2", blockSHA256: ["e"])
+        _ = try #require(
+            try await catalog.replaceContent(fileID: replaced.id, expectedVersion: 1, with: content, now: t0))
+        _ = try await catalog.deleteFile(id: deleted.id)
+        let never = "\(Identifier.make())/\(Identifier.make())"
+        let asked = [kept.blobKey, replaced.blobKey, "\(replaced.id)/v2", deleted.blobKey, never, "\(kept.id)/other"]
+        #expect(try await catalog.referencedBlobs(among: asked) == [kept.blobKey, "\(replaced.id)/v2"])
+        #expect(try await catalog.referencedBlobs(among: []).isEmpty)
+        #expect(try await catalog.referencedBlobs(among: [never]).isEmpty)
     }
 
     static func auditFiltersAndPages(_ catalog: any Catalog) async throws {

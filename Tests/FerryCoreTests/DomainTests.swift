@@ -36,6 +36,18 @@ import Testing
         #expect(Identifier.secret().count == 43)
     }
 
+    /// The janitor deletes unreferenced blobs of exactly this shape, nothing else.
+    @Test func blobKeysHaveOneShape() {
+        let (a, b) = (Identifier.make(), Identifier.make())
+        #expect(Identifier.isBlobKey("\(a)/\(b)"))
+        for other in [
+            a, "\(a)/\(b)/\(a)", "\(a)/", "/\(a)", "\(a)/\(b).bin", "\(a)/.tmp-aB3dE9", "\(a)/abcdefgh", "notes/readme",
+            "\(a)/\(b.dropLast())", "\(a)/\(b)x", "\(a)//\(b)",
+        ] {
+            #expect(!Identifier.isBlobKey(other), "\(other)")
+        }
+    }
+
     @Test func base64URLAndHexRoundTrip() async {
         await propertyCheck(count: 300, input: Gen.uint8().array(of: 0...64)) { bytes in
             #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)

@@ -1,3 +1,4 @@
+import FerryCatalogSQLite
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -32,6 +33,12 @@ final class RefusingDeletes: BlobStore {
         try await inner.signedURL(for: key, request: request)
     }
     var canSignURLs: Bool { inner.canSignURLs }
+    func listBlobs(writtenBefore cutoff: Date, page: ([String]) async throws -> Void) async throws {
+        try await inner.listBlobs(writtenBefore: cutoff, page: page)
+    }
+    func discardUnfinishedUploads(begunBefore cutoff: Date) async throws -> Int {
+        try await inner.discardUnfinishedUploads(begunBefore: cutoff)
+    }
 }
 
 /// Housekeeping: blobs of deleted files and replaced versions are deleted even when the store
@@ -116,6 +123,74 @@ final class RefusingDeletes: BlobStore {
             #expect(await server.services.pruneExpiredLinks() == 1)
             #expect(try await server.services.catalog.link(id: old) == nil)
             #expect(try await server.services.catalog.link(id: recent)?.id == recent)
+        }
+    }
+
+    static func put(_ store: any BlobStore, _ key: String) async throws {
+        let upload = try await store.beginUpload(key: key, sizeHint: 10)
+        try await upload.write(ByteBuffer(bytes: TestData.bytes(10)))
+        try await upload.commit()
+    }
+
+    static func backdate(_ path: String, days: Double = 2) throws {
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-days * 24 * 3600)], ofItemAtPath: path)
+    }
+
+    /// A blob with no file (an upload whose catalog write and blob delete both failed) and a
+    /// temporary file of an upload whose process died go once older than a day; everything a
+    /// file points at, anything younger, and anything not of Ferry's making stays.
+    @Test func blobsWithoutAFileAndDeadUploadsGoOnceOlderThanTheGrace() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            let store = server.services.store
+            let root = server.blobRoot
+            let file = try await client.uploadFile(TestData.bytes(1000), token: server.adminToken)
+            let fileKey = try #require(try await server.services.catalog.file(id: file.id)).blobKey
+            let orphan = "\(Identifier.make())/\(Identifier.make())"
+            let young = "\(Identifier.make())/\(Identifier.make())"
+            try await Self.put(store, orphan)
+            try await Self.put(store, young)
+            let fileDirectory = root + "/" + file.id
+            for name in [".tmp-aB3dE9", ".tmp-Zz9yY8"] {
+                #expect(FileManager.default.createFile(atPath: fileDirectory + "/" + name, contents: Data([1])))
+            }
+            #expect(FileManager.default.createFile(atPath: root + "/notes.txt", contents: Data([1])))
+            for path in [orphan, fileKey, file.id + "/.tmp-aB3dE9", "notes.txt"] {
+                try Self.backdate(root + "/" + path)
+            }
+
+            let swept = await server.services.sweepOrphans()
+            #expect(swept.blobs == 1 && swept.uploads == 1)
+            #expect(!(await Self.exists(store, orphan)))
+            #expect(!FileManager.default.fileExists(atPath: root + "/" + orphan.split(separator: "/")[0]))
+            #expect(await Self.exists(store, young))
+            #expect(Set(server.blobFiles()) == [fileKey, young, file.id + "/.tmp-Zz9yY8", "notes.txt"])
+            let content = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken)
+            #expect(content.status == .ok && content.body.readableBytes == 1000)
+
+            // The janitor does the same on its first pass, and again every `reconcileEvery`.
+            let later = "\(Identifier.make())/\(Identifier.make())"
+            try await Self.put(store, later)
+            try Self.backdate(root + "/" + later)
+            let janitor = Task { try await Janitor(services: server.services, interval: .milliseconds(50)).run() }
+            try await Eventually.check(timeout: 10) { !(await Self.exists(store, later)) }
+            janitor.cancel()
+            _ = try? await janitor.value
+            #expect(await Self.exists(store, young))
+        }
+    }
+
+    /// A catalog that cannot answer deletes nothing.
+    @Test func nothingIsDeletedWhenTheCatalogCannotTell() async throws {
+        let server = try await TestServer.make()
+        try await server.test { _ in
+            let orphan = "\(Identifier.make())/\(Identifier.make())"
+            try await Self.put(server.services.store, orphan)
+            try Self.backdate(server.blobRoot + "/" + orphan)
+            try #require(server.services.catalog as? SQLiteCatalog).close()
+            #expect(await server.services.sweepOrphans().blobs == 0)
+            #expect(await Self.exists(server.services.store, orphan))
         }
     }
 }

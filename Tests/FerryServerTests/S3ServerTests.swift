@@ -49,6 +49,37 @@ import Testing
         )
     }
 
+    /// The janitor's reconciliation on S3: objects of Ferry's key shape that no file points at go,
+    /// and multipart uploads nobody finished are aborted, once older than the grace (by S3's own
+    /// dates); the files' objects and objects of any other shape stay.
+    @Test func objectsWithoutAFileAndAbandonedMultipartUploadsAreCleared() async throws {
+        let (env, bucket) = try await Self.s3Environment()
+        defer { Task { await bucket.shutdown() } }
+        let server = try await TestServer.make(env)
+        try await server.test { client in
+            let file = try await client.uploadFile(TestData.bytes(1000), token: server.adminToken)
+            let fileKey = try #require(try await server.services.catalog.file(id: file.id)).blobKey
+            let orphan = "\(Identifier.make())/\(Identifier.make())"
+            try await bucket.putObject(key: orphan, body: ByteBuffer(bytes: [1, 2, 3]))
+            try await bucket.putObject(key: "README", body: ByteBuffer(bytes: [1]))
+            _ = try await bucket.createMultipartUpload(key: "\(Identifier.make())/\(Identifier.make())")
+            _ = try await bucket.createMultipartUpload(key: "other/upload")
+
+            // All of it is younger than a day: nothing goes.
+            let early = await server.services.sweepOrphans()
+            #expect(early.blobs == 0 && early.uploads == 0)
+            #expect(try await bucket.listObjects().count == 3)
+
+            // A grace ending a minute from now (moto dates objects by its clock, which is ours).
+            let swept = await server.services.sweepOrphans(grace: -60)
+            #expect(swept.blobs == 1 && swept.uploads == 1)
+            #expect(Set(try await bucket.listObjects().map(\.key)) == [fileKey, "README"])
+            #expect(try await bucket.listMultipartUploads().map(\.key) == ["other/upload"])
+            let content = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken)
+            #expect(content.status == .ok && content.body.readableBytes == 1000)
+        }
+    }
+
     @Test func uploadsGoToTheBucketAndProxiedRangesAreExact() async throws {
         let (env, bucket) = try await Self.s3Environment()
         defer { Task { await bucket.shutdown() } }
