@@ -224,7 +224,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryStorageLocalTests",
-            dependencies: ["FerryStorageLocal", "FerryTestSupport"],
+            dependencies: [
+                "FerryStorageLocal", "FerryTestSupport", .product(name: "_NIOFileSystem", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -78,10 +78,16 @@ public struct LocalBlobStore: BlobStore {
                     at: parent, withIntermediateDirectories: true, permissions: .ownerReadWriteExecute)
             } catch let error as FileSystemError where error.code == .fileAlreadyExists {}
         }
-        let handle = try await fileSystem.openFile(
-            forWritingAt: path,
-            options: .newFile(replaceExisting: false, permissions: .ownerReadWrite))
-        return LocalBlobUpload(handle: handle)
+        let handle: WriteFileHandle
+        do {
+            handle = try await fileSystem.openFile(
+                forWritingAt: path,
+                options: .newFile(replaceExisting: false, permissions: .ownerReadWrite))
+        } catch {
+            throw Self.writeError(error)
+        }
+        return LocalBlobUpload(
+            handle: handle, directory: path.removingLastComponent(), root: FilePath(configuration.root))
     }
 
     public func read(
@@ -256,6 +262,20 @@ public struct LocalBlobStore: BlobStore {
     struct InvalidKey: Error {
         var key: String
     }
+
+    /// A write the file system refused for lack of space (`ENOSPC`) or over a quota (`EDQUOT`)
+    /// says so to the client, as a 503 (nothing was stored; it can work once space is freed),
+    /// instead of an anonymous 500. Other errors pass through.
+    public static func writeError(_ error: any Error) -> any Error {
+        guard let failure = error as? FileSystemError,
+            let call = failure.cause as? FileSystemError.SystemCallError,
+            call.errno == .noSpace || call.errno == .diskQuotaExceeded
+        else { return error }
+        return FerryError(
+            .unavailable,
+            "The server's storage is full; nothing was stored. Try again once the administrator has freed space.",
+            underlying: error)
+    }
 }
 
 /// An upload into an unnamed file that is linked into place on commit.
@@ -269,8 +289,14 @@ final class LocalBlobUpload: BlobUpload {
         case closed
     }
 
-    init(handle: WriteFileHandle) {
+    /// The key's directory, removed on abort when the upload leaves it empty (a new file's).
+    let directory: FilePath
+    let root: FilePath
+
+    init(handle: WriteFileHandle, directory: FilePath, root: FilePath) {
         self.state = NIOLockedValueBox(.open(handle, offset: 0))
+        self.directory = directory
+        self.root = root
     }
 
     /// An upload dropped without `commit()` or `abort()` still closes its file (unnamed, so it
@@ -285,7 +311,11 @@ final class LocalBlobUpload: BlobUpload {
         guard case .open(let handle, let offset) = state.withLockedValue({ $0 }) else {
             throw FerryError(.internalError, "Upload already finished.")
         }
-        try await handle.write(contentsOf: buffer.readableBytesView, toAbsoluteOffset: offset)
+        do {
+            try await handle.write(contentsOf: buffer.readableBytesView, toAbsoluteOffset: offset)
+        } catch {
+            throw LocalBlobStore.writeError(error)
+        }
         state.withLockedValue { $0 = .open(handle, offset: offset + Int64(buffer.readableBytes)) }
     }
 
@@ -296,13 +326,23 @@ final class LocalBlobUpload: BlobUpload {
             try await handle.close(makeChangesVisible: true)
         } catch {
             _ = try? await uncancelled { try await handle.close(makeChangesVisible: false) }
-            throw error
+            await removeDirectoryIfEmpty()
+            throw LocalBlobStore.writeError(error)
         }
     }
 
     func abort() async {
         guard let handle = take() else { return }
         _ = try? await uncancelled { try await handle.close(makeChangesVisible: false) }
+        await removeDirectoryIfEmpty()
+    }
+
+    /// A directory with another blob in it (the current version of a file being replaced) stays.
+    private func removeDirectoryIfEmpty() async {
+        guard directory != root else { return }
+        _ = try? await uncancelled {
+            try await FileSystem.shared.removeItem(at: self.directory, strategy: .platformDefault, recursively: false)
+        }
     }
 
     private func take() -> WriteFileHandle? {

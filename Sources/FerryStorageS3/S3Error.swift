@@ -39,9 +39,14 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
             + (requestID.map { " [request \($0)]" } ?? "") + (attempts > 1 ? " after \(attempts) attempts" : "")
     }
 
+    /// What S3-compatible servers answer when they are out of space or over a quota: MinIO's
+    /// 507, Ceph RGW's quota, and the generic 507 name.
+    static let storageFullCodes: Set<String> = ["XMinioStorageFull", "QuotaExceeded", "InsufficientStorage"]
+
     /// Whether retrying the same idempotent call may succeed.
     public var isRetryable: Bool {
         guard let status else { return true }
+        if Self.storageFullCodes.contains(code) { return false }
         return status >= 500 || status == 429 || code == "SlowDown" || code == "RequestTimeout"
             || code == "InternalError" || code == "RequestTimeTooSkewed"
     }
@@ -76,6 +81,11 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
             return FerryError(.rangeNotSatisfiable, "The range is outside the stored file.", underlying: self)
         case "EntityTooLarge":
             return FerryError(.tooLarge, "The storage refused an object this large.", underlying: self)
+        case _ where Self.storageFullCodes.contains(code):
+            return FerryError(
+                .unavailable,
+                "The server's storage is full; nothing was stored. Try again once the administrator has freed space.",
+                underlying: self)
         default:
             return FerryError.unavailable("storage", underlying: self)
         }

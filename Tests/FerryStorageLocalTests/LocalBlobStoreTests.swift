@@ -4,6 +4,7 @@ import FerryTestSupport
 import Foundation
 import NIOCore
 import Testing
+import _NIOFileSystem
 
 @Suite struct LocalBlobStoreTests {
     @Test(arguments: BlobStoreContract.names)
@@ -44,6 +45,41 @@ import Testing
         try await upload.write(ByteBuffer(bytes: TestData.bytes(100_000)))
         await upload.abort()
         let leftovers = FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? []
-        #expect(leftovers.allSatisfy { !$0.contains("klmnopqrst") }, "\(leftovers)")
+        // Not even the new file's directory.
+        #expect(leftovers.isEmpty, "\(leftovers)")
+
+        // A file's directory holding its current blob stays when a replacement is aborted.
+        try await BlobStoreTestWrite.put(store, "abcdefghij/current000")
+        let replacement = try await store.beginUpload(key: "abcdefghij/next000000", sizeHint: nil)
+        await replacement.abort()
+        #expect(FileManager.default.fileExists(atPath: directory.path + "/abcdefghij/current000"))
+    }
+
+    /// A full disk is a 503 that says the storage is full, not an anonymous 500. The fault is
+    /// real: `/dev/full` answers every write with ENOSPC.
+    @Test func aFullDiskSaysSo() async throws {
+        let handle = try await FileSystem.shared.openFile(
+            forWritingAt: "/dev/full", options: .modifyFile(createIfNecessary: false))
+        var caught: (any Error)?
+        do {
+            try await handle.write(contentsOf: [UInt8](repeating: 1, count: 4096), toAbsoluteOffset: 0)
+        } catch {
+            caught = error
+        }
+        try await handle.close()
+        let fault = try #require(caught)
+        let mapped = try #require(LocalBlobStore.writeError(fault) as? FerryError)
+        #expect(mapped.code == .unavailable)
+        #expect(mapped.message.contains("storage is full"))
+        // Anything else passes through unchanged.
+        #expect(LocalBlobStore.writeError(CancellationError()) is CancellationError)
+    }
+}
+
+enum BlobStoreTestWrite {
+    static func put(_ store: any BlobStore, _ key: String) async throws {
+        let upload = try await store.beginUpload(key: key, sizeHint: 1)
+        try await upload.write(ByteBuffer(bytes: [1]))
+        try await upload.commit()
     }
 }

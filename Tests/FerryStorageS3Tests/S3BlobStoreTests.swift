@@ -60,6 +60,24 @@ struct TestServiceMissing: Error, CustomStringConvertible {
 }
 
 @Suite struct S3BlobStoreTests {
+    /// What Ferry's clients are told for S3's answers (the S3 code stays in the server log).
+    @Test func s3ErrorsBecomeFerryErrors() {
+        func mapped(_ code: String, _ status: Int) -> FerryError {
+            S3Error(operation: "PutObject", status: status, code: code, message: "m").ferryError
+        }
+        #expect(mapped("NoSuchKey", 404).code == .notFound)
+        #expect(mapped("InvalidRange", 416).code == .rangeNotSatisfiable)
+        #expect(mapped("EntityTooLarge", 400).code == .tooLarge)
+        for (code, status) in [("XMinioStorageFull", 507), ("QuotaExceeded", 403), ("InsufficientStorage", 507)] {
+            let full = mapped(code, status)
+            #expect(full.code == .unavailable && full.message.contains("storage is full"), "\(code)")
+            #expect(!S3Error(operation: "PutObject", status: status, code: code, message: "").isRetryable)
+        }
+        let down = mapped("AccessDenied", 403)
+        #expect(down.code == .unavailable && down.message.contains("unreachable"))
+        #expect(S3Error(operation: "GetObject", status: 503, code: "SlowDown", message: "").isRetryable)
+    }
+
     @Test(arguments: BlobStoreContract.names)
     func contract(_ name: String) async throws {
         let client = try await S3TestServer.client(prefix: "contract/")
