@@ -311,6 +311,8 @@ public final class Downloader: Sendable {
         do {
             response = try await http.execute(request, timeout: .seconds(60))
         } catch {
+            // A sibling part failed for good and the group was cancelled: not a network failure.
+            if Task.isCancelled { throw CancellationError() }
             throw PartFailure.network("\(error)")
         }
         let status = Int(response.status.code)
@@ -357,6 +359,7 @@ public final class Downloader: Sendable {
         } catch let error as FerryClientError {
             throw error
         } catch {
+            if Task.isCancelled { throw CancellationError() }
             throw PartFailure.network("the connection broke after \(offset - range.lowerBound) bytes: \(error)")
         }
         guard offset == range.upperBound + 1 else {

@@ -114,9 +114,19 @@ actor Transfer {
         do {
             handle = try await FileSystem.shared.openFile(
                 forReadingAndWritingAt: FilePath(dataPath), options: .modifyFile(createIfNecessary: false))
-            try await handle.resize(to: .bytes(plan.size))
         } catch {
-            throw FerryClientError(.unexpected, "Cannot write \(dataPath): \(error)")
+            throw DiskSpace.writeError(error, path: dataPath, destination: destination)
+        }
+        do {
+            try await handle.resize(to: .bytes(plan.size))
+            try await handle.withUnsafeDescriptor { descriptor in
+                try DiskSpace.reserve(descriptor.rawValue, bytes: plan.size, destination: destination)
+            }
+        } catch {
+            // SwiftNIO traps on a handle released open. A download that had nothing yet leaves nothing.
+            _ = try? await handle.close()
+            if done.isEmpty { try? manager.removeItem(atPath: dataPath) }
+            throw DiskSpace.writeError(error, path: dataPath, destination: destination)
         }
         let transfer = Transfer(
             plan: plan, source: source, destination: destination, done: done, startedBefore: startedBefore,
@@ -159,7 +169,7 @@ actor Transfer {
         do {
             try await handle.write(contentsOf: chunk.readableBytesView, toAbsoluteOffset: offset)
         } catch {
-            throw FerryClientError(.unexpected, "Cannot write \(dataPath): \(error)")
+            throw DiskSpace.writeError(error, path: dataPath, destination: destination)
         }
         partialBytes[part, default: 0] += Int64(chunk.readableBytes)
         fetched += Int64(chunk.readableBytes)
@@ -357,7 +367,7 @@ actor Transfer {
         do {
             try encoder.encode(control).write(to: URL(fileURLWithPath: controlPath), options: .atomic)
         } catch {
-            throw FerryClientError(.unexpected, "Cannot write the control file \(controlPath): \(error)")
+            throw DiskSpace.writeError(error, path: controlPath, destination: destination)
         }
     }
 

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import _NIOFileSystem
+
+@testable import FerryClient
+
+/// A disk that fills up is named as the cause, with what to do; a download reserves its space
+/// before its first byte.
+@Suite struct DiskSpaceTests {
+    /// `/dev/full` answers every write with ENOSPC: a real full disk, on demand, through both
+    /// ways the client writes (SwiftNIO for the data, Foundation for the control file).
+    @Test func aFullDiskIsNamedWithWhatToDo() async throws {
+        let handle = try await FileSystem.shared.openFile(
+            forWritingAt: "/dev/full", options: .modifyFile(createIfNecessary: false))
+        var nioError: (any Error)?
+        do {
+            try await handle.write(contentsOf: [UInt8](repeating: 0, count: 4096), toAbsoluteOffset: 0)
+        } catch {
+            nioError = error
+        }
+        try await handle.close()
+        var foundationError: (any Error)?
+        do {
+            try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "/dev/full"))
+        } catch {
+            foundationError = error
+        }
+        for error in [nioError, foundationError] {
+            let fault = try #require(error)
+            #expect(DiskSpace.isDiskFull(fault), "\(fault)")
+            let told = DiskSpace.writeError(fault, path: "/x/a.bin.ferry-part.data", destination: "/x/a.bin")
+            #expect(told.kind == .unexpected)
+            #expect(told.message.hasPrefix("The disk holding /x is full."), "\(told.message)")
+            #expect(told.message.contains("run the same command again"))
+        }
+        #expect(!DiskSpace.isDiskFull(CancellationError()))
+        let other = DiskSpace.writeError(CocoaError(.fileNoSuchFile), path: "/x/p", destination: "/x/a")
+        #expect(other.message.hasPrefix("Cannot write /x/p"))
+        let reserved = DiskSpace.full("/tmp/a.bin", needed: 5 << 20)
+        #expect(reserved.message.contains("(the file needs 5.0 MiB, ") && reserved.message.contains(" free)"))
+    }
+
+    /// The whole file is allocated up front (blocks, not a sparse hole), so a disk that cannot
+    /// hold it is told before the transfer, not minutes into it.
+    @Test func reservingAllocatesTheWholeFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-reserve-\(UUID())").path
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let descriptor = open(path, O_RDWR)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        try DiskSpace.reserve(descriptor, bytes: 3 << 20, destination: path)
+        var info = stat()
+        #expect(fstat(descriptor, &info) == 0)
+        #expect(info.st_size == 3 << 20)
+        #expect(Int64(info.st_blocks) * 512 >= 3 << 20)
+    }
+}
