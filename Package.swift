@@ -168,6 +168,7 @@ let package = Package(
                 "FerryCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -224,9 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FerryStorageLocalTests",
-            dependencies: [
-                "FerryStorageLocal", "FerryTestSupport", .product(name: "_NIOFileSystem", package: "swift-nio"),
-            ],
+            dependencies: ["FerryStorageLocal", "FerryTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,6 @@
+import FerryTestSupport
 import Foundation
 import Testing
-import _NIOFileSystem
 
 @testable import FerryClient
 
@@ -10,15 +10,7 @@ import _NIOFileSystem
     /// `/dev/full` answers every write with ENOSPC: a real full disk, on demand, through both
     /// ways the client writes (SwiftNIO for the data, Foundation for the control file).
     @Test func aFullDiskIsNamedWithWhatToDo() async throws {
-        let handle = try await FileSystem.shared.openFile(
-            forWritingAt: "/dev/full", options: .modifyFile(createIfNecessary: false))
-        var nioError: (any Error)?
-        do {
-            try await handle.write(contentsOf: [UInt8](repeating: 0, count: 4096), toAbsoluteOffset: 0)
-        } catch {
-            nioError = error
-        }
-        try await handle.close()
+        let nioError: (any Error)? = try await DiskFull.nioWriteError()
         var foundationError: (any Error)?
         do {
             try Data([1, 2, 3]).write(to: URL(fileURLWithPath: "/dev/full"))

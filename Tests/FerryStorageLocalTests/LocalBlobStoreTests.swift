@@ -4,7 +4,6 @@ import FerryTestSupport
 import Foundation
 import NIOCore
 import Testing
-import _NIOFileSystem
 
 @Suite struct LocalBlobStoreTests {
     @Test(arguments: BlobStoreContract.names)
@@ -58,16 +57,7 @@ import _NIOFileSystem
     /// A full disk is a 503 that says the storage is full, not an anonymous 500. The fault is
     /// real: `/dev/full` answers every write with ENOSPC.
     @Test func aFullDiskSaysSo() async throws {
-        let handle = try await FileSystem.shared.openFile(
-            forWritingAt: "/dev/full", options: .modifyFile(createIfNecessary: false))
-        var caught: (any Error)?
-        do {
-            try await handle.write(contentsOf: [UInt8](repeating: 1, count: 4096), toAbsoluteOffset: 0)
-        } catch {
-            caught = error
-        }
-        try await handle.close()
-        let fault = try #require(caught)
+        let fault = try await DiskFull.nioWriteError()
         let mapped = try #require(LocalBlobStore.writeError(fault) as? FerryError)
         #expect(mapped.code == .unavailable)
         #expect(mapped.message.contains("storage is full"))
