@@ -1,6 +1,8 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Crypto
 import FerryClient
+import FerryCore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -61,7 +63,18 @@ struct GetCommand: AsyncParsableCommand {
                 return FerryAPI(baseURL: url, token: token, httpClient: http)
             }
             if output == "-" {
-                try await toStdout(parsed, downloader: downloader, context: context)
+                try await stream(parsed, into: .standardOutput, context: context)
+                return
+            }
+            if let output, FileManager.default.fileExists(atPath: output), !output.hasSuffix("/"),
+                !Downloader.isRegularFile(output), !Self.isDirectory(output)
+            {
+                // `-o /dev/null`, a named pipe: written in one stream, as curl does.
+                guard let handle = FileHandle(forWritingAtPath: output) else {
+                    throw FerryClientError(.unexpected, "Cannot write to \(output).")
+                }
+                defer { try? handle.close() }
+                try await stream(parsed, into: handle, context: context)
                 return
             }
             let reporter = Reporter(mode: json ? .json : quiet ? .quiet : Terminal.stderrIsTerminal ? .bar : .lines)
@@ -77,15 +90,26 @@ struct GetCommand: AsyncParsableCommand {
         }
     }
 
-    /// `-o -`: one stream to stdout (no parallelism, no resume).
-    func toStdout(_ source: DownloadSource, downloader: Downloader, context: ClientContext) async throws {
+    static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// `-o -` (stdout), a device or a pipe: one stream (no parallelism, no resume). The bytes are
+    /// counted and hashed on their way; a Ferry file whose bytes do not match its size and SHA-256
+    /// ends with exit 7 (what was written cannot be taken back, but the reader is told).
+    func stream(_ source: DownloadSource, into handle: FileHandle, context: ClientContext) async throws {
         let url: String
+        var expected: (size: Int64, sha256: String)?
         switch source {
         case .url(let plain): url = plain
-        case .file(let id): url = try await context.api().manifest(id: id).link.url
+        case .file(let id):
+            let manifest = try await context.api().manifest(id: id)
+            (url, expected) = (manifest.link.url, (manifest.file.size, manifest.file.sha256))
         case .broker(let base, let id):
-            url = try await FerryAPI(baseURL: base, token: context.token, httpClient: context.http).manifest(id: id)
-                .link.url
+            let manifest = try await FerryAPI(baseURL: base, token: context.token, httpClient: context.http)
+                .manifest(id: id)
+            (url, expected) = (manifest.link.url, (manifest.file.size, manifest.file.sha256))
         }
         let response: HTTPClientResponse
         do {
@@ -97,12 +121,26 @@ struct GetCommand: AsyncParsableCommand {
             let body = try await response.body.collect(upTo: 64 * 1024)
             throw FerryAPI.error(status: Int(response.status.code), body: body)
         }
+        var hasher = SHA256()
+        var size: Int64 = 0
         do {
             for try await chunk in response.body {
-                FileHandle.standardOutput.write(Data(chunk.readableBytesView))
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                size += Int64(chunk.readableBytes)
+                try handle.write(contentsOf: chunk.readableBytesView)
             }
+        } catch let error as CocoaError {
+            throw FerryClientError(.unexpected, "Cannot write the download: \(error.localizedDescription)")
         } catch {
-            throw FerryClientError(.network, "The connection broke: \(error)")
+            throw FerryClientError(.network, "The connection broke after \(size) bytes: \(error)")
+        }
+        guard let expected else { return }
+        let digest = Hex.encode(hasher.finalize())
+        guard size == expected.size, digest == expected.sha256 else {
+            throw FerryClientError(
+                .checksum,
+                "The bytes streamed (\(size), SHA-256 \(digest)) are not the file's (\(expected.size), \(expected.sha256)): discard what was written."
+            )
         }
     }
 }

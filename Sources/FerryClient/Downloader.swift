@@ -168,7 +168,28 @@ public final class Downloader: Sendable {
         if destination.hasSuffix("/") {
             throw FerryClientError(.usage, "The directory \(destination) does not exist; create it first.")
         }
+        // The result is renamed into place: never over a device, a pipe or a socket (as root, a
+        // rename onto /dev/null would replace it).
+        if exists, !Self.isRegularFile(destination) {
+            throw FerryClientError(
+                .usage,
+                "\(destination) is not a regular file (a device or a pipe): a segmented download writes a file and renames it into place. Stream into it instead: ferry get SOURCE -o - > \(destination)."
+            )
+        }
+        let parent = (destination as NSString).deletingLastPathComponent
+        if !parent.isEmpty,
+            !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory)
+                || !isDirectory.boolValue
+        {
+            throw FerryClientError(.usage, "The directory \(parent) does not exist; create it first.")
+        }
         return destination
+    }
+
+    /// Whether `path` is a regular file (after symbolic links); false for devices, pipes, sockets.
+    public static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// A server-provided name made safe to create in the current directory: the last path component,

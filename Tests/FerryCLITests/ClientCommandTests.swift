@@ -141,6 +141,54 @@ import Testing
         #expect(noServer.stderr.contains("ferry login"))
     }
 
+    /// `-o` naming a device or a pipe streams into it as curl does (a rename onto it would replace
+    /// it: as root, /dev/null itself), a missing directory is a usage error, and a stream whose
+    /// bytes are not the file's ends with exit 7.
+    @Test func devicesAndPipesAreStreamedIntoAndWhatWasStreamedIsChecked() async throws {
+        let setup = try await Setup.start()
+        defer { setup.stop() }
+        let env = ["FERRY_URL": setup.base, "FERRY_TOKEN": setup.token]
+        let bytes = TestData.bytes(3 * 1024 * 1024 + 5)
+        let source = setup.home.appending("data.bin")
+        try Data(bytes).write(to: URL(fileURLWithPath: source))
+        let put = try await setup.ferry(["put", source, "--json"], env: env)
+        let id = try #require(Self.lastJSON(put.stdout)["id"] as? String)
+
+        // A link to /dev/null: a regression replaces the link, never the device.
+        let sink = setup.home.appending("sink")
+        try FileManager.default.createSymbolicLink(atPath: sink, withDestinationPath: "/dev/null")
+        let toNull = try await setup.ferry(["get", id, "-o", sink, "--quiet"], env: env)
+        #expect(toNull.status == 0, "\(toNull.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: sink) == "/dev/null")
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
+                == .typeCharacterSpecial)
+        #expect(!FileManager.default.fileExists(atPath: sink + ".ferry-part"))
+        #expect(!FileManager.default.fileExists(atPath: sink + ".ferry-part.data"))
+
+        // A named pipe, read by another process.
+        let pipe = setup.home.appending("pipe")
+        #expect(mkfifo(pipe, 0o600) == 0)
+        let received = setup.home.appending("received.bin")
+        let reader = try ExternalTool.start("sh", ["-c", "cat \"$0\" > \"$1\"", pipe, received])
+        let toPipe = try await setup.ferry(["get", id, "-o", pipe], env: env)
+        #expect(toPipe.status == 0, "\(toPipe.stderr)")
+        #expect(await reader.wait(timeout: 30).status == 0)
+        #expect(FileManager.default.contents(atPath: received) == Data(bytes))
+
+        let missing = try await setup.ferry(["get", id, "-o", setup.home.appending("no/such/dir/x.bin")], env: env)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("does not exist; create it first"), "\(missing.stderr)")
+
+        // The stored bytes change behind the catalog's back (same size): the stream is told.
+        let blobs = setup.home.appending("server/blobs/\(id)")
+        let blob = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).first)
+        try Data(TestData.bytes(bytes.count, seed: 99)).write(to: URL(fileURLWithPath: blobs + "/" + blob))
+        let corrupt = try await setup.ferry(["get", id, "-o", "-"], env: env)
+        #expect(corrupt.status == 7, "\(corrupt.stderr)")
+        #expect(corrupt.stderr.contains("are not the file's"))
+    }
+
     @Test func killedWithSIGKILLAndRunAgainResumes() async throws {
         let setup = try await Setup.start()
         defer { setup.stop() }

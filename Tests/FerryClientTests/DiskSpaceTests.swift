@@ -47,4 +47,21 @@ import Testing
         #expect(info.st_size == 3 << 20)
         #expect(Int64(info.st_blocks) * 512 >= 3 << 20)
     }
+
+    /// Only regular files are renamed over: devices, pipes and links to them are not.
+    @Test func onlyRegularFilesAreDestinations() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-dest-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/file"
+        let link = directory + "/null"
+        let pipe = directory + "/pipe"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data([1])))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/dev/null")
+        #expect(mkfifo(pipe, 0o600) == 0)
+        #expect(Downloader.isRegularFile(file))
+        for other in ["/dev/null", link, pipe, directory, directory + "/missing"] {
+            #expect(!Downloader.isRegularFile(other), "\(other)")
+        }
+    }
 }
