@@ -188,8 +188,9 @@ public final class Downloader: Sendable {
 
     /// Whether `path` is a regular file (after symbolic links); false for devices, pipes, sockets.
     public static func isRegularFile(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let type = (try? FileManager.default.attributesOfItem(atPath: resolved))?[.type] as? FileAttributeType
+        return type == .typeRegular
     }
 
     /// A server-provided name made safe to create in the current directory: the last path component,

@@ -249,13 +249,24 @@ public final class FerryAPI: Sendable {
     ) async throws -> RemoteFile {
         let digest = try await Self.sha256(ofFile: path)
         let size = try await FileSystem.shared.info(forFileAt: FilePath(path))?.size ?? 0
+        var request = uploadRequest(name: name, contentType: contentType)
+        request.headers.add(name: "X-Ferry-SHA256", value: digest)
+        request.body = .stream(FileChunks(path: path, progress: progress), length: .known(size))
+        return try await sendUpload(request)
+    }
+
+    /// `POST /v1/files?name=` with the credentials and type, without its body.
+    func uploadRequest(name: String, contentType: String) -> HTTPClientRequest {
         let query = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
         var request = HTTPClientRequest(url: "\(baseURL)/v1/files?name=\(query)")
         request.method = .POST
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "Content-Type", value: contentType)
-        request.headers.add(name: "X-Ferry-SHA256", value: digest)
-        request.body = .stream(FileChunks(path: path, progress: progress), length: .known(size))
+        return request
+    }
+
+    /// Sends an upload and reads the new file from the answer.
+    func sendUpload(_ request: HTTPClientRequest) async throws -> RemoteFile {
         let answer: Answer
         do {
             let response = try await http.execute(request, timeout: .hours(24))

@@ -176,6 +176,20 @@ import Testing
         #expect(await reader.wait(timeout: 30).status == 0)
         #expect(FileManager.default.contents(atPath: received) == Data(bytes))
 
+        // Uploads from a pipe: sent as they come, the SHA-256 checked against the server's.
+        var pipeEnv = setup.environment
+        pipeEnv.merge(env) { $1 }
+        let piped = try await ExternalTool.start(
+            path: "/bin/sh",
+            ["-c", "cat \"$0\" | \"$1\" put - --name piped.bin --json", source, ServeCommandTests.binary],
+            environment: pipeEnv, directory: setup.home.path
+        ).wait(timeout: 60)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let pipedFile = Self.lastJSON(piped.stdout)
+        #expect(pipedFile["sha256"] as? String == TestData.sha256(bytes))
+        #expect(pipedFile["size"] as? Int == bytes.count)
+        #expect(try await setup.ferry(["put", "-"], env: env).status == 2)
+
         let missing = try await setup.ferry(["get", id, "-o", setup.home.appending("no/such/dir/x.bin")], env: env)
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("does not exist; create it first"), "\(missing.stderr)")
