@@ -66,6 +66,8 @@ public struct DownloadResult: Sendable {
     public var bytes: Int64
     /// Bytes fetched more than once (parts in flight when an earlier run stopped, bad blocks).
     public var resentBytes: Int64
+    /// Bytes this run fetched (less than `bytes` when it resumed).
+    public var fetchedBytes: Int64
     public var refreshes: Int
     public var restarts: Int
     public var badBlocks: Int
@@ -98,6 +100,7 @@ public final class Downloader: Sendable {
         var refreshes = 0
         var badBlocks = 0
         var resent: Int64 = 0
+        var fetched: Int64 = 0
         while true {
             let plan = try await makePlan(options)
             let destination = try destinationPath(options, plan: plan)
@@ -107,13 +110,15 @@ public final class Downloader: Sendable {
                 let result = try await run(transfer, options: options, events: events)
                 return DownloadResult(
                     path: result.path, sha256: result.sha256, bytes: result.bytes,
-                    resentBytes: resent + result.resentBytes, refreshes: refreshes + result.refreshes,
-                    restarts: restarts, badBlocks: badBlocks + result.badBlocks)
+                    resentBytes: resent + result.resentBytes, fetchedBytes: fetched + result.fetchedBytes,
+                    refreshes: refreshes + result.refreshes, restarts: restarts, badBlocks: badBlocks + result.badBlocks
+                )
             } catch let restart as Restart {
                 let counts = await transfer.counts()
                 refreshes += counts.refreshes
                 badBlocks += counts.badBlocks
                 resent += counts.fetched
+                fetched += counts.fetched
                 await transfer.discard()
                 restarts += 1
                 guard restarts <= options.maxRestarts else {
@@ -222,6 +227,7 @@ public final class Downloader: Sendable {
         var sha256: String
         var bytes: Int64
         var resentBytes: Int64
+        var fetchedBytes: Int64
         var refreshes: Int
         var badBlocks: Int
     }
@@ -322,7 +328,10 @@ public final class Downloader: Sendable {
     /// One ranged GET of a part, streamed to its offset. When parts are whole blocks, each block's
     /// SHA-256 is computed as the bytes stream in and returned (no read-back from disk).
     func get(part: Int, plan: DownloadPlan, transfer: Transfer) async throws -> [Int: String]? {
-        let range = plan.range(ofPart: part)
+        let whole = plan.range(ofPart: part)
+        // A part taken up again continues after its verified blocks (ranges only).
+        let skip = await transfer.beginFetch(part: part, ranged: plan.acceptsRanges)
+        let range = (whole.lowerBound + skip)...whole.upperBound
         var request = HTTPClientRequest(url: plan.url)
         request.headers.add(name: "User-Agent", value: userAgent)
         if plan.acceptsRanges {
@@ -360,19 +369,24 @@ public final class Downloader: Sendable {
         // quarter of the trips to the file thread; 1 MiB was no faster and cost 10 MiB of RSS).
         var batch = ByteBuffer()
         batch.reserveCapacity(Self.writeBatch)
+        // The end of the blocks written and matched so far, recorded for a later take-up.
+        var recorded = range.lowerBound
         do {
             for try await chunk in response.body {
                 blocks?.update(chunk)
                 offset += Int64(chunk.readableBytes)
                 if batch.readableBytes == 0 && chunk.readableBytes >= Self.writeBatch {
                     try await transfer.write(chunk, at: offset - Int64(chunk.readableBytes), part: part)
-                    continue
-                }
-                var chunk = chunk
-                batch.writeBuffer(&chunk)
-                if batch.readableBytes >= Self.writeBatch {
+                } else {
+                    var chunk = chunk
+                    batch.writeBuffer(&chunk)
+                    guard batch.readableBytes >= Self.writeBatch else { continue }
                     try await transfer.write(batch, at: offset - Int64(batch.readableBytes), part: part)
                     batch.clear()
+                }
+                if let blocks, let end = blocks.matchedEnd(from: recorded, writtenTo: offset, plan: plan) {
+                    recorded = end
+                    try await transfer.verified(part: part, bytes: end - whole.lowerBound)
                 }
             }
             if batch.readableBytes > 0 {
@@ -414,49 +428,4 @@ public final class Downloader: Sendable {
             throw error
         }
     }
-}
-
-/// SHA-256 of each block of a part, fed as the part's bytes stream in.
-struct BlockHasher {
-    let blockSize: Int64
-    let size: Int64
-    var block: Int
-    var filled: Int64 = 0
-    var hasher = SHA256()
-    var digests: [Int: String] = [:]
-
-    init(plan: DownloadPlan, start: Int64) {
-        blockSize = plan.blockSize
-        size = plan.size
-        block = Int(start / plan.blockSize)
-    }
-
-    /// The length of the current block (the last one may be shorter).
-    var blockLength: Int64 { min(blockSize, size - Int64(block) * blockSize) }
-
-    mutating func update(_ chunk: ByteBuffer) {
-        chunk.withUnsafeReadableBytes { raw in
-            var index = 0
-            while index < raw.count, blockLength > 0 {
-                let take = min(raw.count - index, Int(blockLength - filled))
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[index..<(index + take)]))
-                filled += Int64(take)
-                index += take
-                if filled == blockLength {
-                    digests[block] = Hex.encode(hasher.finalize())
-                    hasher = SHA256()
-                    block += 1
-                    filled = 0
-                }
-            }
-        }
-    }
-
-    /// The digests of the blocks completed.
-    func finish() -> [Int: String] { digests }
-}
-
-/// A failure that makes the download start over from zero.
-struct Restart: Error {
-    var reason: String
 }

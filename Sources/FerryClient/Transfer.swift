@@ -8,28 +8,6 @@ import _NIOFileSystem
     import Glibc
 #endif
 
-/// The control file beside a download (`<destination>.ferry-part`): enough to resume.
-struct ControlFile: Codable, Equatable {
-    var version = 1
-    var source: String
-    var url: String?
-    var size: Int64
-    var etag: String?
-    var sha256: String?
-    var partSize: Int64
-    /// Parts written completely (and, where block hashes are known, verified).
-    var done: [Int]
-    /// Parts on their way when the file was written: fetched again on resume.
-    var inFlight: [Int]
-
-    enum CodingKeys: String, CodingKey {
-        case version, source, size, etag, sha256, done
-        case url
-        case partSize = "part_size"
-        case inFlight = "in_flight"
-    }
-}
-
 /// One download in progress: the plan, which parts are done, the data file and the control file.
 actor Transfer {
     private(set) var plan: DownloadPlan
@@ -45,6 +23,11 @@ actor Transfer {
     private var pending: [Int]
     /// Parts an earlier run had in flight: their bytes count as resent when fetched again.
     private var startedBefore: Set<Int>
+    /// Verified bytes at the start of parts not done (whole blocks that matched): a part fetched
+    /// again continues after them, in this run (a retry) or the next (saved in the control file).
+    private var partProgress: [Int: Int64]
+    /// Where the parts an earlier run had in flight were taken up (their resent bytes start there).
+    private var resumedAt: [Int: Int64]
     private var verifiedBlocks: Set<Int> = []
     private var badBlockCounts: [Int: Int] = [:]
     private var partialBytes: [Int: Int64] = [:]
@@ -62,8 +45,10 @@ actor Transfer {
 
     init(
         plan: DownloadPlan, source: String, destination: String, done: Set<Int>, startedBefore: Set<Int>,
-        handle: ReadWriteFileHandle, events: @escaping @Sendable (DownloadEvent) -> Void
+        progress: [Int: Int64] = [:], handle: ReadWriteFileHandle, events: @escaping @Sendable (DownloadEvent) -> Void
     ) {
+        partProgress = progress
+        resumedAt = progress
         self.plan = plan
         self.source = source
         self.destination = destination
@@ -90,6 +75,7 @@ actor Transfer {
         let manager = FileManager.default
         var done: Set<Int> = []
         var startedBefore: Set<Int> = []
+        var progress: [Int: Int64] = [:]
         if let data = manager.contents(atPath: controlPath),
             let control = try? JSONDecoder().decode(ControlFile.self, from: data),
             manager.fileExists(atPath: dataPath)
@@ -100,11 +86,13 @@ actor Transfer {
             {
                 done = Set(control.done.filter { $0 >= 0 && $0 < plan.partCount })
                 startedBefore = Set(control.inFlight)
+                progress = Self.validProgress(
+                    control.progress ?? [:], plan: plan, inFlight: startedBefore.subtracting(done))
             } else {
                 events(.restart(reason: "The partial download is of another version of the file; starting over."))
             }
         }
-        if done.isEmpty { try? manager.removeItem(atPath: dataPath) }
+        if done.isEmpty && progress.isEmpty { try? manager.removeItem(atPath: dataPath) }
         if !manager.fileExists(atPath: dataPath) {
             guard manager.createFile(atPath: dataPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw FerryClientError(.unexpected, "Cannot create \(dataPath).")
@@ -125,12 +113,12 @@ actor Transfer {
         } catch {
             // SwiftNIO traps on a handle released open. A download that had nothing yet leaves nothing.
             _ = try? await handle.close()
-            if done.isEmpty { try? manager.removeItem(atPath: dataPath) }
+            if done.isEmpty && progress.isEmpty { try? manager.removeItem(atPath: dataPath) }
             throw DiskSpace.writeError(error, path: dataPath, destination: destination)
         }
         let transfer = Transfer(
             plan: plan, source: source, destination: destination, done: done, startedBefore: startedBefore,
-            handle: handle, events: events)
+            progress: progress, handle: handle, events: events)
         try await transfer.recheckBlocksOnDisk()
         await transfer.settleDone()
         try await transfer.saveControl()
@@ -139,6 +127,35 @@ actor Transfer {
 
     /// Parts kept from an earlier run (re-checked on disk) are final.
     func settleDone() { settled = done }
+
+    /// Progress entries that can be trusted to mean whole blocks of a part in flight.
+    static func validProgress(_ saved: [String: Int64], plan: DownloadPlan, inFlight: Set<Int>) -> [Int: Int64] {
+        guard streamsBlocks(plan) else { return [:] }
+        var progress: [Int: Int64] = [:]
+        for (key, bytes) in saved {
+            guard let part = Int(key), inFlight.contains(part), bytes > 0, bytes % plan.blockSize == 0,
+                bytes < Int64(plan.range(ofPart: part).count)
+            else { continue }
+            progress[part] = bytes
+        }
+        return progress
+    }
+
+    /// A request for a part begins (the first or a retry): where it starts, from the part's start
+    /// (after its verified blocks when the server takes ranges); its progress counts from there.
+    func beginFetch(part: Int, ranged: Bool) -> Int64 {
+        let start = ranged ? partProgress[part] ?? 0 : 0
+        partialBytes[part] = start
+        return start
+    }
+
+    /// The first `bytes` of a part in flight are written and their blocks matched: a part fetched
+    /// again (a retry now, a resume later) starts after them.
+    func verified(part: Int, bytes: Int64) throws {
+        guard inFlight.contains(part), bytes > (partProgress[part] ?? 0) else { return }
+        partProgress[part] = bytes
+        try saveControl()
+    }
 
     // MARK: Scheduling
 
@@ -149,7 +166,7 @@ actor Transfer {
         guard !pending.isEmpty else { return nil }
         let part = pending.removeFirst()
         inFlight.insert(part)
-        partialBytes[part] = 0
+        partialBytes[part] = partProgress[part] ?? 0
         try? saveControl()
         return part
     }
@@ -185,7 +202,10 @@ actor Transfer {
     func completed(part: Int, digests: [Int: String]? = nil) async throws {
         inFlight.remove(part)
         partialBytes[part] = nil
-        if startedBefore.remove(part) != nil { resent += Int64(plan.range(ofPart: part).count) }
+        partProgress[part] = nil
+        if startedBefore.remove(part) != nil {
+            resent += Int64(plan.range(ofPart: part).count) - (resumedAt[part] ?? 0)
+        }
         guard !plan.blockSHA256.isEmpty else {
             done.insert(part)
             settled.insert(part)
@@ -199,7 +219,8 @@ actor Transfer {
             if bad.isEmpty {
                 done.insert(part)
                 settled.insert(part)
-                verifiedBlocks.formUnion(digests.keys)
+                // Blocks before where this fetch started were checked earlier (on disk at resume).
+                verifiedBlocks.formUnion(plan.blocks(ofPart: part))
             } else {
                 try badBlock(bad.keys.min() ?? 0, parts: part...part)
             }
@@ -233,6 +254,7 @@ actor Transfer {
         for p in parts {
             done.remove(p)
             settled.remove(p)
+            partProgress[p] = nil
             resent += Int64(plan.range(ofPart: p).count)
             if !pending.contains(p) && !inFlight.contains(p) { pending.append(p) }
         }
@@ -299,7 +321,7 @@ actor Transfer {
 
     /// Checks blocks fully on disk against the manifest; their parts are fetched again when not.
     func recheckBlocksOnDisk() async throws {
-        guard !plan.blockSHA256.isEmpty, !done.isEmpty else { return }
+        guard !plan.blockSHA256.isEmpty, !done.isEmpty || !partProgress.isEmpty else { return }
         var bad: Set<Int> = []
         for block in 0..<plan.blockSHA256.count {
             let parts = plan.parts(ofBlock: block)
@@ -308,6 +330,20 @@ actor Transfer {
                 verifiedBlocks.insert(block)
             } else {
                 bad.formUnion(parts)
+            }
+        }
+        // Parts taken up mid-way: their verified blocks are checked again too.
+        for (part, bytes) in partProgress.sorted(by: { $0.key < $1.key }) {
+            let first = plan.range(ofPart: part).lowerBound
+            var good: Int64 = 0
+            for block in plan.blocks(ofPart: part) where plan.range(ofBlock: block).upperBound < first + bytes {
+                guard try await blockMatches(block) else { break }
+                good = plan.range(ofBlock: block).upperBound + 1 - first
+            }
+            if good < bytes {
+                bad.insert(part)
+                partProgress[part] = good > 0 ? good : nil
+                resumedAt[part] = partProgress[part]
             }
         }
         if !bad.isEmpty {
@@ -361,7 +397,9 @@ actor Transfer {
     func saveControl() throws {
         let control = ControlFile(
             source: source, url: nil, size: plan.size, etag: plan.etag, sha256: plan.sha256,
-            partSize: plan.partSize, done: done.sorted(), inFlight: (inFlight.union(startedBefore)).sorted())
+            partSize: plan.partSize, done: done.sorted(), inFlight: (inFlight.union(startedBefore)).sorted(),
+            progress: partProgress.isEmpty
+                ? nil : Dictionary(uniqueKeysWithValues: partProgress.map { (String($0.key), $0.value) }))
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         do {
@@ -400,7 +438,8 @@ actor Transfer {
         try? FileManager.default.removeItem(atPath: controlPath)
         events(.done(path: destination, sha256: digest, bytes: plan.size, resentBytes: resent))
         return Downloader.Outcome(
-            path: destination, sha256: digest, bytes: plan.size, resentBytes: resent, refreshes: refreshes,
+            path: destination, sha256: digest, bytes: plan.size, resentBytes: resent, fetchedBytes: fetched,
+            refreshes: refreshes,
             badBlocks: badBlocks)
     }
 

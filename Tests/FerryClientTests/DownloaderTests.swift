@@ -110,6 +110,48 @@ import Testing
         }
     }
 
+    /// A part cut mid-way is taken up after its blocks that were written and verified (saved in
+    /// the control file as they land), not from its start; those blocks are checked on disk first,
+    /// and one that no longer matches sends the whole part again.
+    @Test(arguments: [false, true])
+    func aPartCutMidwayIsTakenUpAfterItsVerifiedBlocks(_ tampered: Bool) async throws {
+        try await LiveFerry.run { ferry in
+            // Over 256 MiB: the plan's parts are 16 MiB, two 8 MiB blocks each.
+            let bytes = TestData.bytes(260 * 1024 * 1024 + 7, seed: 21)
+            let file = try await ferry.upload(bytes)
+            let manifest = try await ferry.api().manifest(id: file.id)
+            let (part, block) = (Int(manifest.partSize), Int(manifest.blockSize))
+            #expect(part == 16 << 20 && block == 8 << 20)
+            let out = try TemporaryDirectory("ferry-get")
+            defer { out.remove() }
+            let destination = out.appending("taken-up.bin")
+
+            // What a run stopped mid-part leaves: every part done but part 15 (the 16th), whose
+            // first block was written and verified and whose second was still arriving.
+            var data = bytes
+            let start = 15 * part
+            for index in (start + block)..<(start + part) { data[index] = 0 }
+            if tampered { data[start + 100] ^= 0xFF }
+            try Data(data).write(to: URL(fileURLWithPath: destination + ".ferry-part.data"))
+            let control: [String: Any] = [
+                "version": 1, "source": file.id, "size": bytes.count, "etag": file.etag, "sha256": file.sha256,
+                "part_size": part, "done": Array(0..<15) + [16], "in_flight": [15], "progress": ["15": block],
+            ]
+            try JSONSerialization.data(withJSONObject: control).write(
+                to: URL(fileURLWithPath: destination + ".ferry-part"))
+
+            let log = EventLog()
+            let result = try await ferry.downloader().download(
+                DownloadOptions(source: .file(id: file.id), destination: destination), events: log.record)
+            #expect(try Self.sha(destination) == TestData.sha256(bytes))
+            let expected = Int64(tampered ? part : part - block)
+            #expect(result.fetchedBytes == expected)
+            #expect(result.resentBytes == expected)
+            #expect(log.all.contains { if case .retry = $0 { true } else { false } } == tampered)
+            #expect(Self.leftovers(out.path).isEmpty)
+        }
+    }
+
     @Test func linksExpiringEveryFewRequestsAreRefreshedAndTheDownloadCompletes() async throws {
         let clock = ManualClock()
         try await LiveFerry.run(["FERRY_LINK_TTL": "1"], clock: clock) { ferry in
