@@ -238,7 +238,8 @@ final class Reporter: Sendable {
         case .json:
             Terminal.json([
                 "event": "done", "path": result.path, "sha256": result.sha256, "bytes": result.bytes,
-                "resent_bytes": result.resentBytes, "refreshes": result.refreshes, "restarts": result.restarts,
+                "resent_bytes": result.resentBytes, "fetched_bytes": result.fetchedBytes, "refreshes": result.refreshes,
+                "restarts": result.restarts,
                 "bad_blocks": result.badBlocks,
             ])
         case .bar, .lines:
