@@ -52,8 +52,14 @@ public enum DownloadSource: Sendable, Hashable, CustomStringConvertible {
 public struct DownloadPlan: Sendable {
     public var url: String
     public var size: Int64
-    /// The strong validator every ranged request sends in `If-Range` (nil when the server gave none).
+    /// The version's strong entity tag: a resumed download or a refreshed link must show the same.
     public var etag: String?
+    /// What ranged requests to `url` send in `If-Range`: the version's entity tag when `url` is
+    /// Ferry's own (`/t/`) or a plain URL; nil for a storage or CDN link, whose store compares
+    /// If-Range with its own ETag (S3 honors it: a Ferry tag there would get the whole object on
+    /// every request). Such a link names one object written once (one key per version), so it can
+    /// only ever serve that version.
+    public var rangeValidator: String?
     /// Expected SHA-256 of the whole content (from the manifest).
     public var sha256: String?
     public var partSize: Int64
@@ -96,6 +102,7 @@ public struct DownloadPlan: Sendable {
         url = manifest.link.url
         size = manifest.file.size
         etag = manifest.file.etag
+        rangeValidator = manifest.link.strategy == "server" ? manifest.file.etag : nil
         sha256 = manifest.file.sha256
         partSize = max(manifest.partSize, 1)
         blockSize = max(manifest.blockSize, 1)
@@ -111,6 +118,7 @@ public struct DownloadPlan: Sendable {
         self.url = url
         self.size = size
         self.etag = etag
+        self.rangeValidator = etag
         sha256 = nil
         self.partSize = acceptsRanges ? max(partSize, 1) : max(size, 1)
         blockSize = 8 * 1024 * 1024

@@ -76,7 +76,8 @@ public struct DownloadResult: Sendable {
 /// Segmented, parallel, resumable downloads that survive link expiry, never stitch two versions of a
 /// file together, and verify every block and the whole result (CLI.md "Downloads").
 ///
-/// Parts are fetched with ranged GETs carrying `If-Range` with the plan's strong ETag, written at
+/// Parts are fetched with ranged GETs carrying `If-Range` with the version's strong ETag (on
+/// Ferry's links and plain URLs; storage links name an object written once), written at
 /// their offsets into `<destination>.ferry-part.data`, and recorded in the control file
 /// `<destination>.ferry-part`; the destination appears, by rename, only when complete and verified.
 public final class Downloader: Sendable {
@@ -336,7 +337,7 @@ public final class Downloader: Sendable {
         request.headers.add(name: "User-Agent", value: userAgent)
         if plan.acceptsRanges {
             request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")
-            if let etag = plan.etag { request.headers.add(name: "If-Range", value: etag) }
+            if let validator = plan.rangeValidator { request.headers.add(name: "If-Range", value: validator) }
         }
         let response: HTTPClientResponse
         do {

@@ -384,6 +384,7 @@ actor Transfer {
             throw Restart(reason: "The file was replaced on the server.")
         }
         plan.url = fresh.url
+        plan.rangeValidator = fresh.rangeValidator
         generation += 1
         refreshes += 1
         let (bytes, total) = progress()

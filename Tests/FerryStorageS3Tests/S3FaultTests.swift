@@ -12,45 +12,29 @@ import Testing
 @Suite struct S3FaultTests {
     /// The proxy in front of the test server, and a client whose bucket exists and who talks through it.
     struct Proxied {
-        let proxy: ExternalTool.Running
-        let port: Int
+        let proxy: FaultProxy
         let client: S3Client
+        var port: Int { proxy.port }
 
         static func start(maxAttempts: Int = 4) async throws -> Proxied {
             let direct = try await S3TestServer.client()
-            let port = try FreePort.pick()
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-                "fault_proxy.py"
-            ).path
-            let proxy = try ExternalTool.start(
-                "python3",
-                [script, "--listen-port", String(port), "--upstream", direct.configuration.endpoint.description])
+            let proxy = try await FaultProxy.start(upstream: direct.configuration.endpoint.description)
             var configuration = direct.configuration
-            configuration.endpoint = S3Endpoint(scheme: "http", host: "127.0.0.1", port: port)
+            configuration.endpoint = S3Endpoint(scheme: "http", host: "127.0.0.1", port: proxy.port)
             configuration.publicEndpoint = configuration.endpoint
             configuration.maxAttempts = maxAttempts
             await direct.shutdown()
             let client = S3Client(configuration: configuration, logger: Logger(label: "s3-fault-test"))
-            let proxied = Proxied(proxy: proxy, port: port, client: client)
-            try await Eventually.check(timeout: 10) { (try? await proxied.state()) != nil }
-            return proxied
+            return Proxied(proxy: proxy, client: client)
         }
 
-        func state() async throws -> [String: Int] {
-            let r = try await ExternalTool.run("curl", ["-fsS", "http://127.0.0.1:\(port)/__fault"], timeout: 5)
-            guard r.status == 0 else { throw TestServiceMissing(message: "fault proxy not answering") }
-            return try JSONDecoder().decode([String: Int].self, from: Data(r.stdout.utf8))
-        }
+        func state() async throws -> [String: Int] { try await proxy.state() }
 
-        func set(_ json: String) async throws {
-            let r = try await ExternalTool.run(
-                "curl", ["-fsS", "-X", "POST", "--data", json, "http://127.0.0.1:\(port)/__fault"], timeout: 5)
-            #expect(r.status == 0, "\(r.stderr)")
-        }
+        func set(_ json: String) async throws { try await proxy.set(json) }
 
         func stop() async {
             await client.shutdown()
-            proxy.terminate()
+            proxy.stop()
         }
     }
 

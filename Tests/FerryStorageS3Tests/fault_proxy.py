@@ -10,7 +10,15 @@ is forwarded unchanged to the real server.
 Faults are set with `POST /__fault` and a JSON body, and counted with `GET /__fault`:
     {"fail_next": N}            the next N requests get 503 SlowDown (S3's error XML)
     {"cut_next": N, "cut_after": B}  the next N GET bodies stop after B bytes (connection closed)
+
+Two behaviours of AWS S3 that moto lacks can be switched on (1) and are counted:
+    {"if_range": 1}      a ranged GET whose If-Range is not the object's ETag gets the whole
+                         object (200), as RFC 9110 says and S3 does ("if_range_mismatch")
+    {"expire_presigned": 1}  a presigned GET past X-Amz-Date + X-Amz-Expires gets S3's 403
+                         AccessDenied "Request has expired" ("expired")
 """
+import calendar
+import time
 import argparse
 import http.client
 import json
@@ -18,11 +26,18 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"fail_next": 0, "cut_next": 0, "cut_after": 0, "requests": 0, "failed": 0, "cut": 0}
+STATE = {
+    "fail_next": 0, "cut_next": 0, "cut_after": 0, "requests": 0, "failed": 0, "cut": 0,
+    "if_range": 0, "if_range_mismatch": 0, "ranged": 0, "expire_presigned": 0, "expired": 0,
+}
 LOCK = threading.Lock()
 SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>"
+)
+EXPIRED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Request has expired</Message><RequestId>fault-proxy</RequestId></Error>"
 )
 
 
@@ -65,15 +80,26 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["cut"] += 1
             cut_after = STATE["cut_after"]
         if fail:
-            self.send_response(503)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(SLOW_DOWN)))
-            self.end_headers()
-            self.wfile.write(SLOW_DOWN)
-            return
+            return self._error(503, SLOW_DOWN)
+        if self.command == "GET" and STATE["expire_presigned"] and self._presigned_expired():
+            with LOCK:
+                STATE["expired"] += 1
+            return self._error(403, EXPIRED)
         target = urllib.parse.urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+        if self.command == "GET" and "Range" in self.headers:
+            with LOCK:
+                STATE["ranged"] += 1
+            if STATE["if_range"] and "If-Range" in self.headers:
+                head = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                head.request("HEAD", self.path, headers={"Host": self.headers.get("Host", "")})
+                etag = head.getresponse().getheader("ETag")
+                head.close()
+                if self.headers["If-Range"] != etag:
+                    with LOCK:
+                        STATE["if_range_mismatch"] += 1
+                    headers = {k: v for k, v in headers.items() if k.lower() not in ("range", "if-range")}
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
         conn.request(self.command, self.path, body=body or None, headers=headers)
         response = conn.getresponse()
         data = response.read()
@@ -94,6 +120,20 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def _error(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _presigned_expired(self):
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        if "X-Amz-Date" not in query or "X-Amz-Expires" not in query:
+            return False
+        signed = calendar.timegm(time.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ"))
+        return time.time() > signed + int(query["X-Amz-Expires"][0])
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 

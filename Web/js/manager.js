@@ -51,10 +51,18 @@ export class Download {
     const part = Math.max(block, Math.ceil(manifest.part_size / block) * block);
     return {
       fileId: manifest.file.id, name: manifest.file.name, size: manifest.file.size, etag: manifest.file.etag,
-      url: manifest.link.url, partSize: part, blockSize: block, blocks: manifest.block_sha256, done: [],
+      url: manifest.link.url, ifRange: Download.rangeValidator(manifest), partSize: part, blockSize: block,
+      blocks: manifest.block_sha256, done: [],
       status: 'running', message: '', pausedAt: null,
     };
   }
+
+  /**
+   * What ranged requests send in If-Range: the version's ETag on Ferry's own links; nothing on a
+   * storage or CDN link, whose store compares If-Range with its own ETag (S3 would answer the
+   * whole object every time) and whose URL names an object written once, for this version only.
+   */
+  static rangeValidator(manifest) { return manifest.link.strategy === 'server' ? manifest.file.etag : null; }
 
   get partCount() { return Math.ceil(this.state.size / this.state.partSize); }
   get doneBytes() {
@@ -105,7 +113,7 @@ export class Download {
       let response;
       try {
         response = await fetch(s.url, {
-          headers: { Range: `bytes=${start}-${end}`, 'If-Range': s.etag },
+          headers: { Range: `bytes=${start}-${end}`, ...(s.ifRange ? { 'If-Range': s.ifRange } : {}) },
           credentials: 'same-origin', signal: controller.signal, cache: 'no-store',
         });
         if (response.status === 206) {
@@ -180,6 +188,7 @@ export class Download {
         }
         if (manifest.file.etag !== this.state.etag) throw new Restart('The file was replaced on the server.');
         this.state.url = manifest.link.url;
+        this.state.ifRange = Download.rangeValidator(manifest);
         this.generation++;
         // The first refresh after a resume explains the pause; any other is an expiry mid-transfer.
         const wasPaused = this.afterPause === true;

@@ -1,0 +1,42 @@
+import Foundation
+
+/// `Tests/FerryStorageS3Tests/fault_proxy.py` in front of the S3 test server: faults and AWS S3
+/// behaviours a real moto cannot produce on demand (see the script), switched on over HTTP.
+public struct FaultProxy: Sendable {
+    public let process: ExternalTool.Running
+    public let port: Int
+
+    /// Starts the proxy in front of `upstream` (`http://127.0.0.1:PORT`) and waits until it answers.
+    public static func start(upstream: String) async throws -> FaultProxy {
+        let port = try FreePort.pick()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Tests/FerryStorageS3Tests/fault_proxy.py").standardizedFileURL.path
+        let process = try ExternalTool.start(
+            "python3", [script, "--listen-port", String(port), "--upstream", upstream])
+        let proxy = FaultProxy(process: process, port: port)
+        try await Eventually.check(timeout: 10) { (try? await proxy.state()) != nil }
+        return proxy
+    }
+
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// The proxy's switches and counters.
+    public func state() async throws -> [String: Int] {
+        let r = try await ExternalTool.run("curl", ["-fsS", "\(endpoint)/__fault"], timeout: 5)
+        guard r.status == 0 else { throw ProxyNotAnswering() }
+        return try JSONDecoder().decode([String: Int].self, from: Data(r.stdout.utf8))
+    }
+
+    /// Sets switches, e.g. `{"fail_next": 2}`.
+    public func set(_ json: String) async throws {
+        let r = try await ExternalTool.run(
+            "curl", ["-fsS", "-X", "POST", "--data", json, "\(endpoint)/__fault"], timeout: 5)
+        guard r.status == 0 else { throw ProxyNotAnswering() }
+    }
+
+    public func stop() { process.terminate() }
+
+    struct ProxyNotAnswering: Error, CustomStringConvertible {
+        var description: String { "the fault proxy does not answer" }
+    }
+}
