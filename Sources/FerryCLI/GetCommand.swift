@@ -7,6 +7,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import UnixSignals
 
 /// `ferry get`: segmented, resumable, verified downloads (CLI.md "Downloads").
 struct GetCommand: AsyncParsableCommand {
@@ -81,12 +82,39 @@ struct GetCommand: AsyncParsableCommand {
             let options = DownloadOptions(
                 source: parsed, destination: output, connections: connections, partSize: partSize)
             do {
-                let result = try await downloader.download(options, events: reporter.report)
-                reporter.finish(result)
+                switch try await Self.untilSignalled({ try await downloader.download(options, events: reporter.report) }
+                ) {
+                case .finished(let result):
+                    reporter.finish(result)
+                case .signalled(let signal):
+                    // What is on disk stays: the control file was written as parts and blocks landed.
+                    reporter.interrupted(by: signal == .sigint ? "Ctrl-C" : "SIGTERM")
+                    throw ExitCode(signal == .sigint ? 130 : 143)
+                }
             } catch let error as FerryClientError {
                 reporter.failed(error)
                 throw error
             }
+        }
+    }
+
+    enum Ending: Sendable {
+        case finished(DownloadResult)
+        case signalled(UnixSignal)
+    }
+
+    /// Runs `work` until it ends or SIGINT / SIGTERM arrives; then `work` is cancelled (a download
+    /// stops where it is, resumable) and the signal is returned, for a message and exit 130 / 143.
+    static func untilSignalled(_ work: @escaping @Sendable () async throws -> DownloadResult) async throws -> Ending {
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        return try await withThrowingTaskGroup(of: Ending.self) { group in
+            group.addTask { .finished(try await work()) }
+            group.addTask {
+                for await signal in signals { return .signalled(signal) }
+                throw CancellationError()  // the sequence ends only when this task is cancelled
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
     }
 
@@ -159,6 +187,8 @@ final class Reporter: Sendable {
         var lastAt = Date()
         var name = ""
         var resent: Int64 = 0
+        var latest: Int64 = 0
+        var total: Int64 = 0
     }
 
     init(mode: Mode) { self.mode = mode }
@@ -174,6 +204,8 @@ final class Reporter: Sendable {
                 $0.baseline = have
                 $0.lastBytes = have
                 $0.name = name
+                $0.latest = have
+                $0.total = total
             }
             switch mode {
             case .json:
@@ -189,6 +221,7 @@ final class Reporter: Sendable {
             }
         case .progress(let bytes, let total, let connections):
             let rate = state.withLock { s -> Double in
+                s.latest = bytes
                 let now = Date()
                 let elapsed = now.timeIntervalSince(s.lastAt)
                 if elapsed > 0.2 {
@@ -255,6 +288,24 @@ final class Reporter: Sendable {
                     ("Saved \(result.path) (\(Terminal.bytes(result.bytes)), \(rate), SHA-256 verified \(result.sha256.prefix(12))…)"
                         + (notes.isEmpty ? "" : "; " + notes.joined(separator: ", ")) + "\n").utf8))
         case .quiet: break
+        }
+    }
+
+    /// Stopped by the user: where it stood, and that the same command resumes.
+    func interrupted(by cause: String) {
+        let (bytes, total) = state.withLock { ($0.latest, $0.total) }
+        let percent = total > 0 ? Int(bytes * 100 / total) : 0
+        let message =
+            "Stopped by \(cause) at \(percent)% (\(Terminal.bytes(bytes)) of \(Terminal.bytes(total))); "
+            + "run the same command again to resume: what was written and verified is kept."
+        switch mode {
+        case .json:
+            Terminal.json(["event": "error", "code": "interrupted", "message": message, "bytes": bytes, "total": total])
+        case .bar:
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            Terminal.error(message)
+        case .lines, .quiet:
+            Terminal.error(message)
         }
     }
 

@@ -203,7 +203,7 @@ import Testing
         #expect(corrupt.stderr.contains("are not the file's"))
     }
 
-    @Test func killedWithSIGKILLAndRunAgainResumes() async throws {
+    @Test func stoppedWithCtrlCOrKilledAndRunAgainResumes() async throws {
         let setup = try await Setup.start()
         defer { setup.stop() }
         let env = ["FERRY_URL": setup.base, "FERRY_TOKEN": setup.token]
@@ -214,20 +214,38 @@ import Testing
         let id = try #require(Self.lastJSON(put.stdout)["id"] as? String)
         try? FileManager.default.removeItem(atPath: source)
         let out = setup.home.appending("big-copy.bin")
-        var killedMidway = 0
-        for _ in 0..<3 {
-            var runEnv = setup.environment
-            runEnv.merge(env) { $1 }
-            let run = try ExternalTool.start(
-                path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--quiet"],
-                environment: runEnv)
-            // Wait for the first part on disk, then kill -9.
+        var runEnv = setup.environment
+        runEnv.merge(env) { $1 }
+        func firstPartOnDisk() async throws {
             try await Eventually.check(timeout: 60) {
                 guard let data = FileManager.default.contents(atPath: out + ".ferry-part"),
                     let control = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
                 else { return FileManager.default.fileExists(atPath: out) }
                 return !((control["done"] as? [Int]) ?? []).isEmpty || FileManager.default.fileExists(atPath: out)
             }
+        }
+
+        // Ctrl-C: a last JSON event says where it stood and how to go on; exit 130, state kept.
+        let interrupted = try ExternalTool.start(
+            path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--json"], environment: runEnv)
+        try await firstPartOnDisk()
+        interrupted.signal(SIGINT)
+        let stopped = await interrupted.wait(timeout: 30)
+        if !FileManager.default.fileExists(atPath: out) {
+            #expect(stopped.status == 130, "\(stopped.stderr)")
+            let last = Self.lastJSON(stopped.stdout)
+            #expect(last["event"] as? String == "error" && last["code"] as? String == "interrupted")
+            #expect((last["message"] as? String)?.contains("run the same command again to resume") == true)
+            #expect(FileManager.default.fileExists(atPath: out + ".ferry-part"))
+        }
+
+        var killedMidway = 0
+        for _ in 0..<3 {
+            let run = try ExternalTool.start(
+                path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--quiet"],
+                environment: runEnv)
+            // Wait for the first part on disk, then kill -9.
+            try await firstPartOnDisk()
             run.kill()
             _ = await run.wait(timeout: 10)
             if !FileManager.default.fileExists(atPath: out) { killedMidway += 1 }
