@@ -42,6 +42,13 @@ struct GetCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Part size in bytes for plain URLs (Ferry files use the server's plan).")
     var partSize: Int64?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The SHA-256 (hex) the file must have; checked at the end (Ferry files and links carry their own).",
+            valueName: "hex"))
+    var sha256: String?
+
     @Flag(name: .long, help: "One JSON object per line on stdout instead of a progress bar.")
     var json = false
 
@@ -51,6 +58,9 @@ struct GetCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...32).contains(connections) else { throw ValidationError("--connections must be from 1 to 32.") }
         if let partSize, partSize < 64 * 1024 { throw ValidationError("--part-size must be at least 65536 bytes.") }
+        if let sha256, sha256.count != 64 || Hex.decode(sha256) == nil {
+            throw ValidationError("--sha256 takes the 64 hex digits of a SHA-256.")
+        }
     }
 
     func run() async throws {
@@ -79,8 +89,12 @@ struct GetCommand: AsyncParsableCommand {
                 return
             }
             let reporter = Reporter(mode: json ? .json : quiet ? .quiet : Terminal.stderrIsTerminal ? .bar : .lines)
-            let options = DownloadOptions(
-                source: parsed, destination: output, connections: connections, partSize: partSize)
+            let options = {
+                var options = DownloadOptions(
+                    source: parsed, destination: output, connections: connections, partSize: partSize)
+                options.expectedSHA256 = sha256
+                return options
+            }()
             do {
                 switch try await Self.untilSignalled({ try await downloader.download(options, events: reporter.report) }
                 ) {
@@ -124,11 +138,12 @@ struct GetCommand: AsyncParsableCommand {
     }
 
     /// `-o -` (stdout), a device or a pipe: one stream (no parallelism, no resume). The bytes are
-    /// counted and hashed on their way; a Ferry file whose bytes do not match its size and SHA-256
-    /// ends with exit 7 (what was written cannot be taken back, but the reader is told).
+    /// counted and hashed on their way; bytes that do not match the file's SHA-256 (from the
+    /// manifest, the server's `Repr-Digest`, or `--sha256`) end with exit 7 (what was written
+    /// cannot be taken back, but the reader is told).
     func stream(_ source: DownloadSource, into handle: FileHandle, context: ClientContext) async throws {
         let url: String
-        var expected: (size: Int64, sha256: String)?
+        var expected: (size: Int64?, sha256: String)?
         switch source {
         case .url(let plain): url = plain
         case .file(let id):
@@ -149,6 +164,10 @@ struct GetCommand: AsyncParsableCommand {
             let body = try await response.body.collect(upTo: 64 * 1024)
             throw FerryAPI.error(status: Int(response.status.code), body: body)
         }
+        if expected == nil, let announced = DownloadPlan.sha256(fromDigestHeaders: response.headers) {
+            expected = (response.headers.first(name: "content-length").flatMap { Int64($0) }, announced)
+        }
+        if let sha256 { expected = (expected?.size, sha256.lowercased()) }
         var hasher = SHA256()
         var size: Int64 = 0
         do {
@@ -164,10 +183,10 @@ struct GetCommand: AsyncParsableCommand {
         }
         guard let expected else { return }
         let digest = Hex.encode(hasher.finalize())
-        guard size == expected.size, digest == expected.sha256 else {
+        guard size == expected.size ?? size, digest == expected.sha256 else {
             throw FerryClientError(
                 .checksum,
-                "The bytes streamed (\(size), SHA-256 \(digest)) are not the file's (\(expected.size), \(expected.sha256)): discard what was written."
+                "The bytes streamed (\(size), SHA-256 \(digest)) are not the file's (SHA-256 \(expected.sha256)): discard what was written."
             )
         }
     }

@@ -148,6 +148,7 @@ extension DownloadPlan {
             ContentDispositionName.parse(response.headers.first(name: "content-disposition"))
             ?? URL(string: url)?.lastPathComponent ?? ""
         let etag = response.headers.first(name: "etag").flatMap { $0.hasPrefix("W/") ? nil : $0 }
+        var plan: DownloadPlan
         switch status {
         case 206:
             guard
@@ -157,12 +158,12 @@ extension DownloadPlan {
             else {
                 throw FerryClientError(.unexpected, "The server answered a range without its total size.")
             }
-            return DownloadPlan(url: url, size: total, etag: etag, partSize: partSize, name: name, acceptsRanges: true)
+            plan = DownloadPlan(url: url, size: total, etag: etag, partSize: partSize, name: name, acceptsRanges: true)
         case 200:
             let size = response.headers.first(name: "content-length").flatMap { Int64($0) } ?? Int64(body.readableBytes)
-            return DownloadPlan(url: url, size: size, etag: etag, partSize: partSize, name: name, acceptsRanges: false)
+            plan = DownloadPlan(url: url, size: size, etag: etag, partSize: partSize, name: name, acceptsRanges: false)
         case 416:
-            return DownloadPlan(url: url, size: 0, etag: etag, partSize: partSize, name: name, acceptsRanges: true)
+            plan = DownloadPlan(url: url, size: 0, etag: etag, partSize: partSize, name: name, acceptsRanges: true)
         default:
             let error = FerryAPI.error(status: status, body: body)
             if status == 403, error.code == "link_expired" || Downloader.looksExpired(body) {
@@ -172,6 +173,33 @@ extension DownloadPlan {
             }
             throw error
         }
+        plan.sha256 = sha256(fromDigestHeaders: response.headers)
+        return plan
+    }
+
+    /// The SHA-256 of the whole representation a server announces: RFC 9530 `Repr-Digest`
+    /// (Ferry's `/t/` links send it), or the older RFC 3230 `Digest`; hex, or nil.
+    public static func sha256(fromDigestHeaders headers: HTTPHeaders) -> String? {
+        let candidates: [(String, String)] = [("repr-digest", ":"), ("digest", "")]
+        for (name, wrapper) in candidates {
+            for value in headers[name] {
+                for member in value.split(separator: ",") {
+                    let pair = member.split(separator: "=", maxSplits: 1)
+                    guard pair.count == 2,
+                        pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "sha-256"
+                    else { continue }
+                    var encoded = pair[1].trimmingCharacters(in: .whitespaces)
+                    if !wrapper.isEmpty {
+                        guard encoded.hasPrefix(wrapper), encoded.hasSuffix(wrapper), encoded.count > 2 else {
+                            continue
+                        }
+                        encoded = String(encoded.dropFirst().dropLast())
+                    }
+                    if let bytes = Data(base64Encoded: encoded), bytes.count == 32 { return Hex.encode(bytes) }
+                }
+            }
+        }
+        return nil
     }
 }
 

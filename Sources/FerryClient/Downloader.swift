@@ -43,6 +43,9 @@ public struct DownloadOptions: Sendable {
     /// Called after each part has landed (and its blocks checked), with the part's index: for
     /// progress displays that count parts, and for tests that act at a precise point.
     public var afterPart: (@Sendable (Int) async throws -> Void)?
+    /// The SHA-256 (hex) the whole file must have, as `aria2c --checksum`: checked at the end
+    /// like the server's own, and against what the server publishes before anything is fetched.
+    public var expectedSHA256: String?
 
     /// Creates options.
     public init(
@@ -103,7 +106,16 @@ public final class Downloader: Sendable {
         var resent: Int64 = 0
         var fetched: Int64 = 0
         while true {
-            let plan = try await makePlan(options)
+            var plan = try await makePlan(options)
+            if let expected = options.expectedSHA256?.lowercased() {
+                if let published = plan.sha256, published != expected {
+                    throw FerryClientError(
+                        .checksum,
+                        "The server publishes SHA-256 \(published) for this file, not the \(expected) you expected; nothing was downloaded."
+                    )
+                }
+                plan.sha256 = expected
+            }
             let destination = try destinationPath(options, plan: plan)
             let transfer = try await Transfer.open(
                 plan: plan, source: options.source.description, destination: destination, events: events)

@@ -51,6 +51,14 @@ public struct FileRecord: Hashable, Sendable {
 
     /// Last-Modified: when this version was published.
     public var lastModified: Date { updatedAt }
+
+    /// The SHA-256 of the whole content as an RFC 9530 `Repr-Digest` value (`sha-256=:<base64>:`),
+    /// sent with every download so that any client, even one holding only a link, can check the
+    /// whole file.
+    public var reprDigest: String {
+        guard let bytes = Hex.decode(sha256) else { return "" }
+        return "sha-256=:" + Data(bytes).base64EncodedString() + ":"
+    }
 }
 
 /// The content of one version, as produced by an upload.

@@ -12,7 +12,9 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     let origins: Set<String>
 
     static var allowedHeaders: String { "Authorization, Range, If-Range, If-None-Match, Content-Type, Content-Digest" }
-    static var exposedHeaders: String { "Content-Range, Content-Length, ETag, Content-Disposition, Accept-Ranges" }
+    static var exposedHeaders: String {
+        "Content-Range, Content-Length, ETag, Content-Disposition, Accept-Ranges, Repr-Digest"
+    }
     static var allowedMethods: String { "GET, HEAD, POST, PUT, PATCH, DELETE" }
 
     func handle(

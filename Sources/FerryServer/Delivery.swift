@@ -37,6 +37,7 @@ struct Delivery: Sendable {
         var headers: HTTPFields = [
             .eTag: file.etag.description,
             .lastModified: HTTPDate.format(file.lastModified),
+            .reprDigest: file.reprDigest,
             .acceptRanges: "bytes",
             .cacheControl: options.cacheControl,
             .xContentTypeOptions: "nosniff",

@@ -59,6 +59,7 @@ extension HTTPField.Name {
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
     static let xFerrySHA256 = HTTPField.Name("X-Ferry-SHA256")!
     static let contentDigest = HTTPField.Name("Content-Digest")!
+    static let reprDigest = HTTPField.Name("Repr-Digest")!
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let xRequestID = HTTPField.Name("X-Request-ID")!
 }

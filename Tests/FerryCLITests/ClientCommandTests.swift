@@ -129,6 +129,7 @@ import Testing
         let env = ["FERRY_URL": setup.base, "FERRY_TOKEN": setup.token]
         #expect(try await setup.ferry(["get"], env: env).status == 2)
         #expect(try await setup.ferry(["get", "x", "--connections", "99"], env: env).status == 2)
+        #expect(try await setup.ferry(["get", "x", "--sha256", "not-a-digest"], env: env).status == 2)
         let unknown = try await setup.ferry(["get", Identifier.make()], env: env)
         #expect(unknown.status == 5)
         let badToken = try await setup.ferry(["ls"], env: ["FERRY_URL": setup.base, "FERRY_TOKEN": "nope"])

@@ -290,6 +290,49 @@ import Testing
         }
     }
 
+    /// A link holder has no manifest, but Ferry's links announce the file's SHA-256
+    /// (`Repr-Digest`): bytes that changed behind the catalog's back are caught. A SHA-256 given
+    /// by the user is checked against the announced one before anything is fetched.
+    @Test func aLinkDownloadIsVerifiedAgainstTheAnnouncedDigest() async throws {
+        try await LiveFerry.run { ferry in
+            let bytes = TestData.bytes(3 * 1024 * 1024 + 5, seed: 31)
+            let file = try await ferry.upload(bytes, name: "announced.bin")
+            let link = try await ferry.api().createLink(fileID: file.id, options: LinkOptions(ttlSeconds: 600))
+            let out = try TemporaryDirectory("ferry-get")
+            defer { out.remove() }
+            let plain = Downloader(http: ferry.http) { _ in nil }
+            func options(_ name: String, expecting sha: String? = nil) throws -> DownloadOptions {
+                var options = DownloadOptions(
+                    source: try DownloadSource(parsing: link.url), destination: out.appending(name), connections: 2,
+                    partSize: 1024 * 1024)
+                options.expectedSHA256 = sha
+                return options
+            }
+            let good = try await plain.download(try options("good.bin", expecting: file.sha256), events: { _ in })
+            #expect(good.sha256 == TestData.sha256(bytes))
+
+            let wrong = String(repeating: "ab", count: 32)
+            await #expect {
+                _ = try await plain.download(try options("wrong.bin", expecting: wrong), events: { _ in })
+            } throws: { error in
+                (error as? FerryClientError)?.kind == .checksum
+                    && (error as? FerryClientError)?.message.contains("nothing was downloaded") == true
+            }
+            #expect(!FileManager.default.fileExists(atPath: out.appending("wrong.bin.ferry-part.data")))
+
+            // The stored bytes rot (same size): the catalog still announces the uploaded SHA-256.
+            let record = try #require(try await ferry.services.catalog.file(id: file.id))
+            try Data(TestData.bytes(bytes.count, seed: 32)).write(
+                to: URL(fileURLWithPath: ferry.directory.appending("data/blobs/\(record.blobKey)")))
+            await #expect {
+                _ = try await plain.download(try options("rotten.bin"), events: { _ in })
+            } throws: { error in
+                (error as? FerryClientError)?.kind == .checksum
+            }
+            #expect(!FileManager.default.fileExists(atPath: out.appending("rotten.bin")))
+        }
+    }
+
     @Test func aBlockThatNeverMatchesStopsWithAChecksumErrorAndKeepsTheData() async throws {
         try await LiveFerry.run { ferry in
             // 64 MiB: the plan's parts are whole 8 MiB blocks, checked as they stream in.

@@ -27,6 +27,7 @@ import Testing
                 headers: [.origin: "https://app.example.com", .range: "bytes=0-9"])
             #expect(get.headers[.accessControlAllowOrigin] == "https://app.example.com")
             #expect(get.headers[.accessControlExposeHeaders]?.contains("Content-Range") == true)
+            #expect(get.headers[.accessControlExposeHeaders]?.contains("Repr-Digest") == true)
             #expect(get.headers[.vary]?.contains("Origin") == true)
             let error = try await client.get(
                 "/v1/files/nope", token: nil, headers: [.origin: "https://app.example.com"])

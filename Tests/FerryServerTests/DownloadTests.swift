@@ -44,6 +44,9 @@ import Testing
             #expect(r.headers[.cacheControl] == "private, no-store")
             #expect(r.headers[.lastModified] != nil)
             #expect(r.headers[.contentDisposition] == "attachment; filename=\"data.bin\"; filename*=UTF-8''data.bin")
+            // RFC 9530: the whole representation's SHA-256, for clients holding only a link.
+            let digest = Data(Hex.decode(TestData.sha256(Self.bytes)) ?? []).base64EncodedString()
+            #expect(r.headers[HTTPField.Name("Repr-Digest")!] == "sha-256=:\(digest):")
         }
     }
 
@@ -51,6 +54,9 @@ import Testing
         try await withFile { client, server, file in
             let r = try await range(client, server, file, "bytes=100-199")
             #expect(r.status == .partialContent)
+            // Repr-Digest describes the whole file on a part too.
+            let digest = Data(Hex.decode(TestData.sha256(Self.bytes)) ?? []).base64EncodedString()
+            #expect(r.headers[HTTPField.Name("Repr-Digest")!] == "sha-256=:\(digest):")
             #expect(r.headers[.contentRange] == "bytes 100-199/\(Self.size)")
             #expect(Array(r.body.readableBytesView) == Array(Self.bytes[100...199]))
         }
