@@ -38,34 +38,15 @@ extension AuditEvent {
         var out = "{"
         for (index, entry) in detail.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { out += "," }
-            Self.appendJSONString(entry.key, to: &out)
+            JSONText.appendString(entry.key, to: &out)
             out += ":"
             switch entry.value {
-            case .string(let value): Self.appendJSONString(value, to: &out)
+            case .string(let value): JSONText.appendString(value, to: &out)
             case .int(let value): out += String(value)
             case .null: out += "null"
             }
         }
         return out + "}"
-    }
-
-    /// A JSON string literal (RFC 8259 section 7): quote, backslash and control characters escaped.
-    static func appendJSONString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }
 

@@ -40,23 +40,40 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [String: String] = [:]
-        let merged = metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
-        for (key, value) in merged { fields[key] = "\(value)" }
+        for (key, value) in metadata { fields[key] = "\(value)" }
+        if let provided = metadataProvider?.get() { for (key, value) in provided { fields[key] = "\(value)" } }
+        if let extra = event.metadata { for (key, value) in extra { fields[key] = "\(value)" } }
         fields["ts"] = Self.timestamp()
         fields["level"] = event.level.rawValue
         fields["message"] = event.message.description
         fields["logger"] = label
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var data = try? encoder.encode(fields) else { return }
-        data.append(0x0A)
-        sink.write(data)
+        // Written directly, keys sorted: JSONEncoder took a third of a logged request's time.
+        var line = "{"
+        line.reserveCapacity(512)
+        for (index, key) in fields.keys.sorted().enumerated() {
+            if index > 0 { line += "," }
+            JSONText.appendString(key, to: &line)
+            line += ":"
+            JSONText.appendString(fields[key] ?? "", to: &line)
+        }
+        line += "}\n"
+        sink.write(Data(line.utf8))
     }
+
+    /// The second's RFC 3339 text, kept for the next lines of the same second.
+    static let lastSecond = Mutex<(second: Int64, text: String)>((-1, ""))
 
     static func timestamp() -> String {
         let now = Date()
-        let millis = Int((now.timeIntervalSince1970 * 1000).truncatingRemainder(dividingBy: 1000))
-        let base = HTTPDate.rfc3339(now)
-        return String(base.dropLast()) + "." + String(format: "%03d", millis) + "Z"
+        let millisSinceEpoch = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        let second = millisSinceEpoch / 1000
+        let base = lastSecond.withLock { cached in
+            if cached.second != second {
+                cached = (second, String(HTTPDate.rfc3339(Date(timeIntervalSince1970: Double(second))).dropLast()))
+            }
+            return cached.text
+        }
+        let millis = Int(millisSinceEpoch % 1000)
+        return base + (millis < 10 ? ".00" : millis < 100 ? ".0" : ".") + String(millis) + "Z"
     }
 }

@@ -48,6 +48,22 @@ import Testing
         }
     }
 
+    /// JSON strings written by hand (audit details, log lines) read back as what was written,
+    /// whatever the characters: quotes, backslashes, control characters, any plane.
+    @Test func jsonTextRoundTrips() async {
+        await propertyCheck(
+            count: 300, input: Gen.character(in: Character(UnicodeScalar(0))...Character("\u{D7FF}")).string(of: 0...40)
+        ) { text in
+            var out = ""
+            JSONText.appendString(text, to: &out)
+            let parsed = try? JSONSerialization.jsonObject(with: Data(("[" + out + "]").utf8)) as? [String]
+            #expect(parsed == [text], "\(out)")
+        }
+        var fixed = ""
+        JSONText.appendString("a\"b\\c\nd\u{1}é🚢", to: &fixed)
+        #expect(fixed == #""a\"b\\c\nd\u0001é🚢""#)
+    }
+
     @Test func base64URLAndHexRoundTrip() async {
         await propertyCheck(count: 300, input: Gen.uint8().array(of: 0...64)) { bytes in
             #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
