@@ -178,25 +178,18 @@ extension DownloadPlan {
     }
 
     /// The SHA-256 of the whole representation a server announces: RFC 9530 `Repr-Digest`
-    /// (Ferry's `/t/` links send it), or the older RFC 3230 `Digest`; hex, or nil.
+    /// (Ferry's `/t/` links send it), or the older RFC 3230 `Digest` (`SHA-256=<base64>`); hex, or nil.
     public static func sha256(fromDigestHeaders headers: HTTPHeaders) -> String? {
-        let candidates: [(String, String)] = [("repr-digest", ":"), ("digest", "")]
-        for (name, wrapper) in candidates {
-            for value in headers[name] {
-                for member in value.split(separator: ",") {
-                    let pair = member.split(separator: "=", maxSplits: 1)
-                    guard pair.count == 2,
-                        pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "sha-256"
-                    else { continue }
-                    var encoded = pair[1].trimmingCharacters(in: .whitespaces)
-                    if !wrapper.isEmpty {
-                        guard encoded.hasPrefix(wrapper), encoded.hasSuffix(wrapper), encoded.count > 2 else {
-                            continue
-                        }
-                        encoded = String(encoded.dropFirst().dropLast())
-                    }
-                    if let bytes = Data(base64Encoded: encoded), bytes.count == 32 { return Hex.encode(bytes) }
-                }
+        for value in headers["repr-digest"] {
+            if let bytes = try? DigestField.sha256(value) { return Hex.encode(bytes) }
+        }
+        for value in headers["digest"] {
+            for member in value.split(separator: ",") {
+                let pair = member.split(separator: "=", maxSplits: 1)
+                guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "sha-256",
+                    let bytes = Data(base64Encoded: pair[1].trimmingCharacters(in: .whitespaces)), bytes.count == 32
+                else { continue }
+                return Hex.encode(bytes)
             }
         }
         return nil

@@ -57,7 +57,7 @@ public struct FileRecord: Hashable, Sendable {
     /// whole file.
     public var reprDigest: String {
         guard let bytes = Hex.decode(sha256) else { return "" }
-        return "sha-256=:" + Data(bytes).base64EncodedString() + ":"
+        return DigestField.value(sha256: bytes)
     }
 }
 

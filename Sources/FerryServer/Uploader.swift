@@ -87,19 +87,11 @@ struct Uploader: Sendable {
     static func expectedDigest(_ headers: HTTPFields) throws -> [UInt8]? {
         var found: [UInt8]?
         if let value = headers[.contentDigest] {
-            for member in value.split(separator: ",") {
-                let parts = member.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "sha-256" else {
-                    continue
-                }
-                let encoded = parts[1].trimmingCharacters(in: .whitespaces)
-                guard encoded.hasPrefix(":"), encoded.hasSuffix(":"), encoded.count > 2,
-                    let bytes = Data(base64Encoded: String(encoded.dropFirst().dropLast())), bytes.count == 32
-                else {
-                    throw FerryError(
-                        .badRequest, "Content-Digest must look like sha-256=:<base64 of 32 bytes>: (RFC 9530).")
-                }
-                found = Array(bytes)
+            do {
+                found = try DigestField.sha256(value)
+            } catch {
+                throw FerryError(
+                    .badRequest, "Content-Digest must look like sha-256=:<base64 of 32 bytes>: (RFC 9530).")
             }
         }
         if let value = headers[.xFerrySHA256] {

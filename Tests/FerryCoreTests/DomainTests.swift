@@ -64,6 +64,19 @@ import Testing
         #expect(fixed == #""a\"b\\c\nd\u0001é🚢""#)
     }
 
+    /// RFC 9530 digest fields, parsed as RFC 9651 dictionaries.
+    @Test func digestFieldsCarryTheirSHA256() throws {
+        let bytes = (0..<32).map { UInt8($0) }
+        let value = DigestField.value(sha256: bytes)
+        #expect(value == "sha-256=:" + Data(bytes).base64EncodedString() + ":")
+        #expect(try DigestField.sha256(value) == bytes)
+        #expect(try DigestField.sha256("sha-512=:\(Data(count: 64).base64EncodedString()):, \(value)") == bytes)
+        #expect(try DigestField.sha256("sha-512=:\(Data(count: 64).base64EncodedString()):") == nil)
+        for malformed in ["sha-256=abc", "sha-256=:AAAA:", "sha-256=:not base64:", "=:x:", "sha-256=\"x\""] {
+            #expect(throws: DigestField.Malformed.self, "\(malformed)") { try DigestField.sha256(malformed) }
+        }
+    }
+
     @Test func base64URLAndHexRoundTrip() async {
         await propertyCheck(count: 300, input: Gen.uint8().array(of: 0...64)) { bytes in
             #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
