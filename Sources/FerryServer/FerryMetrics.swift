@@ -66,6 +66,14 @@ public final class FerryMetrics: Sendable {
     }
 
     /// A download failed or was refused, by API code (or `client_aborted`, `storage_error`).
+    /// Housekeeping removed `count` things of a kind: `blob` (of a deleted file or replaced
+    /// version), `orphan_blob`, `unfinished_upload`, `expired_link`.
+    func housekeeping(_ kind: String, count: Int) {
+        guard count > 0 else { return }
+        CoreMetrics.Counter(label: "ferry_housekeeping_deleted_total", dimensions: [("kind", kind)], factory: factory)
+            .increment(by: Int64(count))
+    }
+
     func downloadFailed(code: String) {
         CoreMetrics.Counter(label: "ferry_download_failures_total", dimensions: [("code", code)], factory: factory)
             .increment()

@@ -41,6 +41,7 @@ extension FerryServices {
             }
         }
         if deleted > 0 { logger.info("deleted blobs left behind earlier", metadata: ["count": "\(deleted)"]) }
+        metrics.housekeeping("blob", count: deleted)
         return deleted
     }
 }
@@ -75,6 +76,8 @@ extension FerryServices {
         } catch {
             logger.warning("could not discard unfinished uploads", metadata: ["error": "\(error)"])
         }
+        metrics.housekeeping("orphan_blob", count: blobs)
+        metrics.housekeeping("unfinished_upload", count: uploads)
         if blobs > 0 || uploads > 0 {
             logger.info(
                 "deleted blobs without a file and unfinished uploads",
@@ -105,6 +108,7 @@ extension FerryServices {
             }
         }
         if pruned > 0 { logger.info("pruned expired links", metadata: ["count": "\(pruned)"]) }
+        metrics.housekeeping("expired_link", count: pruned)
         return pruned
     }
 }

@@ -162,6 +162,9 @@ final class RefusingDeletes: BlobStore {
 
             let swept = await server.services.sweepOrphans()
             #expect(swept.blobs == 1 && swept.uploads == 1)
+            let metrics = String(decoding: server.services.metrics.render(), as: UTF8.self)
+            #expect(metrics.contains(#"ferry_housekeeping_deleted_total{kind="orphan_blob"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"ferry_housekeeping_deleted_total{kind="unfinished_upload"} 1"#))
             #expect(!(await Self.exists(store, orphan)))
             #expect(!FileManager.default.fileExists(atPath: root + "/" + orphan.split(separator: "/")[0]))
             #expect(await Self.exists(store, young))
