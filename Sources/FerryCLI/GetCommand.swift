@@ -49,6 +49,13 @@ struct GetCommand: AsyncParsableCommand {
             valueName: "hex"))
     var sha256: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "At most this many bytes a second over all connections (suffix K, M or G for KiB, MiB, GiB), as curl's.",
+            valueName: "rate"))
+    var limitRate: String?
+
     @Flag(name: .long, help: "One JSON object per line on stdout instead of a progress bar.")
     var json = false
 
@@ -58,6 +65,9 @@ struct GetCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...32).contains(connections) else { throw ValidationError("--connections must be from 1 to 32.") }
         if let partSize, partSize < 64 * 1024 { throw ValidationError("--part-size must be at least 65536 bytes.") }
+        if let limitRate, Self.bytes(limitRate) == nil {
+            throw ValidationError("--limit-rate takes a rate like 500K, 20M or 1G (bytes a second).")
+        }
         if let sha256, sha256.count != 64 || Hex.decode(sha256) == nil {
             throw ValidationError("--sha256 takes the 64 hex digits of a SHA-256.")
         }
@@ -93,6 +103,7 @@ struct GetCommand: AsyncParsableCommand {
                 var options = DownloadOptions(
                     source: parsed, destination: output, connections: connections, partSize: partSize)
                 options.expectedSHA256 = sha256
+                options.maxBytesPerSecond = limitRate.flatMap(Self.bytes)
                 return options
             }()
             do {
@@ -110,6 +121,19 @@ struct GetCommand: AsyncParsableCommand {
                 throw error
             }
         }
+    }
+
+    /// `500K`, `20M`, `1G` (powers of 1024, as curl) or plain bytes; nil when not a positive rate.
+    static func bytes(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        var unit: Int64 = 1
+        if let last = digits.last?.uppercased().first, let scale = units[last] {
+            unit = scale
+            digits = digits.dropLast()
+        }
+        guard let value = Int64(digits), value > 0, value <= Int64.max / unit else { return nil }
+        return value * unit
     }
 
     enum Ending: Sendable {
@@ -170,8 +194,10 @@ struct GetCommand: AsyncParsableCommand {
         if let sha256 { expected = (expected?.size, sha256.lowercased()) }
         var hasher = SHA256()
         var size: Int64 = 0
+        let limiter = limitRate.flatMap(Self.bytes).map { RateLimiter(bytesPerSecond: $0) }
         do {
             for try await chunk in response.body {
+                try await limiter?.take(chunk.readableBytes)
                 chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 size += Int64(chunk.readableBytes)
                 try handle.write(contentsOf: chunk.readableBytesView)

@@ -46,6 +46,8 @@ public struct DownloadOptions: Sendable {
     /// The SHA-256 (hex) the whole file must have, as `aria2c --checksum`: checked at the end
     /// like the server's own, and against what the server publishes before anything is fetched.
     public var expectedSHA256: String?
+    /// At most this many bytes a second over all connections together (`--limit-rate`); nil: no limit.
+    public var maxBytesPerSecond: Int64?
 
     /// Creates options.
     public init(
@@ -105,6 +107,8 @@ public final class Downloader: Sendable {
         var badBlocks = 0
         var resent: Int64 = 0
         var fetched: Int64 = 0
+        // One budget for every connection and every restart of this download.
+        let limiter = options.maxBytesPerSecond.map { RateLimiter(bytesPerSecond: $0) }
         while true {
             var plan = try await makePlan(options)
             if let expected = options.expectedSHA256?.lowercased() {
@@ -120,7 +124,7 @@ public final class Downloader: Sendable {
             let transfer = try await Transfer.open(
                 plan: plan, source: options.source.description, destination: destination, events: events)
             do {
-                let result = try await run(transfer, options: options, events: events)
+                let result = try await run(transfer, options: options, limiter: limiter, events: events)
                 return DownloadResult(
                     path: result.path, sha256: result.sha256, bytes: result.bytes,
                     resentBytes: resent + result.resentBytes, fetchedBytes: fetched + result.fetchedBytes,
@@ -246,7 +250,8 @@ public final class Downloader: Sendable {
     }
 
     func run(
-        _ transfer: Transfer, options: DownloadOptions, events: @escaping @Sendable (DownloadEvent) -> Void
+        _ transfer: Transfer, options: DownloadOptions, limiter: RateLimiter? = nil,
+        events: @escaping @Sendable (DownloadEvent) -> Void
     ) async throws -> Outcome {
         let connections = await transfer.plan.acceptsRanges ? options.connections : 1
         let (have, size) = await transfer.progress()
@@ -269,7 +274,8 @@ public final class Downloader: Sendable {
                 for _ in 0..<min(connections, remaining.count) {
                     group.addTask {
                         while let part = await transfer.nextPart() {
-                            try await self.fetch(part: part, transfer: transfer, options: options, events: events)
+                            try await self.fetch(
+                                part: part, transfer: transfer, options: options, limiter: limiter, events: events)
                         }
                     }
                 }
@@ -290,14 +296,15 @@ public final class Downloader: Sendable {
 
     /// Fetches one part, retrying network failures and refreshing expired links.
     func fetch(
-        part: Int, transfer: Transfer, options: DownloadOptions, events: @escaping @Sendable (DownloadEvent) -> Void
+        part: Int, transfer: Transfer, options: DownloadOptions, limiter: RateLimiter? = nil,
+        events: @escaping @Sendable (DownloadEvent) -> Void
     ) async throws {
         var attempt = 0
         var refreshesForPart = 0
         while true {
             let (plan, generation) = await transfer.current()
             do {
-                let digests = try await get(part: part, plan: plan, transfer: transfer)
+                let digests = try await get(part: part, plan: plan, transfer: transfer, limiter: limiter)
                 try await transfer.completed(part: part, digests: digests)
                 try await transfer.advanceWholeHash()
                 try await options.afterPart?(part)
@@ -340,7 +347,9 @@ public final class Downloader: Sendable {
 
     /// One ranged GET of a part, streamed to its offset. When parts are whole blocks, each block's
     /// SHA-256 is computed as the bytes stream in and returned (no read-back from disk).
-    func get(part: Int, plan: DownloadPlan, transfer: Transfer) async throws -> [Int: String]? {
+    func get(
+        part: Int, plan: DownloadPlan, transfer: Transfer, limiter: RateLimiter? = nil
+    ) async throws -> [Int: String]? {
         let whole = plan.range(ofPart: part)
         // A part taken up again continues after its verified blocks (ranges only).
         let skip = await transfer.beginFetch(part: part, ranged: plan.acceptsRanges)
@@ -386,6 +395,8 @@ public final class Downloader: Sendable {
         var recorded = range.lowerBound
         do {
             for try await chunk in response.body {
+                // Reading no faster than the budget slows the sender through TCP's window.
+                try await limiter?.take(chunk.readableBytes)
                 blocks?.update(chunk)
                 offset += Int64(chunk.readableBytes)
                 if batch.readableBytes == 0 && chunk.readableBytes >= Self.writeBatch {

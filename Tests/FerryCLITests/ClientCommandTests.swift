@@ -130,6 +130,8 @@ import Testing
         #expect(try await setup.ferry(["get"], env: env).status == 2)
         #expect(try await setup.ferry(["get", "x", "--connections", "99"], env: env).status == 2)
         #expect(try await setup.ferry(["get", "x", "--sha256", "not-a-digest"], env: env).status == 2)
+        #expect(try await setup.ferry(["get", "x", "--limit-rate", "0"], env: env).status == 2)
+        #expect(try await setup.ferry(["get", "x", "--limit-rate", "fast"], env: env).status == 2)
         let unknown = try await setup.ferry(["get", Identifier.make()], env: env)
         #expect(unknown.status == 5)
         let badToken = try await setup.ferry(["ls"], env: ["FERRY_URL": setup.base, "FERRY_TOKEN": "nope"])
@@ -158,7 +160,7 @@ import Testing
         // A link to /dev/null: a regression replaces the link, never the device.
         let sink = setup.home.appending("sink")
         try FileManager.default.createSymbolicLink(atPath: sink, withDestinationPath: "/dev/null")
-        let toNull = try await setup.ferry(["get", id, "-o", sink, "--quiet"], env: env)
+        let toNull = try await setup.ferry(["get", id, "-o", sink, "--quiet", "--limit-rate", "512m"], env: env)
         #expect(toNull.status == 0, "\(toNull.stderr)")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: sink) == "/dev/null")
         #expect(

@@ -290,6 +290,27 @@ import Testing
         }
     }
 
+    /// `--limit-rate`: the connections share one budget, so 3 MiB at 1 MiB/s take at least the
+    /// time the budget allows (a lower bound: a busy machine only makes it slower).
+    @Test func aRateLimitHoldsAcrossConnections() async throws {
+        try await LiveFerry.run { ferry in
+            let bytes = TestData.bytes(3 * 1024 * 1024, seed: 41)
+            let file = try await ferry.upload(bytes)
+            let out = try TemporaryDirectory("ferry-get")
+            defer { out.remove() }
+            var options = DownloadOptions(
+                source: .file(id: file.id), destination: out.appending("slow.bin"), connections: 4)
+            options.maxBytesPerSecond = 1024 * 1024
+            let clock = ContinuousClock()
+            let started = clock.now
+            let result = try await ferry.downloader().download(options, events: { _ in })
+            let elapsed = clock.now - started
+            #expect(try Self.sha(result.path) == TestData.sha256(bytes))
+            // (3 MiB - a quarter-second burst) at 1 MiB/s is 2.75 s.
+            #expect(elapsed >= .seconds(2.5), "\(elapsed)")
+        }
+    }
+
     /// A link holder has no manifest, but Ferry's links announce the file's SHA-256
     /// (`Repr-Digest`): bytes that changed behind the catalog's back are caught. A SHA-256 given
     /// by the user is checked against the announced one before anything is fetched.
