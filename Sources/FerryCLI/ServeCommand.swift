@@ -13,17 +13,30 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the Ferry server.",
         discussion: """
-            Configuration comes from FERRY_* environment variables (see README). With none set, Ferry \
-            listens on 127.0.0.1:8080 and keeps its SQLite catalog and blobs in ./ferry-data.
+            Configuration comes from FERRY_* environment variables (see README), and from a file of the \
+            same FERRY_NAME=value lines given with --config (the environment wins; a file holding a secret \
+            must be mode 0600). With none set, Ferry listens on 127.0.0.1:8080 and keeps its SQLite \
+            catalog and blobs in ./ferry-data.
             """)
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file of FERRY_NAME=value lines (systemd EnvironmentFile format) beneath the environment.",
+            valueName: "path"))
+    var config: String?
+
     func run() async throws {
         let configuration: FerryConfiguration
         do {
-            configuration = try FerryConfiguration()
+            if let config {
+                configuration = try await FerryConfiguration.load(file: config)
+            } else {
+                configuration = try FerryConfiguration()
+            }
         } catch let error as FerryConfiguration.Invalid {
             FileHandle.standardError.write(Data("ferry: invalid configuration: \(error)\n".utf8))
             throw ExitCode(2)

@@ -2,6 +2,7 @@ import Configuration
 import FerryCore
 import Foundation
 import Logging
+import SystemPackage
 
 /// Everything `ferry serve` reads from its environment, in one place (API.md "Configuration").
 ///
@@ -126,10 +127,53 @@ public struct FerryConfiguration: Sendable {
 
     /// Reads and validates the configuration from environment variables.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let reader = ConfigReader(
-            provider: EnvironmentVariablesProvider(
-                environmentVariables: environment, secretsSpecifier: .specific(Set(Self.secretVariables))))
-        let env = Reader(reader: reader)
+        try self.init(
+            providers: [
+                EnvironmentVariablesProvider(
+                    environmentVariables: environment, secretsSpecifier: .specific(Set(Self.secretVariables)))
+            ])
+    }
+
+    /// Reads the environment and, beneath it, a file of the same `FERRY_*=value` lines (systemd's
+    /// EnvironmentFile and `docker --env-file` format): a variable set in the environment wins.
+    /// A file that holds a secret must be readable by its owner only.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment, file: String
+    ) async throws -> FerryConfiguration {
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw Invalid(variable: "--config", problem: "\(file) does not exist")
+        }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw Invalid(variable: "--config", problem: "cannot read \(file)")
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.drop { $0 == " " || $0 == "\t" }
+        }
+        if let index = lines.firstIndex(where: { $0.hasPrefix("export ") }) {
+            throw Invalid(
+                variable: "--config",
+                problem: "line \(index + 1) of \(file) starts with 'export'; write FERRY_NAME=value lines")
+        }
+        let secrets = Self.secretVariables.filter { name in lines.contains { $0.hasPrefix(name + "=") } }
+        if let first = secrets.first { try SecretFile.checkMode(file, variable: first) }
+        let fromFile: EnvironmentVariablesProvider
+        do {
+            fromFile = try await EnvironmentVariablesProvider(
+                environmentFilePath: FilePath(file), secretsSpecifier: .specific(Set(Self.secretVariables)))
+        } catch {
+            throw Invalid(variable: "--config", problem: "cannot read \(file) as FERRY_NAME=value lines")
+        }
+        return try FerryConfiguration(
+            providers: [
+                EnvironmentVariablesProvider(
+                    environmentVariables: environment, secretsSpecifier: .specific(Set(Self.secretVariables))),
+                fromFile,
+            ])
+    }
+
+    /// Reads and validates the configuration from providers, the first that has a value winning.
+    init(providers: [any ConfigProvider]) throws {
+        let env = Reader(reader: ConfigReader(providers: providers))
 
         let listen = env.string("FERRY_LISTEN") ?? "127.0.0.1:8080"
         (host, port) = try Self.parseListen(listen)

@@ -36,6 +36,59 @@ import Testing
         if variable == "FERRY_SIGNING_KEYS" { #expect(!result.stderr.contains("c2hvcnQ=")) }
     }
 
+    /// `--config FILE`: the same variables as lines, beneath the environment; a file holding a
+    /// secret must be mode 0600, and a bad file is one line naming what to fix.
+    @Test func aConfigFileSitsBeneathTheEnvironment() async throws {
+        let directory = try TemporaryDirectory("ferry-cli")
+        defer { directory.remove() }
+        let (filePort, envPort) = (try FreePort.pick(), try FreePort.pick())
+        let token = Identifier.secret()
+        let file = directory.appending("ferry.env")
+        try """
+        # Ferry
+        FERRY_LISTEN=127.0.0.1:\(filePort)
+        FERRY_DATA_DIR=\(directory.appending("data"))
+
+        FERRY_BOOTSTRAP_TOKEN=\(token)
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+
+        func serve(_ env: [String: String] = [:]) throws -> ExternalTool.Running {
+            var environment = Self.baseEnvironment
+            environment.merge(env) { $1 }
+            return try ExternalTool.start(path: Self.binary, ["serve", "--config", file], environment: environment)
+        }
+        let open = await (try serve()).wait(timeout: 30)
+        #expect(open.status == 2)
+        #expect(open.stderr.contains("FERRY_BOOTSTRAP_TOKEN: \(file) is readable by others; chmod 600 it"))
+        #expect(!open.stderr.contains(token))
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        // The environment's FERRY_LISTEN wins over the file's; the file's token works.
+        let server = try serve(["FERRY_LISTEN": "127.0.0.1:\(envPort)"])
+        defer { server.kill() }
+        try await Eventually.check(timeout: 30) {
+            let r = try await ExternalTool.run(
+                "curl",
+                [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)",
+                    "http://127.0.0.1:\(envPort)/v1/files",
+                ])
+            return r.stdout == "200"
+        }
+        server.signal(SIGTERM)
+        #expect(await server.wait(timeout: 20).status == 0)
+
+        try "export FERRY_LISTEN=127.0.0.1:1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let exported = await (try serve()).wait(timeout: 30)
+        #expect(exported.status == 2)
+        #expect(exported.stderr.contains("line 1 of \(file) starts with 'export'"), "\(exported.stderr)")
+        let missing = try ExternalTool.start(
+            path: Self.binary, ["serve", "--config", directory.appending("none.env")], environment: Self.baseEnvironment
+        )
+        #expect(await missing.wait(timeout: 30).stderr.contains("does not exist"))
+    }
+
     @Test func serveBootstrapsPrintsTokenOnceAndStopsOnSIGTERM() async throws {
         let directory = try TemporaryDirectory("ferry-cli")
         defer { directory.remove() }
