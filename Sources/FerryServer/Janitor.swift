@@ -68,13 +68,18 @@ extension FerryServices {
                 }
             }
         } catch {
-            logger.warning("could not finish looking for blobs without a file", metadata: ["error": "\(error)"])
+            // Stopped by shutdown: the next start takes it up; nothing to warn about.
+            if !Task.isCancelled {
+                logger.warning("could not finish looking for blobs without a file", metadata: ["error": "\(error)"])
+            }
         }
         var uploads = 0
         do {
             uploads = try await store.discardUnfinishedUploads(begunBefore: cutoff)
         } catch {
-            logger.warning("could not discard unfinished uploads", metadata: ["error": "\(error)"])
+            if !Task.isCancelled {
+                logger.warning("could not discard unfinished uploads", metadata: ["error": "\(error)"])
+            }
         }
         metrics.housekeeping("orphan_blob", count: blobs)
         metrics.housekeeping("unfinished_upload", count: uploads)
