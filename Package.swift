@@ -164,7 +164,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "FerryBench",
-            dependencies: ["FerryCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "FerryCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Benchmarks/FerryBench",
             swiftSettings: swiftSettings
         ),

@@ -2,9 +2,15 @@
 // throughput, each over a bounded number of iterations and time, printed as one JSON object.
 //
 //   ferry-bench            {"link_signatures_per_second": ..., "sha256_bytes_per_second": ...}
+//   ferry-bench nio-ceiling PORT   a bare SwiftNIO server for comparison (NIOCeiling.swift)
 import Crypto
 import FerryCore
 import Foundation
+
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "nio-ceiling", let port = Int(CommandLine.arguments[2])
+{
+    try NIOCeiling.serve(port: port)
+}
 
 func measure(seconds: Double, maxIterations: Int, _ body: () -> Int) -> (count: Int, elapsed: Double) {
     let start = DispatchTime.now().uptimeNanoseconds
