@@ -12,13 +12,15 @@ extension SQLiteCatalog {
         guard !events.isEmpty else { return }
         let encoded = events.map { event in (event, event.detailJSON) }
         try await write { db in
+            // One prepared statement for the batch, its arguments bound per row: an SQL literal
+            // rendered its text and hashed it again for every row.
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO audit (at, event, actor, file_id, client_ip, detail) VALUES (?, ?, ?, ?, ?, ?)")
             for (event, detail) in encoded {
-                try db.execute(
-                    cached: """
-                        INSERT INTO audit (at, event, actor, file_id, client_ip, detail)
-                        VALUES (\(event.at.timeIntervalSince1970), \(event.event), \(event.actor), \(event.fileID),
-                                \(event.clientIP), \(detail))
-                        """)
+                insert.setUncheckedArguments([
+                    event.at.timeIntervalSince1970, event.event, event.actor, event.fileID, event.clientIP, detail,
+                ])
+                try insert.execute()
             }
         }
     }
