@@ -14,11 +14,13 @@ extension SQLiteCatalog {
                 cached: """
                     INSERT INTO links (id, file_id, file_version, issuer_id, created_at, expires_at, strategy,
                                        max_downloads, bind_ip, disposition, filename, revoked_at)
-                    VALUES (\(link.id), \(link.fileID), \(link.fileVersion), \(link.issuerID),
-                            \(link.createdAt.timeIntervalSince1970), \(link.expiresAt.timeIntervalSince1970),
-                            \(link.strategy), \(link.maxDownloads), \(link.bindIP), \(link.disposition.rawValue),
-                            \(link.filename), \(link.revokedAt?.timeIntervalSince1970))
-                    """)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                [
+                    link.id, link.fileID, link.fileVersion, link.issuerID, link.createdAt.timeIntervalSince1970,
+                    link.expiresAt.timeIntervalSince1970, link.strategy, link.maxDownloads, link.bindIP,
+                    link.disposition.rawValue, link.filename, link.revokedAt?.timeIntervalSince1970,
+                ])
         }
     }
 
@@ -76,10 +78,9 @@ extension SQLiteCatalog {
             try db.execute(
                 cached: """
                     INSERT INTO link_clients (link_id, client_key, taken_at)
-                    SELECT \(linkID), \(clientKey), \(now.timeIntervalSince1970)
-                    WHERE (SELECT COUNT(*) FROM link_clients WHERE link_id = \(linkID)) < \(max)
+                    SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM link_clients WHERE link_id = ?) < ?
                     ON CONFLICT (link_id, client_key) DO NOTHING
-                    """)
+                    """, [linkID, clientKey, now.timeIntervalSince1970, linkID, max])
             if db.changesCount > 0 { return true }
             return try Bool.fetchOne(
                 db,
