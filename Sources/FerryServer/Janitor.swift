@@ -52,21 +52,37 @@ extension FerryServices {
     /// also for a store whose clock is not the node's.
     public static let orphanGrace: TimeInterval = 24 * 3600
 
+    /// At most this many blobs without a file are deleted in one pass; more means something other
+    /// than a failed upload (a catalog restored from an older backup, another deployment's blobs
+    /// under the same root or prefix), and then nothing is deleted and the operator is told.
+    public static let orphanDeleteLimit = 100
+
     /// Reconciles the store with the catalog: deletes blobs written more than `grace` ago that
     /// no file points at, and discards uploads begun more than `grace` ago and never finished.
     /// Returns how many blobs and uploads went. Only keys of Ferry's shape are considered; a
-    /// catalog that cannot answer deletes nothing.
-    public func sweepOrphans(grace: TimeInterval = orphanGrace) async -> (blobs: Int, uploads: Int) {
+    /// catalog that cannot answer deletes nothing, and neither does a pass that finds more than
+    /// `limit` such blobs (see `orphanDeleteLimit`).
+    public func sweepOrphans(
+        grace: TimeInterval = orphanGrace, limit: Int = orphanDeleteLimit
+    ) async -> (blobs: Int, uploads: Int) {
         let cutoff = now().addingTimeInterval(-grace)
         var blobs = 0
+        // First the whole list (at most limit + 1 keys are kept), then the deletes.
+        var orphans: [String] = []
         do {
             try await store.listBlobs(writtenBefore: cutoff) { keys in
                 let referenced = try await catalog.referencedBlobs(among: keys)
-                for key in keys where !referenced.contains(key) {
-                    try await store.delete(key: key)
-                    blobs += 1
-                }
+                orphans += keys.filter { !referenced.contains($0) }
+                if orphans.count > limit { throw TooManyOrphans() }
             }
+            for key in orphans {
+                try await store.delete(key: key)
+                blobs += 1
+            }
+        } catch is TooManyOrphans {
+            logger.error(
+                "more blobs without a file than a failed upload leaves; deleted none (was the catalog restored from an older backup, or does another deployment share the blob root or prefix?)",
+                metadata: ["found_at_least": "\(orphans.count)", "limit": "\(limit)"])
         } catch {
             // Stopped by shutdown: the next start takes it up; nothing to warn about.
             if !Task.isCancelled {
@@ -163,3 +179,6 @@ public struct Janitor: Service, CustomStringConvertible {
         }
     }
 }
+
+/// Ends a reconciliation's listing early: too many blobs without a file to delete any.
+struct TooManyOrphans: Error {}

@@ -184,6 +184,24 @@ final class RefusingDeletes: BlobStore {
         }
     }
 
+    /// More blobs without a file than failed uploads leave (a catalog restored from an older
+    /// backup would make every newer blob look like one) is a reason to delete none.
+    @Test func tooManyBlobsWithoutAFileAreLeftForTheOperator() async throws {
+        let server = try await TestServer.make()
+        try await server.test { _ in
+            let store = server.services.store
+            let orphans = (0..<3).map { _ in "\(Identifier.make())/\(Identifier.make())" }
+            for key in orphans {
+                try await Self.put(store, key)
+                try Self.backdate(server.blobRoot + "/" + key)
+            }
+            #expect(await server.services.sweepOrphans(limit: 2).blobs == 0)
+            for key in orphans { #expect(await Self.exists(store, key)) }
+            #expect(await server.services.sweepOrphans(limit: 3).blobs == 3)
+            for key in orphans { #expect(!(await Self.exists(store, key))) }
+        }
+    }
+
     /// A catalog that cannot answer deletes nothing.
     @Test func nothingIsDeletedWhenTheCatalogCannotTell() async throws {
         let server = try await TestServer.make()
