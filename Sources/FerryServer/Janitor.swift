@@ -52,18 +52,23 @@ extension FerryServices {
     /// also for a store whose clock is not the node's.
     public static let orphanGrace: TimeInterval = 24 * 3600
 
+    /// How long an upload may go on before `Janitor` takes it for dead: a week (the maximum upload
+    /// at a slow link can take a day; S3 lifecycle rules commonly use seven days too).
+    public static let unfinishedUploadGrace: TimeInterval = 7 * 24 * 3600
+
     /// At most this many blobs without a file are deleted in one pass; more means something other
     /// than a failed upload (a catalog restored from an older backup, another deployment's blobs
     /// under the same root or prefix), and then nothing is deleted and the operator is told.
     public static let orphanDeleteLimit = 100
 
     /// Reconciles the store with the catalog: deletes blobs written more than `grace` ago that
-    /// no file points at, and discards uploads begun more than `grace` ago and never finished.
+    /// no file points at, and discards uploads begun more than `uploadGrace` ago and never finished.
     /// Returns how many blobs and uploads went. Only keys of Ferry's shape are considered; a
     /// catalog that cannot answer deletes nothing, and neither does a pass that finds more than
     /// `limit` such blobs (see `orphanDeleteLimit`).
     public func sweepOrphans(
-        grace: TimeInterval = orphanGrace, limit: Int = orphanDeleteLimit
+        grace: TimeInterval = orphanGrace, uploadGrace: TimeInterval = unfinishedUploadGrace,
+        limit: Int = orphanDeleteLimit
     ) async -> (blobs: Int, uploads: Int) {
         let cutoff = now().addingTimeInterval(-grace)
         var blobs = 0
@@ -91,7 +96,7 @@ extension FerryServices {
         }
         var uploads = 0
         do {
-            uploads = try await store.discardUnfinishedUploads(begunBefore: cutoff)
+            uploads = try await store.discardUnfinishedUploads(begunBefore: now().addingTimeInterval(-uploadGrace))
         } catch {
             if !Task.isCancelled {
                 logger.warning("could not discard unfinished uploads", metadata: ["error": "\(error)"])

@@ -156,9 +156,12 @@ final class RefusingDeletes: BlobStore {
                 #expect(FileManager.default.createFile(atPath: fileDirectory + "/" + name, contents: Data([1])))
             }
             #expect(FileManager.default.createFile(atPath: root + "/notes.txt", contents: Data([1])))
-            for path in [orphan, fileKey, file.id + "/.tmp-aB3dE9", "notes.txt"] {
+            for path in [orphan, fileKey, "notes.txt"] {
                 try Self.backdate(root + "/" + path)
             }
+            // An upload is taken for dead after a week; the other temporary file is 2 days old.
+            try Self.backdate(root + "/" + file.id + "/.tmp-aB3dE9", days: 8)
+            try Self.backdate(root + "/" + file.id + "/.tmp-Zz9yY8", days: 2)
 
             let swept = await server.services.sweepOrphans()
             #expect(swept.blobs == 1 && swept.uploads == 1)

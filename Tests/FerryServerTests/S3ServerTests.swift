@@ -65,13 +65,13 @@ import Testing
             _ = try await bucket.createMultipartUpload(key: "\(Identifier.make())/\(Identifier.make())")
             _ = try await bucket.createMultipartUpload(key: "other/upload")
 
-            // All of it is younger than a day: nothing goes.
+            // All of it is younger than a day (a week for uploads): nothing goes.
             let early = await server.services.sweepOrphans()
             #expect(early.blobs == 0 && early.uploads == 0)
             #expect(try await bucket.listObjects().count == 3)
 
             // A grace ending a minute from now (moto dates objects by its clock, which is ours).
-            let swept = await server.services.sweepOrphans(grace: -60)
+            let swept = await server.services.sweepOrphans(grace: -60, uploadGrace: -60)
             #expect(swept.blobs == 1 && swept.uploads == 1)
             #expect(Set(try await bucket.listObjects().map(\.key)) == [fileKey, "README"])
             #expect(try await bucket.listMultipartUploads().map(\.key) == ["other/upload"])
