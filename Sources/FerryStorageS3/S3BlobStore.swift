@@ -128,10 +128,10 @@ public final class S3BlobStore: BlobStore {
     }
 
     /// Aborts multipart uploads with Ferry's key shape begun before `cutoff` (S3 keeps and bills
-    /// their parts until then; a bucket lifecycle rule would do the same). Not every
-    /// S3-compatible server says truly when an upload began (moto answers a fixed date in 2010),
-    /// so an upload counts as begun when this store first listed it, or later if the server says
-    /// so: a live upload is never aborted on a server's word alone.
+    /// their parts until then; a bucket lifecycle rule would do the same). The server's
+    /// `Initiated` date is believed when it lies within the last year; not every S3-compatible
+    /// server says truly when an upload began (moto answers a fixed date in 2010), and such an
+    /// upload counts as begun when this store first listed it.
     public func discardUnfinishedUploads(begunBefore cutoff: Date) async throws -> Int {
         try await mapped {
             let listed = try await client.listMultipartUploads().filter { Identifier.isBlobKey($0.key) }
@@ -141,7 +141,10 @@ public final class S3BlobStore: BlobStore {
                 return listed.map { upload in
                     let first = seen[upload.uploadID] ?? now
                     seen[upload.uploadID] = first
-                    return (upload, max(first, upload.initiated ?? first))
+                    if let initiated = upload.initiated, now.timeIntervalSince(initiated) < 365 * 24 * 3600 {
+                        return (upload, initiated)
+                    }
+                    return (upload, first)
                 }
             }
             var aborted = 0
