@@ -141,10 +141,7 @@ public final class S3BlobStore: BlobStore {
                 return listed.map { upload in
                     let first = seen[upload.uploadID] ?? now
                     seen[upload.uploadID] = first
-                    if let initiated = upload.initiated, now.timeIntervalSince(initiated) < 365 * 24 * 3600 {
-                        return (upload, initiated)
-                    }
-                    return (upload, first)
+                    return (upload, Self.begun(initiated: upload.initiated, firstSeen: first, now: now))
                 }
             }
             var aborted = 0
@@ -154,6 +151,13 @@ public final class S3BlobStore: BlobStore {
             }
             return aborted
         }
+    }
+
+    /// When an unfinished upload began: the server's date if it lies within the last year, else
+    /// when this store first listed it.
+    public static func begun(initiated: Date?, firstSeen: Date, now: Date) -> Date {
+        guard let initiated, now.timeIntervalSince(initiated) < 365 * 24 * 3600 else { return firstSeen }
+        return initiated
     }
 
     public var canSignURLs: Bool { true }

@@ -60,6 +60,17 @@ struct TestServiceMissing: Error, CustomStringConvertible {
 }
 
 @Suite struct S3BlobStoreTests {
+    /// An unfinished upload's start: S3's date when plausible, else when the node first saw it.
+    @Test func unfinishedUploadsAreDatedByTheServerWhenPlausible() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let seen = now.addingTimeInterval(-60)
+        let eightDaysAgo = now.addingTimeInterval(-8 * 24 * 3600)
+        #expect(S3BlobStore.begun(initiated: eightDaysAgo, firstSeen: seen, now: now) == eightDaysAgo)
+        let moto = Date(timeIntervalSince1970: 1_289_422_113)  // 2010-11-10, moto's answer for every upload
+        #expect(S3BlobStore.begun(initiated: moto, firstSeen: seen, now: now) == seen)
+        #expect(S3BlobStore.begun(initiated: nil, firstSeen: seen, now: now) == seen)
+    }
+
     /// What Ferry's clients are told for S3's answers (the S3 code stays in the server log).
     @Test func s3ErrorsBecomeFerryErrors() {
         func mapped(_ code: String, _ status: Int) -> FerryError {
