@@ -84,18 +84,18 @@ struct GetCommand: AsyncParsableCommand {
                 return FerryAPI(baseURL: url, token: token, httpClient: http)
             }
             if output == "-" {
-                try await stream(parsed, into: .standardOutput, context: context)
+                try await stream(parsed, into: .standardOutput, downloader: downloader, context: context)
                 return
             }
             if let output, FileManager.default.fileExists(atPath: output), !output.hasSuffix("/"),
-                !Downloader.isRegularFile(output), !Self.isDirectory(output)
+                !Downloader.isRegularFile(output), !Downloader.isDirectory(output)
             {
                 // `-o /dev/null`, a named pipe: written in one stream, as curl does.
                 guard let handle = FileHandle(forWritingAtPath: output) else {
                     throw FerryClientError(.unexpected, "Cannot write to \(output).")
                 }
                 defer { try? handle.close() }
-                try await stream(parsed, into: handle, context: context)
+                try await stream(parsed, into: handle, downloader: downloader, context: context)
                 return
             }
             let reporter = Reporter(mode: json ? .json : quiet ? .quiet : Terminal.stderrIsTerminal ? .bar : .lines)
@@ -156,26 +156,16 @@ struct GetCommand: AsyncParsableCommand {
         }
     }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-    }
-
     /// `-o -` (stdout), a device or a pipe: one stream (no parallelism, no resume). The bytes are
     /// counted and hashed on their way; bytes that do not match the file's SHA-256 (from the
     /// manifest, the server's `Repr-Digest`, or `--sha256`) end with exit 7 (what was written
     /// cannot be taken back, but the reader is told).
-    func stream(_ source: DownloadSource, into handle: FileHandle, context: ClientContext) async throws {
-        let url: String
+    func stream(
+        _ source: DownloadSource, into handle: FileHandle, downloader: Downloader, context: ClientContext
+    ) async throws {
+        var url = source.description
         var expected: (size: Int64?, sha256: String)?
-        switch source {
-        case .url(let plain): url = plain
-        case .file(let id):
-            let manifest = try await context.api().manifest(id: id)
-            (url, expected) = (manifest.link.url, (manifest.file.size, manifest.file.sha256))
-        case .broker(let base, let id):
-            let manifest = try await FerryAPI(baseURL: base, token: context.token, httpClient: context.http)
-                .manifest(id: id)
+        if let manifest = try await downloader.manifest(for: source) {
             (url, expected) = (manifest.link.url, (manifest.file.size, manifest.file.sha256))
         }
         let response: HTTPClientResponse

@@ -153,21 +153,28 @@ public final class Downloader: Sendable {
 
     /// The plan: the manifest for Ferry files, a probe for plain URLs.
     func makePlan(_ options: DownloadOptions) async throws -> DownloadPlan {
-        switch options.source {
+        if let manifest = try await manifest(for: options.source) { return DownloadPlan(manifest: manifest) }
+        guard case .url(let url) = options.source else { preconditionFailure("a Ferry source has a manifest") }
+        return try await DownloadPlan.probe(
+            url: url, http: http, userAgent: userAgent, partSize: options.partSize ?? 8 * 1024 * 1024)
+    }
+
+    /// The resume plan of a Ferry file (a file id or a `/d/` URL) from its server; nil for a plain URL.
+    public func manifest(for source: DownloadSource) async throws -> Manifest? {
+        switch source {
         case .file(let id):
             guard let api = api(nil) else {
                 throw FerryClientError(
                     .usage, "No server configured: run `ferry login` or set FERRY_URL and FERRY_TOKEN.")
             }
-            return DownloadPlan(manifest: try await api.manifest(id: id))
+            return try await api.manifest(id: id)
         case .broker(let base, let id):
             guard let api = api(base) else {
                 throw FerryClientError(.usage, "No token for \(base): run `ferry login` or set FERRY_TOKEN.")
             }
-            return DownloadPlan(manifest: try await api.manifest(id: id))
-        case .url(let url):
-            return try await DownloadPlan.probe(
-                url: url, http: http, userAgent: userAgent, partSize: options.partSize ?? 8 * 1024 * 1024)
+            return try await api.manifest(id: id)
+        case .url:
+            return nil
         }
     }
 
@@ -182,9 +189,8 @@ public final class Downloader: Sendable {
         guard let destination = options.destination else {
             return options.directory + "/" + Self.safeName(plan.name)
         }
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory)
-        if exists && isDirectory.boolValue {
+        let exists = FileManager.default.fileExists(atPath: destination)
+        if Self.isDirectory(destination) {
             return (destination.hasSuffix("/") ? destination : destination + "/") + Self.safeName(plan.name)
         }
         if destination.hasSuffix("/") {
@@ -199,13 +205,16 @@ public final class Downloader: Sendable {
             )
         }
         let parent = (destination as NSString).deletingLastPathComponent
-        if !parent.isEmpty,
-            !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory)
-                || !isDirectory.boolValue
-        {
+        if !parent.isEmpty, !Self.isDirectory(parent) {
             throw FerryClientError(.usage, "The directory \(parent) does not exist; create it first.")
         }
         return destination
+    }
+
+    /// Whether `path` is a directory (after symbolic links).
+    public static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
     /// Whether `path` is a regular file (after symbolic links); false for devices, pipes, sockets.

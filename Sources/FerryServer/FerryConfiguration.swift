@@ -127,11 +127,7 @@ public struct FerryConfiguration: Sendable {
 
     /// Reads and validates the configuration from environment variables.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        try self.init(
-            providers: [
-                EnvironmentVariablesProvider(
-                    environmentVariables: environment, secretsSpecifier: .specific(Set(Self.secretVariables)))
-            ])
+        try self.init(providers: [Self.provider(environment)])
     }
 
     /// Reads the environment and, beneath it, a file of the same `FERRY_*=value` lines (systemd's
@@ -163,12 +159,13 @@ public struct FerryConfiguration: Sendable {
         } catch {
             throw Invalid(variable: "--config", problem: "cannot read \(file) as FERRY_NAME=value lines")
         }
-        return try FerryConfiguration(
-            providers: [
-                EnvironmentVariablesProvider(
-                    environmentVariables: environment, secretsSpecifier: .specific(Set(Self.secretVariables))),
-                fromFile,
-            ])
+        return try FerryConfiguration(providers: [Self.provider(environment), fromFile])
+    }
+
+    /// The environment as swift-configuration reads it, its secrets marked as such.
+    static func provider(_ environment: [String: String]) -> EnvironmentVariablesProvider {
+        EnvironmentVariablesProvider(
+            environmentVariables: environment, secretsSpecifier: .specific(Set(secretVariables)))
     }
 
     /// Reads and validates the configuration from providers, the first that has a value winning.
