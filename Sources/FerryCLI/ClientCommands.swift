@@ -268,14 +268,12 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ClientContext.run(server) { context in
-            var query = ["limit=\(limit)"]
-            if let file { query.append("file_id=\(file)") }
-            if let actor { query.append("actor=\(actor)") }
-            if let event { query.append("event=\(event)") }
-            let path =
-                "/v1/audit?"
-                + query.map { $0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0 }
-                .joined(separator: "&")
+            var query = [("limit", "\(limit)")]
+            if let file { query.append(("file_id", file)) }
+            if let actor { query.append(("actor", actor)) }
+            if let event { query.append(("event", event)) }
+            // Values escaped whole: a '+' or '&' in them must reach the server as itself.
+            let path = "/v1/audit?" + query.map { "\($0.0)=\(FerryAPI.segment($0.1))" }.joined(separator: "&")
             try await ListingPrinter.print(
                 try await context.api().raw(path), key: "events",
                 columns: ["at", "event", "actor", "file_id", "client_ip", "detail"], json: json)

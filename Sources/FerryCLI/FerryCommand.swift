@@ -14,7 +14,8 @@ public struct FerryCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, LoginCommand.self, GetCommand.self, PutCommand.self, ListCommand.self,
             InfoCommand.self, RemoveCommand.self, LinkCommand.self, LinksCommand.self, RevokeLinkCommand.self,
-            ShareCommand.self, UnshareCommand.self, UsersCommand.self, TokensCommand.self, AuditCommand.self,
+            ShareCommand.self, UnshareCommand.self, UsersCommand.self, PasswdCommand.self, TokensCommand.self,
+            AuditCommand.self,
         ])
 
     public init() {}

@@ -72,17 +72,28 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
             keyring: keyring)
         do {
-            if case .createdWithGeneratedToken(let token) = try await Bootstrap.run(services: services) {
-                // Written straight to the descriptor: stdout is block-buffered when it is not a
-                // terminal (systemd, docker logs, tests) and the line must show at once.
-                FileHandle.standardOutput.write(
-                    Data(
-                        """
+            if case .created(let token, let code) = try await Bootstrap.run(services: services) {
+                var lines = ""
+                if let token {
+                    lines += """
                         Created the administrator 'admin'. Its API token, shown only this once:
                           \(token)
                         Use it as: Authorization: Bearer <token>
 
-                        """.utf8))
+                        """
+                }
+                if let code {
+                    let minutes = Int(Bootstrap.signInCodeLifetime / 60)
+                    lines += """
+                        Open the web app as 'admin' and choose a password (this link works once, for \(minutes) minutes):
+                          \(Bootstrap.signInURL(publicURL: configuration.publicURL, code: code))
+                        Later: ferry passwd admin
+
+                        """
+                }
+                // Written straight to the descriptor: stdout is block-buffered when it is not a
+                // terminal (systemd, docker logs, tests) and the lines must show at once.
+                if !lines.isEmpty { FileHandle.standardOutput.write(Data(lines.utf8)) }
             }
             let app = buildApplication(services: services)
             // SIGTERM or SIGINT: stop accepting, let in-flight requests finish, and cancel what

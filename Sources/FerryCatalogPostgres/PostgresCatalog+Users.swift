@@ -122,8 +122,19 @@ extension PostgresCatalog {
         try await self.rows("DELETE FROM login_attempts WHERE at < \(before.timeIntervalSince1970)")
     }
 
-    public func deleteSession(hash: String) async throws {
-        try await self.rows("DELETE FROM sessions WHERE secret_hash = \(hash)")
+    @discardableResult public func deleteSession(hash: String) async throws -> Bool {
+        !(try await self.rows("DELETE FROM sessions WHERE secret_hash = \(hash) RETURNING user_id")).isEmpty
+    }
+
+    public func setUserPassword(id: String, hash: String, keepSession: String?) async throws -> Bool {
+        try await transaction { connection in
+            let found = try await self.rows(
+                "UPDATE users SET password_hash = \(hash) WHERE id = \(id) RETURNING id", on: connection)
+            _ = try await self.rows(
+                "DELETE FROM sessions WHERE user_id = \(id) AND secret_hash IS DISTINCT FROM \(keepSession)",
+                on: connection)
+            return !found.isEmpty
+        }
     }
 
     static func user(_ row: PostgresRandomAccessRow) throws -> UserRecord {

@@ -137,8 +137,21 @@ extension SQLiteCatalog {
         }
     }
 
-    public func deleteSession(hash: String) async throws {
-        try await write { db in try db.execute(literal: "DELETE FROM sessions WHERE secret_hash = \(hash)") }
+    @discardableResult public func deleteSession(hash: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(literal: "DELETE FROM sessions WHERE secret_hash = \(hash)")
+            return db.changesCount > 0
+        }
+    }
+
+    public func setUserPassword(id: String, hash: String, keepSession: String?) async throws -> Bool {
+        try await write { db in
+            try db.execute(literal: "UPDATE users SET password_hash = \(hash) WHERE id = \(id)")
+            let found = db.changesCount > 0
+            try db.execute(
+                literal: "DELETE FROM sessions WHERE user_id = \(id) AND secret_hash IS NOT \(keepSession)")
+            return found
+        }
     }
 
     static func user(_ row: Row) -> UserRecord {

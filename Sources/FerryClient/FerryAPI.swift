@@ -317,6 +317,12 @@ public final class FerryAPI: Sendable {
         try await perform(.POST, "/v1/files/\(Self.segment(fileID))/grants", json: Body(username: username))
     }
 
+    /// Sets a user's password (`PATCH /v1/users/{username}`): an admin for anyone, a user for itself.
+    public func setPassword(username: String, password: String) async throws {
+        struct Body: Encodable, Sendable { var password: String }
+        try await perform(.PATCH, "/v1/users/\(Self.segment(username))", json: Body(password: password))
+    }
+
     /// Stops sharing a file with a user.
     public func unshare(fileID: String, username: String) async throws {
         try await perform(.DELETE, "/v1/files/\(Self.segment(fileID))/grants/\(Self.segment(username))")
@@ -328,7 +334,7 @@ public final class FerryAPI: Sendable {
     }
 
     /// A path segment with everything but unreserved characters escaped.
-    static func segment(_ text: String) -> String {
+    public static func segment(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? text
     }
 }

@@ -73,6 +73,7 @@ actor Transfer {
         let controlPath = destination + ".ferry-part"
         let dataPath = destination + ".ferry-part.data"
         let manager = FileManager.default
+        ControlFile.removeLeftovers(of: controlPath)
         var done: Set<Int> = []
         var startedBefore: Set<Int> = []
         var progress: [Int: Int64] = [:]
@@ -404,7 +405,7 @@ actor Transfer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         do {
-            try encoder.encode(control).write(to: URL(fileURLWithPath: controlPath), options: .atomic)
+            try control.save(to: controlPath, encoder: encoder)
         } catch {
             throw DiskSpace.writeError(error, path: controlPath, destination: destination)
         }
@@ -437,6 +438,7 @@ actor Transfer {
             throw FerryClientError(.unexpected, "Cannot move the download to \(destination) (errno \(errno)).")
         }
         try? FileManager.default.removeItem(atPath: controlPath)
+        ControlFile.removeLeftovers(of: controlPath)
         events(.done(path: destination, sha256: digest, bytes: plan.size, resentBytes: resent))
         return Downloader.Outcome(
             path: destination, sha256: digest, bytes: plan.size, resentBytes: resent, fetchedBytes: fetched,
@@ -455,5 +457,6 @@ actor Transfer {
         try? await close()
         try? FileManager.default.removeItem(atPath: dataPath)
         try? FileManager.default.removeItem(atPath: controlPath)
+        ControlFile.removeLeftovers(of: controlPath)
     }
 }

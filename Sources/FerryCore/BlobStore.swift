@@ -16,17 +16,11 @@ public protocol BlobStore: Sendable {
     /// `sizeHint` lets a store choose single-part or multipart uploads.
     func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload
 
-    /// Streams `range` (or everything) of a blob into `consumer`, one chunk at a time: the next
-    /// chunk is read only after `consumer` returns, so a slow reader slows the store read.
-    func read(
-        key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
-    ) async throws
-
-    /// Streams like `read(key:range:into:)`, handing over chunks in batches: a store that reads
-    /// ahead passes everything that arrived while the consumer was busy, to be written in one go.
-    func readBatches(
-        key: String, range: ClosedRange<Int64>?, into consumer: ([ByteBuffer]) async throws -> Void
-    ) async throws
+    /// Opens a read of `range` (or the whole blob). The store has answered before this returns, so
+    /// a missing blob or a store that cannot be reached fails here, before a response head is sent
+    /// (API.md: a download is cut only for a failure after its headers went out). The caller takes
+    /// batches with `next()` and ends with `close()`.
+    func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader
 
     /// Deletes a blob; deleting a missing blob is not an error.
     func delete(key: String) async throws
@@ -52,12 +46,38 @@ public protocol BlobStore: Sendable {
     func discardUnfinishedUploads(begunBefore cutoff: Date) async throws -> Int
 }
 
+/// An opened read of one blob.
+public protocol BlobReader: Sendable {
+    /// The next chunks, nil at the end of the range. The next chunk is read only when asked for,
+    /// so a slow consumer slows the store read; a store that reads ahead hands over everything that
+    /// arrived while the consumer was busy, to be written in one go.
+    func next() async throws -> [ByteBuffer]?
+    /// Releases what the read holds; safe to call more than once, and after the end or a failure.
+    func close() async
+}
+
 extension BlobStore {
-    /// One chunk per batch, for stores that do not read ahead.
+    /// Streams `range` (or everything) of a blob into `consumer`, one batch at a time.
     public func readBatches(
         key: String, range: ClosedRange<Int64>?, into consumer: ([ByteBuffer]) async throws -> Void
     ) async throws {
-        try await read(key: key, range: range) { chunk in try await consumer([chunk]) }
+        let reader = try await openRead(key: key, range: range)
+        do {
+            while let chunks = try await reader.next() { try await consumer(chunks) }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+    }
+
+    /// Streams `range` (or everything) of a blob into `consumer`, one chunk at a time.
+    public func read(
+        key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
+    ) async throws {
+        try await readBatches(key: key, range: range) { chunks in
+            for chunk in chunks { try await consumer(chunk) }
+        }
     }
 
     /// Stores that sign bind no addresses unless they say so.

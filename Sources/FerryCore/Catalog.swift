@@ -26,6 +26,9 @@ public protocol Catalog: Sendable {
     func users() async throws -> [UserRecord]
     /// Disables or enables a user; false when there is no such user.
     func setUserDisabled(id: String, disabled: Bool) async throws -> Bool
+    /// Sets a user's password hash and ends the user's sessions but `keepSession` (the one that
+    /// made the change); false when there is no such user.
+    func setUserPassword(id: String, hash: String, keepSession: String?) async throws -> Bool
     /// Stores a token (hash only).
     func createToken(_ token: TokenRecord) async throws
     /// The enabled user owning the token with this hash.
@@ -38,8 +41,8 @@ public protocol Catalog: Sendable {
     func createSession(_ session: SessionRecord) async throws
     /// The enabled user owning the unexpired session with this hash.
     func principal(sessionHash: String, now: Date) async throws -> Principal?
-    /// Ends a session.
-    func deleteSession(hash: String) async throws
+    /// Ends a session; true when it existed (so that a single-use sign-in code is redeemed once).
+    @discardableResult func deleteSession(hash: String) async throws -> Bool
     /// Records a sign-in attempt for `key` (username and address) unless `limit` attempts were
     /// recorded since `windowStart` already; then records nothing and returns the oldest of them
     /// (the caller is blocked until it leaves the window). Atomic across nodes, so parallel

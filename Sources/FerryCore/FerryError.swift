@@ -35,6 +35,7 @@ public struct FerryError: Error, Sendable, CustomStringConvertible {
         public static let typeNotAllowed = Code(415, "type_not_allowed")
         public static let rangeNotSatisfiable = Code(416, "range_not_satisfiable")
         public static let rateLimited = Code(429, "rate_limited")
+        public static let requestHeaderTooLarge = Code(431, "request_header_too_large")
         public static let internalError = Code(500, "internal_error")
         public static let unavailable = Code(503, "unavailable")
     }

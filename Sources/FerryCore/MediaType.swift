@@ -10,6 +10,36 @@ public enum MediaType {
         return base
     }
 
+    /// The media type a file name's extension implies, from Debian's media-types table
+    /// (`extensionTable`); nil when the name has no extension the table knows.
+    public static func implied(byFileName name: String) -> String? {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        let ext = name[name.index(after: dot)...].lowercased()
+        return ext.isEmpty ? nil : byExtension[ext]
+    }
+
+    /// The type an upload is stored as: the `Content-Type` sent, unless none was sent or it is
+    /// `application/x-www-form-urlencoded` (what curl `--data-binary` and HTML forms send when
+    /// nobody chose a type: never a file's type). Then the type the name implies, else
+    /// `application/octet-stream`. Nil when the sent value is not a media type.
+    public static func ofUpload(contentType: String?, fileName: String) -> String? {
+        if let contentType, !contentType.trimmingSpaces.isEmpty {
+            guard let essence = essence(contentType) else { return nil }
+            if essence != "application/x-www-form-urlencoded" { return essence }
+        }
+        return implied(byFileName: fileName) ?? "application/octet-stream"
+    }
+
+    /// `extensionTable` parsed once.
+    static let byExtension: [String: String] = {
+        var table: [String: String] = [:]
+        for pair in extensionTable.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { table[String(parts[0])] = String(parts[1]) }
+        }
+        return table
+    }()
+
     /// Whether `essence` is allowed by a list like `["image/*", "application/pdf"]` (nil list: everything).
     public static func isAllowed(_ essence: String, by allowList: [String]?) -> Bool {
         guard let allowList else { return true }

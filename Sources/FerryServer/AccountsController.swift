@@ -22,20 +22,37 @@ struct AccountsController: Sendable {
         router.delete("/v1/tokens/{id}", use: deleteToken)
     }
 
+    /// `{"username", "password"}`, or `{"code"}`: the one-time sign-in code the first start prints.
     struct SignIn: Decodable {
-        var username: String
-        var password: String
+        var username: String?
+        var password: String?
+        var code: String?
     }
 
     @Sendable func signIn(_ request: Request, context: Context) async throws -> Response {
         let body = try await JSONBody.decode(SignIn.self, from: request, context: context)
-        let user = try await services.authenticator.login(
-            username: body.username, password: body.password, clientIP: services.clientIP(request, context: context))
+        let userID: String
+        if let code = body.code {
+            let principal = try await services.authenticator.redeem(code: code)
+            userID = principal.userID
+            await services.audit.record(
+                AuditEvent(
+                    at: services.now(), event: "session.code_redeemed", actor: principal.username, fileID: nil,
+                    clientIP: services.clientIP(request, context: context), detail: [:]))
+        } else {
+            guard let username = body.username, let password = body.password else {
+                throw FerryError(.badRequest, "Send {\"username\", \"password\"}, or the sign-in {\"code\"}.")
+            }
+            userID =
+                try await services.authenticator.login(
+                    username: username, password: password, clientIP: services.clientIP(request, context: context)
+                ).id
+        }
         let secret = Identifier.secret()
         let now = services.now()
         try await services.catalog.createSession(
             SessionRecord(
-                secretHash: Identifier.hash(secret), userID: user.id, createdAt: now,
+                secretHash: Identifier.hash(secret), userID: userID, createdAt: now,
                 expiresAt: now.addingTimeInterval(Authenticator.sessionLifetime)))
         let cookie =
             "\(Authenticator.sessionCookie)=\(secret); HttpOnly; SameSite=Lax; Path=/; Max-Age=\(Int(Authenticator.sessionLifetime))"
@@ -45,7 +62,15 @@ struct AccountsController: Sendable {
 
     @Sendable func whoAmI(_ request: Request, context: Context) async throws -> Response {
         let principal = try await services.authenticator.require(request)
-        return try JSONBody.response(["username": principal.username, "role": principal.role.rawValue])
+        struct Me: Encodable {
+            var username: String
+            var role: String
+            /// False for an account that can only use tokens (the web app then asks for a password).
+            var has_password: Bool
+        }
+        let user = try await services.catalog.user(named: principal.username)
+        return try JSONBody.response(
+            Me(username: principal.username, role: principal.role.rawValue, has_password: user?.passwordHash != nil))
     }
 
     @Sendable func signOut(_ request: Request, context: Context) async throws -> Response {
@@ -95,23 +120,68 @@ struct AccountsController: Sendable {
         return try JSONBody.response(["users": try await services.catalog.users().map(UserJSON.init)])
     }
 
+    /// `{"disabled"}` (admins), and/or `{"password", "current_password"?}`.
     struct UserUpdate: Decodable {
-        var disabled: Bool
+        var disabled: Bool?
+        var password: String?
+        var currentPassword: String?
+
+        enum CodingKeys: String, CodingKey {
+            case disabled, password
+            case currentPassword = "current_password"
+        }
     }
 
+    /// Admins disable, enable and set the password of any user; everyone may set their own
+    /// password. Through a session (a browser left open), changing a password that exists needs
+    /// the current one; a bearer token is a full credential already. A new password ends the
+    /// user's other sessions.
     @Sendable func updateUser(_ request: Request, context: Context) async throws -> UserJSON {
-        let admin = try await services.authenticator.requireAdmin(request)
+        let caller = try await services.authenticator.require(request)
         let username = try context.parameters.require("username")
         let body = try await JSONBody.decode(UserUpdate.self, from: request, context: context)
-        guard var user = try await services.catalog.user(named: username),
-            try await services.catalog.setUserDisabled(id: user.id, disabled: body.disabled)
-        else { throw FerryError(.notFound, "There is no user named '\(username)'.") }
-        user.disabled = body.disabled
-        await services.audit.record(
-            AuditEvent(
-                at: services.now(), event: body.disabled ? "user.disabled" : "user.enabled", actor: admin.username,
-                fileID: nil, clientIP: services.clientIP(request, context: context),
-                detail: ["username": .string(username)]))
+        guard body.disabled != nil || body.password != nil else {
+            throw FerryError(.badRequest, "Send disabled, password, or both.")
+        }
+        let isSelf = caller.username == username
+        guard caller.isAdmin || (isSelf && body.disabled == nil) else {
+            throw FerryError(.forbidden, "Only an administrator may change another user, or disable one.")
+        }
+        guard var user = try await services.catalog.user(named: username) else {
+            throw FerryError(.notFound, "There is no user named '\(username)'.")
+        }
+        let clientIP = services.clientIP(request, context: context)
+        if let password = body.password {
+            guard password.count >= 8, password.count <= 1024 else {
+                throw FerryError(.badRequest, "The password must have 8 to 1024 characters.")
+            }
+            if isSelf, caller.via == .session, user.passwordHash != nil {
+                guard let current = body.currentPassword else {
+                    throw FerryError(.forbidden, "Send current_password to change your password.")
+                }
+                _ = try await services.authenticator.login(username: username, password: current, clientIP: clientIP)
+            }
+            let hash = try await Authenticator.hashPassword(password)
+            let keep = isSelf ? request.cookies[Authenticator.sessionCookie].map { Identifier.hash($0.value) } : nil
+            guard try await services.catalog.setUserPassword(id: user.id, hash: hash, keepSession: keep) else {
+                throw FerryError(.notFound, "There is no user named '\(username)'.")
+            }
+            user.passwordHash = hash
+            await services.audit.record(
+                AuditEvent(
+                    at: services.now(), event: "user.password_set", actor: caller.username, fileID: nil,
+                    clientIP: clientIP, detail: ["username": .string(username)]))
+        }
+        if let disabled = body.disabled {
+            guard try await services.catalog.setUserDisabled(id: user.id, disabled: disabled) else {
+                throw FerryError(.notFound, "There is no user named '\(username)'.")
+            }
+            user.disabled = disabled
+            await services.audit.record(
+                AuditEvent(
+                    at: services.now(), event: disabled ? "user.disabled" : "user.enabled", actor: caller.username,
+                    fileID: nil, clientIP: clientIP, detail: ["username": .string(username)]))
+        }
         return UserJSON(user)
     }
 

@@ -7,6 +7,7 @@ import FerryStorageS3
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Builds the router with every Ferry route.
 public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
@@ -25,13 +26,16 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
     return router
 }
 
-/// Builds the Hummingbird application on already-opened services.
-public func buildApplication(services: FerryServices) -> some ApplicationProtocol {
+/// Builds the Hummingbird application on already-opened services, with the request head limits of
+/// `RequestHeadLimits`; `onServerRunning` is called once it listens.
+public func buildApplication(
+    services: FerryServices, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(services: services),
+        router: buildRouter(services: services), server: RequestHeadLimits.server,
         configuration: .init(
             address: .hostname(services.configuration.host, port: services.configuration.port), serverName: nil),
-        logger: services.logger)
+        onServerRunning: onServerRunning, logger: services.logger)
 }
 
 /// Opens the catalog and the store that the configuration names.
@@ -116,8 +120,7 @@ public enum Backends {
     static func s3Configuration(_ settings: FerryConfiguration.S3Settings) -> S3Configuration {
         S3Configuration(
             bucket: settings.bucket, prefix: settings.prefix, region: settings.region,
-            endpoint: settings.endpoint.flatMap(S3Endpoint.init(parsing:)),
-            publicEndpoint: settings.publicEndpoint.flatMap(S3Endpoint.init(parsing:)), pathStyle: settings.pathStyle,
+            endpoint: settings.endpoint, publicEndpoint: settings.publicEndpoint, pathStyle: settings.pathStyle,
             credentials: AWSCredentials(
                 accessKeyID: settings.accessKeyID, secretAccessKey: settings.secretAccessKey,
                 sessionToken: settings.sessionToken))

@@ -99,6 +99,27 @@ struct Authenticator: Sendable {
         return user
     }
 
+    /// Exchanges a one-time sign-in code (the first start's) for its user: the code's session row
+    /// is deleted as it is used, so two redemptions cannot both succeed.
+    func redeem(code: String) async throws -> Principal {
+        let hash = Self.signInCodeHash(code)
+        guard let principal = try await catalog.principal(sessionHash: hash, now: now()),
+            try await catalog.deleteSession(hash: hash)
+        else {
+            throw FerryError(
+                .unauthenticated,
+                "This sign-in link was used already or has expired; sign in with a password, or set one with 'ferry passwd'."
+            )
+        }
+        return principal
+    }
+
+    /// The stored hash of a sign-in code: domain-separated from session cookies, so that a code
+    /// can only be exchanged, never presented as a session.
+    static func signInCodeHash(_ code: String) -> String {
+        Identifier.hash("sign-in-code:" + code)
+    }
+
     /// bcrypt, off the event loop.
     static func hashPassword(_ password: String) async throws -> String {
         try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: bcryptCost) }

@@ -8,10 +8,19 @@ public enum Bootstrap {
     public enum Outcome: Sendable, Equatable {
         /// Users existed already.
         case skipped
-        /// The admin was created with the configured token.
-        case createdWithConfiguredToken
-        /// The admin was created with a generated token, to be shown once.
-        case createdWithGeneratedToken(String)
+        /// The admin was created. `token` is its generated API token, to be shown once (nil when
+        /// `FERRY_BOOTSTRAP_TOKEN` chose it); `signInCode` a one-time code that signs the web app in
+        /// (`Bootstrap.signInURL`) so a password can be set (nil when `FERRY_BOOTSTRAP_PASSWORD` set one).
+        case created(token: String?, signInCode: String?)
+    }
+
+    /// How long the first start's sign-in code works.
+    public static let signInCodeLifetime: TimeInterval = 30 * 60
+
+    /// The page that redeems a sign-in code. The code travels in the fragment, which browsers
+    /// never send to a server, so it stays out of access logs and proxies.
+    public static func signInURL(publicURL: String, code: String) -> String {
+        "\(publicURL)/login#code=\(code)"
     }
 
     /// Creates `admin` if there are no users.
@@ -38,6 +47,16 @@ public enum Bootstrap {
             AuditEvent(
                 at: now, event: "user.created", actor: nil, fileID: nil, clientIP: nil,
                 detail: ["username": "admin", "role": "admin"]))
-        return configuration.bootstrapToken == nil ? .createdWithGeneratedToken(secret) : .createdWithConfiguredToken
+        var signInCode: String?
+        if passwordHash == nil {
+            // A short, single-use session that can only be exchanged (Authenticator.redeem).
+            let code = Identifier.secret()
+            try await services.catalog.createSession(
+                SessionRecord(
+                    secretHash: Authenticator.signInCodeHash(code), userID: admin.id, createdAt: now,
+                    expiresAt: now.addingTimeInterval(signInCodeLifetime)))
+            signInCode = code
+        }
+        return .created(token: configuration.bootstrapToken == nil ? secret : nil, signInCode: signInCode)
     }
 }

@@ -96,8 +96,23 @@ struct Delivery: Sendable {
         var detail = options.auditDetail
         detail["bytes"] = .int(length)
         if let rangeText { detail["range"] = .string(rangeText) }
+        // The store's read is opened before the head is committed: a store that cannot start it
+        // is a JSON error (503), never a 200 whose body never comes (API.md "Observability").
+        var opened: (any BlobReader)?
+        if case .blob(let range)? = segments.first(where: { if case .blob = $0 { true } else { false } }) {
+            do {
+                opened = try await services.store.openRead(key: file.blobKey, range: range)
+            } catch {
+                services.logger.error(
+                    "storage read could not start", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
+                await auditFailure(file: file, request: request, options: options, code: "storage_error")
+                throw error
+            }
+        }
         await services.audit.record(event("download.started", file: file, options: options, detail: detail))
+        let first = opened
         let body = ResponseBody(contentLength: Int(length)) { [services, detail] writer in
+            var firstReader = first
             var sent: Int64 = 0
             var clientFailed = false
             services.metrics.transferStarted()
@@ -113,21 +128,34 @@ struct Delivery: Sendable {
                         sent += Int64(buffer.readableBytes)
                         services.metrics.sent(buffer.readableBytes)
                     case .blob(let range):
-                        try await services.store.readBatches(key: file.blobKey, range: range) { chunks in
-                            do {
-                                if chunks.count == 1 {
-                                    try await writer.write(chunks[0])
-                                } else {
-                                    try await writer.write(contentsOf: chunks)  // one flush
-                                }
-                            } catch {
-                                clientFailed = true
-                                throw error
-                            }
-                            let bytes = chunks.reduce(0) { $0 + $1.readableBytes }
-                            sent += Int64(bytes)
-                            services.metrics.sent(bytes)
+                        let reader: any BlobReader
+                        if let opened = firstReader {
+                            reader = opened
+                            firstReader = nil
+                        } else {
+                            reader = try await services.store.openRead(key: file.blobKey, range: range)
                         }
+                        do {
+                            while let chunks = try await reader.next() {
+                                do {
+                                    if chunks.count == 1 {
+                                        try await writer.write(chunks[0])
+                                    } else {
+                                        try await writer.write(contentsOf: chunks)  // one flush
+                                    }
+                                } catch {
+                                    clientFailed = true
+                                    throw error
+                                }
+                                let bytes = chunks.reduce(0) { $0 + $1.readableBytes }
+                                sent += Int64(bytes)
+                                services.metrics.sent(bytes)
+                            }
+                        } catch {
+                            await reader.close()
+                            throw error
+                        }
+                        await reader.close()
                     }
                 }
                 // The last bytes may still be on their way: a client gone now is a client abort too.
@@ -139,6 +167,7 @@ struct Delivery: Sendable {
                 done["bytes"] = .int(sent)
                 await services.audit.record(event("download.completed", file: file, options: options, detail: done))
             } catch {
+                await firstReader?.close()
                 var failed = detail
                 failed["bytes"] = .int(sent)
                 failed["code"] = .string(clientFailed ? "client_aborted" : "storage_error")

@@ -31,7 +31,7 @@ extension FerryConfiguration {
         while value.hasSuffix("/") { value.removeLast() }
         guard let url = URL(string: value), let scheme = url.scheme?.lowercased(),
             scheme == "http" || scheme == "https",
-            url.host != nil, url.query == nil
+            url.host != nil, url.query == nil, url.fragment == nil, url.user == nil, !value.contains("@")
         else {
             throw Invalid(
                 variable: "FERRY_PUBLIC_URL",
@@ -90,15 +90,15 @@ extension FerryConfiguration {
     }
 
     static func parseS3(bucket: String, prefix: String, env: Reader) throws -> S3Settings {
-        func endpoint(_ variable: String) throws -> String? {
+        // One parser, the store's own: what it cannot use stops the start, never a fallback to AWS.
+        func endpoint(_ variable: String) throws -> S3Endpoint? {
             guard let text = env.string(variable) else { return nil }
-            let url = URL(string: text)
-            guard let scheme = url?.scheme?.lowercased(), scheme == "http" || scheme == "https",
-                url?.host?.isEmpty == false, url?.path.isEmpty == true || url?.path == "/", url?.query == nil
-            else {
-                throw Invalid(variable: variable, problem: "expected http(s)://host[:port], got '\(text)'")
+            guard let endpoint = S3Endpoint(parsing: text) else {
+                throw Invalid(
+                    variable: variable,
+                    problem: "expected http(s)://host[:port] with no user, path or query, got '\(text)'")
             }
-            return text
+            return endpoint
         }
         let region = env.string("FERRY_S3_REGION") ?? "us-east-1"
         guard region.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) else {
@@ -171,7 +171,8 @@ extension FerryConfiguration {
 
     static func parseOrigin(_ text: String) throws -> String {
         guard let url = URL(string: text), let scheme = url.scheme, scheme == "http" || scheme == "https",
-            url.host != nil, url.path.isEmpty || url.path == "/"
+            url.host != nil, url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil,
+            url.user == nil, !text.contains("@")
         else {
             throw Invalid(
                 variable: "FERRY_CORS_ORIGINS", problem: "'\(text)' is not an origin like https://app.example.com")

@@ -1,5 +1,6 @@
 import Configuration
 import FerryCore
+import FerryStorageS3
 import Foundation
 import Logging
 import SystemPackage
@@ -73,10 +74,10 @@ public struct FerryConfiguration: Sendable {
         public var prefix: String
         /// `FERRY_S3_REGION`, default `us-east-1`.
         public var region: String
-        /// `FERRY_S3_ENDPOINT` (`http(s)://host[:port]`); nil = AWS.
-        public var endpoint: String?
+        /// `FERRY_S3_ENDPOINT` (`http(s)://host[:port]`), parsed by the S3 store's own parser; nil = AWS.
+        public var endpoint: S3Endpoint?
         /// `FERRY_S3_PUBLIC_ENDPOINT`; nil = the endpoint.
-        public var publicEndpoint: String?
+        public var publicEndpoint: S3Endpoint?
         /// `FERRY_S3_PATH_STYLE`.
         public var pathStyle: Bool
         public var accessKeyID: String
@@ -84,7 +85,7 @@ public struct FerryConfiguration: Sendable {
         public var sessionToken: String?
 
         public var description: String {
-            "s3://\(bucket)/\(prefix) region=\(region) endpoint=\(endpoint ?? "aws") pathStyle=\(pathStyle) "
+            "s3://\(bucket)/\(prefix) region=\(region) endpoint=\(endpoint.map { "\($0)" } ?? "aws") pathStyle=\(pathStyle) "
                 + "accessKeyID=\(accessKeyID) secretAccessKey=<redacted>"
         }
     }

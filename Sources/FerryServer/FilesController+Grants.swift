@@ -87,15 +87,28 @@ enum JSONBody {
             throw FerryError(
                 .badRequest, "The JSON body is larger than \(context.maxUploadSize) bytes.", underlying: error)
         }
+        let bytes = Array(buffer.readableBytesView)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            try JSONSyntax.validate(bytes)
+        } catch {
+            throw FerryError(
+                .badRequest, "The body is not valid JSON (RFC 8259): \(error.reason) at byte \(error.offset).")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch DecodingError.keyNotFound(let key, _) {
             throw FerryError(.badRequest, "The JSON body lacks the field '\(key.stringValue)'.")
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.dataCorrupted(let context)
+        {
+            // A number that does not fit the field (`max_downloads: 2.5`) is dataCorrupted at its path.
+            guard !context.codingPath.isEmpty else {
+                throw FerryError(.badRequest, "The body must be a JSON object.", underlying: DecodingError.dataCorrupted(context))
+            }
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw FerryError(.badRequest, "The field '\(field)' has the wrong type.")
+            throw FerryError(.badRequest, "The field '\(field)' has the wrong type or value.")
         } catch {
-            throw FerryError(.badRequest, "The body is not valid JSON.", underlying: error)
+            throw FerryError(.badRequest, "The body does not have the fields this call expects.", underlying: error)
         }
     }
 

@@ -25,12 +25,13 @@ struct FilesController: Sendable {
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<FileJSON> {
         let principal = try await services.authenticator.require(request)
-        guard let rawName = request.uri.queryParameters.get("name") else {
+        guard let rawName = request.formQuery.get("name") else {
             throw FerryError(.badRequest, "Name the file with ?name=<filename>.")
         }
         let name = try FileName.validate(rawName)
         let fileID = Identifier.make()
-        let content = try await Uploader(services: services).receive(request, key: "\(fileID)/\(Identifier.make())")
+        let content = try await Uploader(services: services).receive(
+            request, key: "\(fileID)/\(Identifier.make())", fileName: name)
         let now = services.now()
         let file = FileRecord(
             id: fileID, name: name, size: content.size, contentType: content.contentType, sha256: content.sha256,
@@ -53,7 +54,7 @@ struct FilesController: Sendable {
         let current = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
         let content = try await Uploader(services: services).receive(
-            request, key: "\(current.id)/\(Identifier.make())")
+            request, key: "\(current.id)/\(Identifier.make())", fileName: current.name)
         let updated: FileRecord?
         do {
             updated = try await services.catalog.replaceContent(
@@ -75,7 +76,7 @@ struct FilesController: Sendable {
 
     @Sendable func list(_ request: Request, context: Context) async throws -> FileListJSON {
         let principal = try await services.authenticator.require(request)
-        let query = request.uri.queryParameters
+        let query = request.formQuery
         let limit = try Cursor.limit(query.get("limit"))
         let before = try Cursor.decode(query.get("cursor"))
         let page = try await services.catalog.files(
@@ -115,7 +116,7 @@ struct FilesController: Sendable {
 
     /// `?disposition=inline|attachment` and `?filename=`: inline only for types that cannot run script.
     static func disposition(_ request: Request, file: FileRecord) throws -> ContentDisposition {
-        let query = request.uri.queryParameters
+        let query = request.formQuery
         var kind = ContentDisposition.Kind.attachment
         switch query.get("disposition") {
         case nil, "attachment": break

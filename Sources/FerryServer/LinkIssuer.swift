@@ -26,9 +26,10 @@ struct LinkIssuer: Sendable {
     static let storageTTLMax = 604_800
 
     func issue(file: FileRecord, principal: Principal, request: Request, clientIP: String) async throws -> Issued {
-        let now = services.now()
-        // Whole seconds (the token carries seconds), rounded up so a link never lives less than its TTL.
-        let expires = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(request.ttl)).rounded(.up))
+        // Signed in whole seconds (SigV4's X-Amz-Date and the token carry seconds): the signing time
+        // is this second, and the link lives exactly its TTL from it (X-Amz-Expires = TTL).
+        let now = Date(timeIntervalSince1970: services.now().timeIntervalSince1970.rounded(.down))
+        let expires = now.addingTimeInterval(Double(request.ttl))
         let disposition =
             request.disposition == .inline && MediaType.isInlineSafe(file.contentType)
             ? ContentDisposition.Kind.inline : .attachment

@@ -44,7 +44,7 @@ struct OperationsController: Sendable {
 
     @Sendable func audit(_ request: Request, context: Context) async throws -> AuditListJSON {
         _ = try await services.authenticator.requireAdmin(request)
-        let query = request.uri.queryParameters
+        let query = request.formQuery
         var since: Date?
         if let text = query.get("since") {
             guard let date = HTTPDate.parseRFC3339(text) else {

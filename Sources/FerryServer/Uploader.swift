@@ -13,11 +13,13 @@ struct Uploader: Sendable {
     let services: FerryServices
 
     /// Streams the request body into a new blob under `key` and returns the verified content.
-    func receive(_ request: Request, key: String) async throws -> FileContent {
+    /// `fileName` gives the type when the client named none (see `MediaType.ofUpload`).
+    func receive(_ request: Request, key: String, fileName: String) async throws -> FileContent {
         let configuration = services.configuration
-        let rawType = request.headers[.contentType] ?? "application/octet-stream"
-        guard let contentType = MediaType.essence(rawType) else {
-            throw FerryError(.badRequest, "The Content-Type '\(rawType)' is not a media type like application/pdf.")
+        let rawType = request.headers[.contentType]
+        guard let contentType = MediaType.ofUpload(contentType: rawType, fileName: fileName) else {
+            throw FerryError(
+                .badRequest, "The Content-Type '\(rawType ?? "")' is not a media type like application/pdf.")
         }
         guard MediaType.isAllowed(contentType, by: configuration.allowedTypes) else {
             let allowed = configuration.allowedTypes?.joined(separator: ", ") ?? ""

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryStorageS3
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -96,7 +97,7 @@ extension FerryConfiguration {
         var sources: [String] = []
         if case .s3(let settings) = storage {
             if let endpoint = settings.publicEndpoint ?? settings.endpoint {
-                let origin = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+                let origin = endpoint.description
                 sources.append(settings.pathStyle ? origin : origin.replacingOccurrences(of: "://", with: "://*."))
             } else {
                 sources.append("https://\(settings.bucket).s3.\(settings.region).amazonaws.com")

@@ -90,45 +90,28 @@ public struct LocalBlobStore: BlobStore {
             handle: handle, directory: path.removingLastComponent(), root: FilePath(configuration.root))
     }
 
-    public func read(
-        key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
-    ) async throws {
+    public func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
         let path = try path(for: key)
         if let range, range.upperBound - range.lowerBound < Int64(configuration.inlineReadLimit) {
-            try await consumer(try Self.readSmall(path: path, range: range))
-            return
+            return LocalBlobReader(whole: try Self.readSmall(path: path, range: range))
         }
         let handle: ReadFileHandle
         do {
             handle = try await fileSystem.openFile(forReadingAt: path, options: OpenOptions.Read())
         } catch let error as FileSystemError where error.code == .notFound {
             throw Self.missingBlob(underlying: error)
+        } catch {
+            throw FerryError(.unavailable, "The storage directory could not be read.", underlying: error)
         }
+        let end: Int64
         do {
-            // One chunk in flight, read only after the consumer took the previous one: memory per
-            // transfer is one chunk, and a client that stops reading stops the disk reads.
-            // (FileChunks would read ahead up to eight chunks per transfer.)
-            var offset = range?.lowerBound ?? 0
-            let end: Int64
-            if let range {
-                end = range.upperBound + 1
-            } else {
-                end = try await handle.info().size
-            }
-            while offset < end {
-                let length = Int(min(Int64(configuration.readChunkSize), end - offset))
-                let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(length)))
-                guard chunk.readableBytes > 0 else {
-                    throw FerryError(.internalError, "The stored file is shorter than its record.")
-                }
-                offset += Int64(chunk.readableBytes)
-                try await consumer(chunk)
-            }
+            if let range { end = range.upperBound + 1 } else { end = try await handle.info().size }
         } catch {
             _ = try? await uncancelled { try await handle.close() }
-            throw error
+            throw FerryError(.unavailable, "The storage directory could not be read.", underlying: error)
         }
-        try await uncancelled { try await handle.close() }
+        return LocalBlobReader(
+            handle: handle, offset: range?.lowerBound ?? 0, end: end, chunkSize: configuration.readChunkSize)
     }
 
     /// Reads a small range with open, one `pread` and close, synchronously. For a small file
@@ -351,5 +334,60 @@ final class LocalBlobUpload: BlobUpload {
             state = .closed
             return handle
         }
+    }
+}
+
+/// A read of one blob on disk, one chunk in flight, read only after the consumer took the
+/// previous one: memory per transfer is one chunk, and a client that stops reading stops the disk
+/// reads. (FileChunks would read ahead up to eight chunks per transfer.)
+actor LocalBlobReader: BlobReader {
+    private var handle: ReadFileHandle?
+    private var pending: ByteBuffer?
+    private var offset: Int64
+    private let end: Int64
+    private let chunkSize: Int
+
+    /// A small range, already read.
+    init(whole: ByteBuffer) {
+        pending = whole
+        offset = 0
+        end = 0
+        chunkSize = 0
+    }
+
+    /// A range streamed from an open file.
+    init(handle: ReadFileHandle, offset: Int64, end: Int64, chunkSize: Int) {
+        self.handle = handle
+        self.offset = offset
+        self.end = end
+        self.chunkSize = chunkSize
+    }
+
+    /// A reader dropped without `close()` still closes its file: SwiftNIO traps on a handle
+    /// released open.
+    deinit { _ = try? handle?.detachUnsafeFileDescriptor().close() }
+
+    func next() async throws -> [ByteBuffer]? {
+        if let pending {
+            self.pending = nil
+            return [pending]
+        }
+        guard let handle, offset < end else {
+            await close()
+            return nil
+        }
+        let length = Int(min(Int64(chunkSize), end - offset))
+        let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(length)))
+        guard chunk.readableBytes > 0 else {
+            throw FerryError(.internalError, "The stored file is shorter than its record.")
+        }
+        offset += Int64(chunk.readableBytes)
+        return [chunk]
+    }
+
+    func close() async {
+        guard let handle else { return }
+        self.handle = nil
+        _ = try? await uncancelled { try await handle.close() }
     }
 }

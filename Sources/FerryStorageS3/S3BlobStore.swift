@@ -89,24 +89,16 @@ public final class S3BlobStore: BlobStore {
             concurrency: configuration.uploadConcurrency, logger: logger)
     }
 
-    public func read(
-        key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void
-    ) async throws {
-        try await readBatches(key: key, range: range) { chunks in
-            for chunk in chunks { try await consumer(chunk) }
-        }
-    }
-
-    /// Reads up to `readAhead` bytes from S3 while the consumer writes the last batch.
-    public func readBatches(
-        key: String, range: ClosedRange<Int64>?, into consumer: ([ByteBuffer]) async throws -> Void
-    ) async throws {
+    /// Opens a `GetObject` that reads up to `readAhead` bytes from S3 while the consumer writes
+    /// the last batch; S3's answer (or its failure) has arrived when this returns.
+    public func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
+        let reader = S3ObjectReader(client: client, key: key, range: range, readAhead: client.configuration.readAhead)
         do {
-            try await client.getObjectBatches(
-                key: key, range: range, readAhead: client.configuration.readAhead, into: consumer)
+            try await reader.open()
         } catch let error as S3Error {
             throw error.ferryError
         }
+        return MappedS3Reader(inner: reader)
     }
 
     public func delete(key: String) async throws {
@@ -289,4 +281,19 @@ actor S3BlobUpload: BlobUpload {
                 metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// An `S3ObjectReader` whose failures surface as `FerryError`.
+struct MappedS3Reader: BlobReader {
+    let inner: S3ObjectReader
+
+    func next() async throws -> [ByteBuffer]? {
+        do {
+            return try await inner.next()
+        } catch let error as S3Error {
+            throw error.ferryError
+        }
+    }
+
+    func close() async { await inner.close() }
 }

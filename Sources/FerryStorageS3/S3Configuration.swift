@@ -20,11 +20,12 @@ public struct S3Endpoint: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `http(s)://host[:port]` (a trailing slash is allowed; a path is not).
+    /// Parses `http(s)://host[:port]` (a trailing slash is allowed; a path, user info, query or
+    /// fragment is not: the store could not be reached as written).
     public init?(parsing text: String) {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil,
-            url.user == nil
+            url.user == nil, url.password == nil, url.fragment == nil, !text.contains("@")
         else { return nil }
         self.init(scheme: scheme, host: host, port: url.port)
     }

@@ -16,6 +16,7 @@ public enum CatalogContract {
         "usersAreUniqueByName": usersAreUniqueByName,
         "tokensResolveToEnabledUsersOnly": tokensResolveToEnabledUsersOnly,
         "sessionsExpire": sessionsExpire,
+        "passwordChangeEndsOtherSessions": passwordChangeEndsOtherSessions,
         "filesRoundTripAndPageNewestFirst": filesRoundTripAndPageNewestFirst,
         "grantsDecideVisibility": grantsDecideVisibility,
         "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
@@ -75,8 +76,26 @@ public enum CatalogContract {
             SessionRecord(secretHash: "s1", userID: ann.id, createdAt: t0, expiresAt: t0.addingTimeInterval(60)))
         #expect(try await catalog.principal(sessionHash: "s1", now: t0)?.username == "ann")
         #expect(try await catalog.principal(sessionHash: "s1", now: t0.addingTimeInterval(61)) == nil)
-        try await catalog.deleteSession(hash: "s1")
+        #expect(try await catalog.deleteSession(hash: "s1"))
         #expect(try await catalog.principal(sessionHash: "s1", now: t0) == nil)
+        // A second delete finds nothing: a sign-in code is redeemed once.
+        #expect(try await catalog.deleteSession(hash: "s1") == false)
+    }
+
+    static func passwordChangeEndsOtherSessions(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        try await catalog.createUser(ann)
+        for hash in ["mine", "stolen"] {
+            try await catalog.createSession(
+                SessionRecord(secretHash: hash, userID: ann.id, createdAt: t0, expiresAt: t0.addingTimeInterval(60)))
+        }
+        #expect(try await catalog.setUserPassword(id: ann.id, hash: "$2b$new", keepSession: "mine"))
+        #expect(try await catalog.user(named: "ann")?.passwordHash == "$2b$new")
+        #expect(try await catalog.principal(sessionHash: "mine", now: t0)?.username == "ann")
+        #expect(try await catalog.principal(sessionHash: "stolen", now: t0) == nil)
+        #expect(try await catalog.setUserPassword(id: ann.id, hash: "$2b$other", keepSession: nil))
+        #expect(try await catalog.principal(sessionHash: "mine", now: t0) == nil)
+        #expect(try await catalog.setUserPassword(id: "nobody", hash: "x", keepSession: nil) == false)
     }
 
     static func filesRoundTripAndPageNewestFirst(_ catalog: any Catalog) async throws {

@@ -22,8 +22,8 @@ final class RefusingDeletes: BlobStore {
     func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
         try await inner.beginUpload(key: key, sizeHint: sizeHint)
     }
-    func read(key: String, range: ClosedRange<Int64>?, into consumer: (ByteBuffer) async throws -> Void) async throws {
-        try await inner.read(key: key, range: range, into: consumer)
+    func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
+        try await inner.openRead(key: key, range: range)
     }
     func delete(key: String) async throws {
         if refusing.withLock({ $0 }) { throw FerryError.unavailable("storage", underlying: nil) }

@@ -33,8 +33,19 @@ async function start() {
     main.replaceChildren(await pages.login());
     return;
   }
-  const me = await api('GET', '/v1/session');
+  let me;
+  try {
+    me = await api('GET', '/v1/session');
+  } catch (error) {
+    // No session (or it ended): every page of the app starts at the sign-in page and comes back.
+    if (error.status === 401) {
+      location.replace('/login?next=' + encodeURIComponent(path + location.search));
+      return;
+    }
+    throw error;
+  }
   nav(me);
+  if (me.has_password === false) document.getElementById('main').before(pages.passwordBanner(me));
   restoreDownloads();
   for (const [pattern, page] of routes) {
     const match = path.match(pattern);

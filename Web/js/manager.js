@@ -285,14 +285,15 @@ export class Download {
     if (s.status === 'running') buttons.push(el('button', { class: 'secondary pause', onclick: () => this.pause() }, 'Pause'));
     if (s.status === 'paused' || s.status === 'failed') buttons.push(el('button', { class: 'resume', onclick: () => this.resume() }, 'Resume'));
     if (s.status !== 'done') buttons.push(el('button', { class: 'danger cancel', onclick: () => this.cancel() }, 'Cancel'));
-    card.replaceChildren(
+    // replaceChildren() would print a null child as the text "null": leave absent parts out.
+    card.replaceChildren(...[
       el('div', { class: 'bar' }, el('strong', {}, s.name), el('span', { class: 'status', 'data-status': s.status }, s.status)),
       progress,
       el('div', { class: 'progress-text' }, text),
       el('p', { class: 'message' + (s.status === 'failed' ? ' error' : '') }, s.message || ''),
       s.note ? el('p', { class: 'note muted' }, s.note) : null,
       el('div', { class: 'row' }, buttons),
-    );
+    ].filter((part) => part != null));
   }
 }
 

@@ -18,6 +18,19 @@ export async function login() {
   const next = new URLSearchParams(location.search).get('next');
   const target = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
   const status = el('p', { id: 'login-status', role: 'alert' });
+  // The first start prints /login#code=...: the fragment never reaches a server or its logs.
+  const code = new URLSearchParams(location.hash.slice(1)).get('code');
+  if (code) {
+    history.replaceState(null, '', location.pathname + location.search);
+    try {
+      await api('POST', '/v1/session', { code });
+      location.replace(target);
+      return el('p', {}, 'Signing in…');
+    } catch (error) {
+      status.className = 'error';
+      status.textContent = error.message;
+    }
+  }
   const username = el('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
   const password = el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const form = el('form', {
@@ -41,6 +54,37 @@ export async function login() {
   el('label', { for: 'password' }, 'Password', password),
   el('button', { type: 'submit', id: 'sign-in' }, 'Sign in'));
   return el('div', { class: 'card' }, el('h1', {}, 'Sign in to Ferry'), form, status);
+}
+
+/** Shown while the account has no password (signed in with the first start's one-time link). */
+export function passwordBanner(me) {
+  const status = el('p', { id: 'password-status', role: 'alert' });
+  const password = el('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', minlength: '8', required: true });
+  const again = el('input', { id: 'new-password-again', type: 'password', autocomplete: 'new-password', minlength: '8', required: true });
+  const banner = el('section', { class: 'card notice', id: 'set-password' });
+  const form = el('form', {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      status.className = 'error';
+      if (password.value !== again.value) {
+        status.textContent = 'The two passwords differ.';
+        return;
+      }
+      try {
+        await api('PATCH', `/v1/users/${encodeURIComponent(me.username)}`, { password: password.value });
+        banner.replaceChildren(el('p', { role: 'status' }, `Password set. Sign in as ${me.username} with it from now on.`));
+      } catch (error) {
+        status.textContent = error.message;
+      }
+    },
+  },
+  el('label', { for: 'new-password' }, 'New password (8 characters or more)', password),
+  el('label', { for: 'new-password-again' }, 'Again', again),
+  el('button', { type: 'submit', id: 'set-password-button' }, 'Set password'));
+  banner.append(el('h2', {}, `Choose a password for ${me.username}`),
+    el('p', { class: 'muted' }, 'You signed in with a one-time link. Without a password you can only sign in again with an API token.'),
+    form, status);
+  return banner;
 }
 
 /** The download control for a file: the browser's own manager below the threshold, ours above. */
