@@ -18,6 +18,10 @@ struct Delivery: Sendable {
         var clientIP: String?
         /// Extra audit detail, e.g. `link_id` and `via` for signed links.
         var auditDetail: [String: AuditValue] = [:]
+        /// Runs once the answer is known to carry bytes (a GET answered 200 or 206) and the store's
+        /// read has started, before the head is committed: a limited link takes its download here,
+        /// so HEAD, 304, 416 and a store that cannot serve never take one. Throwing refuses.
+        var beforeBytes: (@Sendable () async throws -> Void)?
     }
 
     /// One piece of a response body: literal bytes (multipart framing) or a range of the blob.
@@ -109,6 +113,14 @@ struct Delivery: Sendable {
                 throw error
             }
         }
+        if let beforeBytes = options.beforeBytes {
+            do {
+                try await beforeBytes()
+            } catch {
+                await opened?.close()
+                throw error
+            }
+        }
         await services.audit.record(event("download.started", file: file, options: options, detail: detail))
         let first = opened
         let body = ResponseBody(contentLength: Int(length)) { [services, detail] writer in
@@ -182,17 +194,6 @@ struct Delivery: Sendable {
             }
         }
         return Response(status: status, headers: headers, body: body)
-    }
-
-    /// Whether a request would be answered with bytes (200 or 206): a GET whose preconditions
-    /// pass and whose range is satisfiable. Limited links take a download only then.
-    static func sendsBytes(file: FileRecord, request: Request) -> Bool {
-        guard request.method == .get else { return false }
-        switch Preconditions(request.headers).evaluate(etag: file.etag, lastModified: file.lastModified) {
-        case .failed, .notModified: return false
-        case .proceed(let honorRange):
-            return !honorRange || ByteRange.resolve(header: request.headers[.range], size: file.size) != .unsatisfiable
-        }
     }
 
     /// The segments of a `multipart/byteranges` body (RFC 9110 section 14.6).

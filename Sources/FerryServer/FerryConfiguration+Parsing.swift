@@ -93,6 +93,12 @@ extension FerryConfiguration {
         // One parser, the store's own: what it cannot use stops the start, never a fallback to AWS.
         func endpoint(_ variable: String) throws -> S3Endpoint? {
             guard let text = env.string(variable) else { return nil }
+            if text.contains("@") {
+                throw Invalid(
+                    variable: variable,
+                    problem: "holds user info (user@host), which an S3 endpoint cannot use; "
+                        + "give the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            }
             guard let endpoint = S3Endpoint(parsing: text) else {
                 throw Invalid(
                     variable: variable,

@@ -101,15 +101,36 @@ enum JSONBody {
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
             DecodingError.dataCorrupted(let context)
         {
-            // A number that does not fit the field (`max_downloads: 2.5`) is dataCorrupted at its path.
-            guard !context.codingPath.isEmpty else {
-                throw FerryError(.badRequest, "The body must be a JSON object.", underlying: DecodingError.dataCorrupted(context))
+            // Foundation on Linux reports a number that does not fit its field (`max_downloads:
+            // 2.5`) without a path: find the field by decoding each one alone.
+            let field =
+                context.codingPath.isEmpty
+                ? culprit(T.self, in: bytes) : context.codingPath.map(\.stringValue).joined(separator: ".")
+            guard let field else {
+                throw FerryError(.badRequest, "The body must be a JSON object with the fields this call expects.")
             }
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw FerryError(.badRequest, "The field '\(field)' has the wrong type or value.")
         } catch {
             throw FerryError(.badRequest, "The body does not have the fields this call expects.", underlying: error)
         }
+    }
+
+    /// The top-level field of a JSON object whose value alone fails to decode as part of `T`
+    /// (only on the error path).
+    static func culprit<T: Decodable>(_ type: T.Type, in bytes: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            guard let single = try? JSONSerialization.data(withJSONObject: [key: value], options: .fragmentsAllowed)
+            else { continue }
+            do {
+                _ = try JSONDecoder().decode(T.self, from: single)
+            } catch DecodingError.keyNotFound {
+                continue  // another, required field is missing: not this one's fault
+            } catch {
+                return key
+            }
+        }
+        return nil
     }
 
     /// A 200 JSON response from any Encodable value.

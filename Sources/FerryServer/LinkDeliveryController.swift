@@ -64,23 +64,20 @@ struct LinkDeliveryController: Sendable {
             throw await refusal.refuse(
                 FerryError(.forbidden, "The person who shared this link no longer has access to the file."))
         }
+        let used = FerryError(
+            .linkUsed, "Every download of this link has been used. Ask the sender for a new link.")
+        var takeDownload: (@Sendable () async throws -> Void)?
         if let max = link.maxDownloads {
             if Self.previewAgents.contains(where: { userAgent.contains($0) }) {
                 throw await refusal.refuse(FerryError(.forbidden, "Link previews are not served for limited links."))
             }
             if !state.clientHoldsDownload {
-                let taken: Bool
-                if Delivery.sendsBytes(file: file, request: request) {
-                    taken = try await services.catalog.takeDownload(
-                        linkID: link.id, clientKey: clientKey, max: max, now: now)
-                    if taken { services.metrics.downloadTaken() }
-                } else {
-                    taken = state.downloadsUsed < max
-                }
-                if !taken {
-                    throw await refusal.refuse(
-                        FerryError(
-                            .linkUsed, "Every download of this link has been used. Ask the sender for a new link."))
+                if state.downloadsUsed >= max { throw await refusal.refuse(used) }
+                // Taken atomically only when bytes are about to go out (see Delivery.Options).
+                takeDownload = { [services, refusal] in
+                    guard try await services.catalog.takeDownload(linkID: link.id, clientKey: clientKey, max: max, now: now)
+                    else { throw await refusal.refuse(used) }
+                    services.metrics.downloadTaken()
                 }
             }
         }
@@ -88,7 +85,7 @@ struct LinkDeliveryController: Sendable {
         let options = Delivery.Options(
             disposition: ContentDisposition(kind: token.disposition, filename: token.filename ?? file.name),
             cacheControl: "private, max-age=\(remaining)", actor: link.issuerName, clientIP: clientIP,
-            auditDetail: ["link_id": .string(link.id), "via": "link"])
+            auditDetail: ["link_id": .string(link.id), "via": "link"], beforeBytes: takeDownload)
         return try await Delivery(services: services).respond(file: file, request: request, options: options)
     }
 
