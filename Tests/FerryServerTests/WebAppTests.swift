@@ -47,6 +47,11 @@ import Testing
         try await Self.scenario("login")
     }
 
+    /// Issue 19: `/` and every other page without a session go to `/login?next=` and come back.
+    @Test func everyPageWithoutASessionGoesToSignInAndBack() async throws {
+        try await Self.scenario("front_door")
+    }
+
     @Test func uploadThroughThePageAndDownloadASmallFileWithTheAnchor() async throws {
         try await Self.scenario("upload_and_small_download")
     }

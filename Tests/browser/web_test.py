@@ -142,6 +142,40 @@ def scenario_login(driver, args):
     check(headers["Referrer-Policy"] == "no-referrer", "no Referer leaves the app")
 
 
+def scenario_front_door(driver, args):
+    """No session: every page sends the person to the sign-in page and back after signing in."""
+    for page in ["/", "/upload"]:
+        driver.delete_all_cookies()
+        driver.get(args.base + page)
+        wait(driver, 20, lambda d: d.find_elements(By.ID, "username"), f"{page} without a session shows the sign-in form")
+        check("/login?next=" in driver.current_url, f"{page} went to /login?next= ({driver.current_url})")
+        check("Sign in or send" not in text_of(driver, "main"), "no bare API error instead of a form")
+        driver.find_element(By.ID, "username").send_keys("admin")
+        driver.find_element(By.ID, "password").send_keys(args.password)
+        driver.find_element(By.ID, "sign-in").click()
+        wait(driver, 20, lambda d: d.current_url == args.base + page, f"back on {page} after signing in")
+    wait(driver, 20, lambda d: text_of(d, "main h1") == "Upload a file", "the upload page rendered")
+
+
+def scenario_sign_in_link(driver, args):
+    """The link the first start prints: signed in on the file list, asked for a password, once."""
+    driver.get(args.link)
+    wait(driver, 20, lambda d: text_of(d, "main h1") == "Files", "the sign-in link lands on the file list")
+    check("#code=" not in driver.current_url, "the code leaves the address bar")
+    check("Sign out admin" in text_of(driver, "#nav"), "signed in as admin")
+    wait(driver, 10, lambda d: d.find_elements(By.ID, "new-password"), "asked to choose a password")
+    check("null" not in driver.find_element(By.TAG_NAME, "body").text, "no 'null' text on the page")
+    driver.find_element(By.ID, "new-password").send_keys(args.password)
+    driver.find_element(By.ID, "new-password-again").send_keys(args.password)
+    driver.find_element(By.ID, "set-password-button").click()
+    wait(driver, 20, lambda d: "Password set" in text_of(d, "#set-password"), "the password is set")
+    driver.delete_all_cookies()
+    driver.get(args.link)
+    wait(driver, 20, lambda d: "used already or has expired" in text_of(d, "#login-status"),
+         "the link works only once")
+    sign_in(driver, args)
+
+
 def scenario_upload_and_small_download(driver, args):
     sign_in(driver, args)
     payload = os.urandom(300_000)
@@ -184,7 +218,14 @@ def scenario_manager_expiry(driver, args):
     sign_in(driver, args)
     throttle(driver, 6 * 1024 * 1024)
     start_managed(driver, args, file_id)
-    wait(driver, 180, lambda d: status(d, file_id) in ("done", "failed"), "the managed download ends")
+    seen = []
+
+    def ended(d):
+        seen.append(card_text(d, file_id))
+        return status(d, file_id) in ("done", "failed")
+
+    wait(driver, 180, ended, "the managed download ends")
+    check(not any("null" in text for text in seen), f"no 'null' in the card while it ran ({len(seen)} looks)")
     text = card_text(driver, file_id)
     check(status(driver, file_id) == "done", f"completed through expiring links: {text!r}")
     check("a fresh link was issued" in text, "the refresh is explained to the user")
@@ -274,6 +315,7 @@ def main():
     parser.add_argument("--password", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--file", nargs=3, metavar=("ID", "NAME", "SHA256"))
+    parser.add_argument("--link", help="the sign-in link `ferry serve` printed (scenario sign_in_link)")
     parser.add_argument("--artifacts", default=os.environ.get("FERRY_TEST_ARTIFACTS", "/tmp/ferry-test-artifacts"))
     args = parser.parse_args()
     args.downloads = os.path.join(args.work, "downloads")
