@@ -45,7 +45,9 @@ struct PasswdCommand: AsyncParsableCommand {
         if isatty(STDIN_FILENO) == 1 {
             let first = getpass("New password for \(username): ").map { String(cString: $0) } ?? ""
             let again = getpass("Again: ").map { String(cString: $0) } ?? ""
-            guard first == again else { throw FerryClientError(.usage, "The two passwords differ; nothing was changed.") }
+            guard first == again else {
+                throw FerryClientError(.usage, "The two passwords differ; nothing was changed.")
+            }
             return first
         }
         return readLine(strippingNewline: true) ?? ""

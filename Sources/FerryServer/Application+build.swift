@@ -7,7 +7,6 @@ import FerryStorageS3
 import Foundation
 import Hummingbird
 import Logging
-import NIOCore
 
 /// Builds the router with every Ferry route.
 public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
@@ -27,15 +26,13 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
 }
 
 /// Builds the Hummingbird application on already-opened services, with the request head limits of
-/// `RequestHeadLimits`; `onServerRunning` is called once it listens.
-public func buildApplication(
-    services: FerryServices, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+/// `RequestHeadLimits`.
+public func buildApplication(services: FerryServices) -> some ApplicationProtocol {
     Application(
         router: buildRouter(services: services), server: RequestHeadLimits.server,
         configuration: .init(
             address: .hostname(services.configuration.host, port: services.configuration.port), serverName: nil),
-        onServerRunning: onServerRunning, logger: services.logger)
+        logger: services.logger)
 }
 
 /// Opens the catalog and the store that the configuration names.

@@ -75,7 +75,9 @@ struct LinkDeliveryController: Sendable {
                 if state.downloadsUsed >= max { throw await refusal.refuse(used) }
                 // Taken atomically only when bytes are about to go out (see Delivery.Options).
                 takeDownload = { [services, refusal] in
-                    guard try await services.catalog.takeDownload(linkID: link.id, clientKey: clientKey, max: max, now: now)
+                    guard
+                        try await services.catalog.takeDownload(
+                            linkID: link.id, clientKey: clientKey, max: max, now: now)
                     else { throw await refusal.refuse(used) }
                     services.metrics.downloadTaken()
                 }

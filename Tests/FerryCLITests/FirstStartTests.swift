@@ -11,7 +11,9 @@ import Testing
         .appendingPathComponent("browser/web_test.py").path
 
     /// Starts `ferry serve` in a fresh data dir and returns it with the token and link it printed.
-    static func firstStart(_ directory: TemporaryDirectory) async throws -> (
+    static func firstStart(
+        _ directory: TemporaryDirectory
+    ) async throws -> (
         ExternalTool.Running, base: String, token: String, link: String
     ) {
         let port = try FreePort.pick()
@@ -57,9 +59,10 @@ import Testing
         var env = ServeCommandTests.baseEnvironment
         env["FERRY_URL"] = base
         env["FERRY_TOKEN"] = token
-        let passwd = await (try ExternalTool.start(
-            path: ServeCommandTests.binary, ["passwd", "admin", "--password-file", file], environment: env)
-        ).wait(timeout: 60)
+        let passwd = await
+            (try ExternalTool.start(
+                path: ServeCommandTests.binary, ["passwd", "admin", "--password-file", file], environment: env)).wait(
+                timeout: 60)
         #expect(passwd.status == 0, "\(passwd.stderr)")
         #expect(passwd.stdout.contains("Password set for admin"))
         let signIn = try await ExternalTool.run(
@@ -71,9 +74,10 @@ import Testing
         #expect(signIn.stdout == "204")
         // Too short: refused with the API's message, exit 1, nothing changed.
         try "short\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let short = await (try ExternalTool.start(
-            path: ServeCommandTests.binary, ["passwd", "--password-file", file], environment: env)
-        ).wait(timeout: 60)
+        let short = await
+            (try ExternalTool.start(
+                path: ServeCommandTests.binary, ["passwd", "--password-file", file], environment: env)).wait(
+                timeout: 60)
         #expect(short.status != 0)
         #expect(short.stderr.contains("8 to 1024 characters"), "\(short.stderr)")
     }

@@ -41,7 +41,9 @@ import Testing
                     "-sS", "-f", "-o", "/dev/null", "-D", "-", "-H", "Authorization: Bearer \(server.adminToken)", "-G",
                     "--data-urlencode", "filename=\(Self.name)", "\(base)/v1/files/\(viaCurl.id)/content",
                 ])
-            let disposition = renamed.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-disposition:") }
+            let disposition = renamed.stdout.split(separator: "\r\n").first {
+                $0.lowercased().hasPrefix("content-disposition:")
+            }
             #expect(ContentDisposition.parse(String(disposition?.dropFirst(20) ?? ""))?.filename == Self.name)
             // curl's default upload: --data-binary sends application/x-www-form-urlencoded.
             let plain = try await ExternalTool.run(
@@ -50,7 +52,9 @@ import Testing
                     "-sS", "-f", "-H", "Authorization: Bearer \(server.adminToken)", "--data-binary", "@\(payload)",
                     "\(base)/v1/files?name=a.pdf",
                 ])
-            #expect(try JSONDecoder().decode(FileInfo.self, from: Data(plain.stdout.utf8)).content_type == "application/pdf")
+            #expect(
+                try JSONDecoder().decode(FileInfo.self, from: Data(plain.stdout.utf8)).content_type == "application/pdf"
+            )
 
             let script = """
                 import json, sys, requests
@@ -175,7 +179,8 @@ import Testing
             let total = try await ExternalTool.run(
                 "curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}"] + many + ["\(base)/healthz"])
             #expect(total.stdout == "431")
-            let next = try await ExternalTool.run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/healthz"])
+            let next = try await ExternalTool.run(
+                "curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(base)/healthz"])
             #expect(next.stdout == "200")
         }
     }

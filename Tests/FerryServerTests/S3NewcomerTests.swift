@@ -21,7 +21,8 @@ import Testing
         try await server.test { client in
             let file = try await client.uploadFile(TestData.bytes(100), name: "Q3 report.pdf", token: server.adminToken)
             let response = try await client.json(
-                "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: #"{"ttl_seconds": \#(ttl)}"#)
+                "/v1/files/\(file.id)/links", method: .post, token: server.adminToken,
+                body: #"{"ttl_seconds": \#(ttl)}"#)
             let link = try JSONDecoder().decode(S3ServerTests.LinkInfo.self, from: Data(buffer: response.body))
             #expect(link.strategy == "storage")
             let items = try #require(URLComponents(string: link.url)?.queryItems)
@@ -65,7 +66,8 @@ import Testing
                 #expect(response.status == .serviceUnavailable, "\(path): \(response.status)")
                 #expect(ErrorInfo.code(response) == "unavailable", "\(path)")
                 #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
-                let ranged = try await client.get(path, token: auth ? server.adminToken : nil, headers: [.range: "bytes=10-"])
+                let ranged = try await client.get(
+                    path, token: auth ? server.adminToken : nil, headers: [.range: "bytes=10-"])
                 #expect(ranged.status == .serviceUnavailable, "\(path) with a range")
             }
             // The limited link took no download: the store never served it.

@@ -73,7 +73,12 @@ struct TestServer {
     func live<T: Sendable>(stopWithin seconds: Double = 30, _ body: @Sendable () async throws -> T) async throws -> T {
         defer { directory.remove() }
         let (started, continuation) = AsyncStream<Void>.makeStream()
-        let app = buildApplication(services: services, onServerRunning: { _ in continuation.yield() })
+        // `port`, not the configuration's: a test may point two servers at one port.
+        let app = Application(
+            router: buildRouter(services: services), server: RequestHeadLimits.server,
+            configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { _ in continuation.yield() },
+            logger: services.logger)
         return try await LiveService.run(
             app, started: started, stopWithin: seconds, logger: services.logger, close: close, body)
     }
