@@ -1,0 +1,79 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The rule of API.md "Link delivery": whether a request on `/t/{token}` is served, in one pure
+/// function of what the handler gathered (the verified token, the link's state from the catalog,
+/// the client, the clock). The handler does the I/O before it and acts and audits after it.
+///
+/// Checks, in order: signature -> revoked -> expiry -> address binding -> file exists -> version
+/// -> issuer's access -> link previews (limited links) -> downloads left.
+public enum LinkDecision: Equatable, Sendable {
+    /// Refused with this code and message (also the audit's `detail.code`).
+    case refuse(Refusal)
+    /// Served; `takesDownload` when the client must take one of a limited link's downloads if the
+    /// answer carries bytes (taken atomically in the catalog at that moment, `Catalog.takeDownload`).
+    case serve(file: FileRecord, takesDownload: Bool)
+
+    /// Why a request was refused: an API code and a sentence for the person.
+    public struct Refusal: Equatable, Sendable {
+        public var code: FerryError.Code
+        public var message: String
+
+        /// The error to answer with.
+        public var error: FerryError { FerryError(code, message) }
+    }
+
+    /// User agents of chat apps' link previewers: they never take a download of a limited link.
+    public static let previewAgents = [
+        "Slackbot", "facebookexternalhit", "Twitterbot", "Discordbot", "WhatsApp", "TelegramBot", "LinkedInBot",
+        "SkypeUriPreview", "Mattermost", "Iframely", "Google-PageRenderer",
+    ]
+
+    /// Decides a request. `token` is nil when its signature did not verify; `state` is nil when
+    /// the catalog has no such link.
+    public static func decide(
+        token: LinkToken?, state: LinkState?, clientIP: String, userAgent: String, now: Date
+    ) -> LinkDecision {
+        guard let token else {
+            return refuse(.invalidSignature, "This link is not valid: it was altered or its signing key was retired.")
+        }
+        guard let state, state.link.fileID == token.fileID, state.link.fileVersion == token.fileVersion else {
+            return refuse(.invalidSignature, "This link is not valid; ask for a fresh one.")
+        }
+        if state.link.revokedAt != nil {
+            return refuse(.linkRevoked, "This link was revoked. Ask the sender for a new one.")
+        }
+        if now.timeIntervalSince1970 >= Double(token.expiresAt) {
+            let at = HTTPDate.rfc3339(Date(timeIntervalSince1970: Double(token.expiresAt)))
+            return refuse(.linkExpired, "This download link expired at \(at). Ask for a fresh link.")
+        }
+        if let bound = token.bindIP, IPAddress.parse(bound) != IPAddress.parse(clientIP) {
+            return refuse(
+                .ipMismatch, "This link is bound to another network address; open it from the address it was issued for.")
+        }
+        guard let file = state.file else { return refuse(.fileGone, "The file behind this link was deleted.") }
+        guard file.version == token.fileVersion else {
+            return refuse(.fileChanged, "The file was replaced after this link was issued. Ask for a fresh link.")
+        }
+        guard state.issuerMayRead else {
+            return refuse(.forbidden, "The person who shared this link no longer has access to the file.")
+        }
+        guard let max = state.link.maxDownloads else { return .serve(file: file, takesDownload: false) }
+        if previewAgents.contains(where: { userAgent.contains($0) }) {
+            return refuse(.forbidden, "Link previews are not served for limited links.")
+        }
+        if state.clientHoldsDownload { return .serve(file: file, takesDownload: false) }
+        if state.downloadsUsed >= max { return refuse(.linkUsed, linkUsedMessage) }
+        return .serve(file: file, takesDownload: true)
+    }
+
+    /// What a client hears when the last download went to another client.
+    public static let linkUsedMessage = "Every download of this link has been used. Ask the sender for a new link."
+
+    static func refuse(_ code: FerryError.Code, _ message: String) -> LinkDecision {
+        .refuse(Refusal(code: code, message: message))
+    }
+}
