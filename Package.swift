@@ -193,6 +193,7 @@ let package = Package(
             name: "FerryCoreTests",
             dependencies: [
                 "FerryCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings

@@ -52,7 +52,8 @@ public enum LinkDecision: Equatable, Sendable {
         }
         if let bound = token.bindIP, IPAddress.parse(bound) != IPAddress.parse(clientIP) {
             return refuse(
-                .ipMismatch, "This link is bound to another network address; open it from the address it was issued for.")
+                .ipMismatch,
+                "This link is bound to another network address; open it from the address it was issued for.")
         }
         guard let file = state.file else { return refuse(.fileGone, "The file behind this link was deleted.") }
         guard file.version == token.fileVersion else {

@@ -24,19 +24,6 @@ struct Delivery: Sendable {
         var beforeBytes: (@Sendable () async throws -> Void)?
     }
 
-    /// One piece of a response body: literal bytes (multipart framing) or a range of the blob.
-    enum Segment: Sendable {
-        case literal(ByteBuffer)
-        case blob(ClosedRange<Int64>?)
-
-        var length: Int64 {
-            switch self {
-            case .literal(let buffer): Int64(buffer.readableBytes)
-            case .blob(let range): range.map { $0.upperBound - $0.lowerBound + 1 } ?? 0
-            }
-        }
-    }
-
     func respond(file: FileRecord, request: Request, options: Options) async throws -> Response {
         var headers: HTTPFields = [
             .eTag: file.etag.description,
@@ -46,64 +33,45 @@ struct Delivery: Sendable {
             .cacheControl: options.cacheControl,
             .xContentTypeOptions: "nosniff",
         ]
-        let honorRange: Bool
-        switch Preconditions(request.headers).evaluate(etag: file.etag, lastModified: file.lastModified) {
-        case .failed:
+        let plan = DeliveryPlan.make(
+            size: file.size, etag: file.etag, lastModified: file.lastModified, contentType: file.contentType,
+            conditions: Preconditions(request.headers), range: request.headers[.range], boundary: Identifier.make)
+        let body: DeliveryPlan.Body
+        switch plan {
+        case .notModified:
+            return Response(status: .notModified, headers: headers)
+        case .preconditionFailed:
             let error = FerryError(
                 .preconditionFailed,
                 "The file no longer matches your If-Match/If-Unmodified-Since; its ETag is \(file.etag).")
             await auditFailure(file: file, request: request, options: options, code: error.code.rawValue)
             throw error
-        case .notModified:
-            return Response(status: .notModified, headers: headers)
-        case .proceed(let honor):
-            honorRange = honor
-        }
-
-        headers[.contentDisposition] = options.disposition.headerValue
-        let resolution = honorRange ? ByteRange.resolve(header: request.headers[.range], size: file.size) : .full
-        let status: HTTPResponse.Status
-        let segments: [Segment]
-        let rangeText: String?
-        switch resolution {
-        case .unsatisfiable:
+        case .rangeNotSatisfiable:
             let error = FerryError(
                 .rangeNotSatisfiable,
                 "The requested range lies outside the file, which is \(file.size) bytes long.")
             await auditFailure(file: file, request: request, options: options, code: error.code.rawValue)
             throw RangeNotSatisfiable(error: error, size: file.size)
-        case .full:
-            status = .ok
-            headers[.contentType] = file.contentType
-            segments = file.size > 0 ? [.blob(0...(file.size - 1))] : []
-            rangeText = nil
-        case .partial(let requested):
-            let ranges = ByteRange.coalesce(requested)
-            status = .partialContent
-            rangeText = ranges.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")
-            if ranges.count == 1 {
-                headers[.contentType] = file.contentType
-                headers[.contentRange] = ByteRange.contentRange(ranges[0], size: file.size)
-                segments = [.blob(ranges[0])]
-            } else {
-                let boundary = Identifier.make()
-                headers[.contentType] = "multipart/byteranges; boundary=\(boundary)"
-                segments = Self.multipart(ranges, size: file.size, contentType: file.contentType, boundary: boundary)
-            }
+        case .send(let planned):
+            body = planned
         }
-        let length = segments.reduce(Int64(0)) { $0 + $1.length }
+        headers[.contentDisposition] = options.disposition.headerValue
+        headers[.contentType] = body.contentType
+        if let contentRange = body.contentRange { headers[.contentRange] = contentRange }
+        let length = body.length
         headers[.contentLength] = String(length)
+        let status = HTTPResponse.Status(code: body.status)
         if request.method == .head {
             return Response(status: status, headers: headers, body: ResponseBody())
         }
 
         var detail = options.auditDetail
         detail["bytes"] = .int(length)
-        if let rangeText { detail["range"] = .string(rangeText) }
+        if let rangeText = body.rangeText { detail["range"] = .string(rangeText) }
         // The store's read is opened before the head is committed: a store that cannot start it
         // is a JSON error (503), never a 200 whose body never comes (API.md "Observability").
         var opened: (any BlobReader)?
-        if case .blob(let range)? = segments.first(where: { if case .blob = $0 { true } else { false } }) {
+        if let range = body.firstRange {
             do {
                 opened = try await services.store.openRead(key: file.blobKey, range: range)
             } catch {
@@ -123,15 +91,16 @@ struct Delivery: Sendable {
         }
         await services.audit.record(event("download.started", file: file, options: options, detail: detail))
         let first = opened
-        let body = ResponseBody(contentLength: Int(length)) { [services, detail] writer in
+        let parts = body.parts
+        let responseBody = ResponseBody(contentLength: Int(length)) { [services, detail] writer in
             var firstReader = first
             var sent: Int64 = 0
             var clientFailed = false
             services.metrics.transferStarted()
             defer { services.metrics.transferEnded() }
             do {
-                for segment in segments {
-                    switch segment {
+                for part in parts {
+                    switch part {
                     case .literal(let buffer):
                         do { try await writer.write(buffer) } catch {
                             clientFailed = true
@@ -139,7 +108,7 @@ struct Delivery: Sendable {
                         }
                         sent += Int64(buffer.readableBytes)
                         services.metrics.sent(buffer.readableBytes)
-                    case .blob(let range):
+                    case .bytes(let range):
                         let reader: any BlobReader
                         if let opened = firstReader {
                             reader = opened
@@ -193,25 +162,7 @@ struct Delivery: Sendable {
                 throw error
             }
         }
-        return Response(status: status, headers: headers, body: body)
-    }
-
-    /// The segments of a `multipart/byteranges` body (RFC 9110 section 14.6).
-    static func multipart(
-        _ ranges: [ClosedRange<Int64>], size: Int64, contentType: String, boundary: String
-    )
-        -> [Segment]
-    {
-        var segments: [Segment] = []
-        for (index, range) in ranges.enumerated() {
-            let head =
-                (index == 0 ? "" : "\r\n") + "--\(boundary)\r\nContent-Type: \(contentType)\r\n"
-                + "Content-Range: \(ByteRange.contentRange(range, size: size))\r\n\r\n"
-            segments.append(.literal(ByteBuffer(string: head)))
-            segments.append(.blob(range))
-        }
-        segments.append(.literal(ByteBuffer(string: "\r\n--\(boundary)--\r\n")))
-        return segments
+        return Response(status: status, headers: headers, body: responseBody)
     }
 
     func event(_ name: String, file: FileRecord, options: Options, detail: [String: AuditValue]) -> AuditEvent {
