@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "ferry", targets: ["ferry"]),
         .executable(name: "ferry-bench", targets: ["FerryBench"]),
         .library(name: "FerryCore", targets: ["FerryCore"]),
+        .library(name: "FerryAPIModels", targets: ["FerryAPIModels"]),
         .library(name: "FerryServer", targets: ["FerryServer"]),
         .library(name: "FerryClient", targets: ["FerryClient"]),
     ],
@@ -45,6 +46,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FerryAPIModels",
+            dependencies: ["FerryCore"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -85,6 +91,7 @@ let package = Package(
             name: "FerryClient",
             dependencies: [
                 "FerryCore",
+                "FerryAPIModels",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -119,6 +126,7 @@ let package = Package(
             name: "FerryServer",
             dependencies: [
                 "FerryCore",
+                "FerryAPIModels",
                 "FerryStorageLocal",
                 "FerryCatalogSQLite",
                 "FerrySigV4",
@@ -193,6 +201,7 @@ let package = Package(
             name: "FerryCoreTests",
             dependencies: [
                 "FerryCore",
+                "FerryAPIModels",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -252,6 +261,7 @@ let package = Package(
         .testTarget(
             name: "FerryServerTests",
             dependencies: [
+                "FerryAPIModels",
                 "FerryCatalogSQLite",
                 "FerryServer",
                 "FerrySigV4",

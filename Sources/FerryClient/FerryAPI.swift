@@ -1,124 +1,25 @@
 import AsyncHTTPClient
 import Crypto
+@_exported import FerryAPIModels
 import FerryCore
 import Foundation
 import NIOCore
 import NIOHTTP1
 import _NIOFileSystem
 
+// The wire types are FerryAPIModels', shared with the server and the tests; these names are the
+// client library's.
+
 /// A file as the API describes it.
-public struct RemoteFile: Codable, Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var size: Int64
-    public var contentType: String
-    public var sha256: String
-    public var etag: String
-    public var version: Int
-    public var owner: String
-    public var createdAt: String
-    public var updatedAt: String
-
-    enum CodingKeys: String, CodingKey {
-        case id, name, size, sha256, etag, version, owner
-        case contentType = "content_type"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
-}
-
+public typealias RemoteFile = APIFile
 /// The resume plan (`GET /v1/files/{id}/manifest`).
-public struct Manifest: Codable, Sendable {
-    public struct Link: Codable, Sendable {
-        public var url: String
-        public var expiresAt: String
-        public var strategy: String
-        enum CodingKeys: String, CodingKey {
-            case url, strategy
-            case expiresAt = "expires_at"
-        }
-    }
-    public var file: RemoteFile
-    public var link: Link
-    public var partSize: Int64
-    public var blockSize: Int64
-    public var blockSHA256: [String]
-    public var refresh: String
-
-    enum CodingKeys: String, CodingKey {
-        case file, link, refresh
-        case partSize = "part_size"
-        case blockSize = "block_size"
-        case blockSHA256 = "block_sha256"
-    }
-}
-
+public typealias Manifest = APIManifest
 /// An issued link (its URL is shown once).
-public struct IssuedLink: Codable, Sendable {
-    public var id: String
-    public var url: String
-    public var expiresAt: String
-    public var strategy: String
-    public var maxDownloads: Int?
-    enum CodingKeys: String, CodingKey {
-        case id, url, strategy
-        case expiresAt = "expires_at"
-        case maxDownloads = "max_downloads"
-    }
-}
-
+public typealias IssuedLink = APIIssuedLink
 /// A link as listed (never its URL).
-public struct LinkListing: Codable, Sendable {
-    public var id: String
-    public var issuer: String
-    public var createdAt: String
-    public var expiresAt: String
-    public var strategy: String
-    public var maxDownloads: Int?
-    public var downloadsUsed: Int
-    public var bindIP: String?
-    public var revokedAt: String?
-    enum CodingKeys: String, CodingKey {
-        case id, issuer, strategy
-        case createdAt = "created_at"
-        case expiresAt = "expires_at"
-        case maxDownloads = "max_downloads"
-        case downloadsUsed = "downloads_used"
-        case bindIP = "bind_ip"
-        case revokedAt = "revoked_at"
-    }
-}
-
+public typealias LinkListing = APILink
 /// What a new link should be.
-public struct LinkOptions: Encodable, Sendable {
-    public var ttlSeconds: Int?
-    public var maxDownloads: Int?
-    public var singleUse: Bool?
-    public var bindIP: String?
-    public var disposition: String?
-    public var filename: String?
-
-    /// Creates options; nil leaves the server's default.
-    public init(
-        ttlSeconds: Int? = nil, maxDownloads: Int? = nil, singleUse: Bool? = nil, bindIP: String? = nil,
-        disposition: String? = nil, filename: String? = nil
-    ) {
-        self.ttlSeconds = ttlSeconds
-        self.maxDownloads = maxDownloads
-        self.singleUse = singleUse
-        self.bindIP = bindIP
-        self.disposition = disposition
-        self.filename = filename
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case disposition, filename
-        case ttlSeconds = "ttl_seconds"
-        case maxDownloads = "max_downloads"
-        case singleUse = "single_use"
-        case bindIP = "bind_ip"
-    }
-}
+public typealias LinkOptions = APILinkRequest
 
 /// Calls Ferry's HTTP API (API.md) with a bearer token.
 public final class FerryAPI: Sendable {

@@ -1,158 +1,53 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import Hummingbird
 import Logging
 
-/// A file as the API shows it (API.md "Files").
-struct FileJSON: ResponseEncodable, Decodable, Sendable {
-    var id: String
-    var name: String
-    var size: Int64
-    var contentType: String
-    var sha256: String
-    var etag: String
-    var version: Int
-    var owner: String
-    var createdAt: String
-    var updatedAt: String
+// The wire types live in FerryAPIModels (one per JSON shape, shared with the client and the
+// tests); here they meet the catalog's records and Hummingbird.
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, size, sha256, etag, version, owner
-        case contentType = "content_type"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
-    }
-
+extension APIFile: ResponseEncodable {
+    /// A file record as the API shows it.
     init(_ file: FileRecord) {
-        id = file.id
-        name = file.name
-        size = file.size
-        contentType = file.contentType
-        sha256 = file.sha256
-        etag = file.etag.description
-        version = file.version
-        owner = file.ownerName
-        createdAt = HTTPDate.rfc3339(file.createdAt)
-        updatedAt = HTTPDate.rfc3339(file.updatedAt)
+        self.init(
+            id: file.id, name: file.name, size: file.size, contentType: file.contentType, sha256: file.sha256,
+            etag: file.etag.description, version: file.version, owner: file.ownerName,
+            createdAt: HTTPDate.rfc3339(file.createdAt), updatedAt: HTTPDate.rfc3339(file.updatedAt))
     }
 }
 
-struct FileListJSON: ResponseEncodable, Sendable {
-    var files: [FileJSON]
-    var nextCursor: String?
+extension APIFileList: ResponseEncodable {}
+extension APIToken: ResponseEncodable {}
+extension APIGrant: ResponseEncodable {}
+extension APIAuditList: ResponseEncodable {}
 
-    enum CodingKeys: String, CodingKey {
-        case files
-        case nextCursor = "next_cursor"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(files, forKey: .files)
-        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
-    }
-}
-
-struct UserJSON: ResponseEncodable, Sendable {
-    var id: String
-    var username: String
-    var role: String
-    var disabled: Bool
-    var createdAt: String
-
-    enum CodingKeys: String, CodingKey {
-        case id, username, role, disabled
-        case createdAt = "created_at"
-    }
-
+extension APIUser: ResponseEncodable {
+    /// A user record as the API shows it.
     init(_ user: UserRecord) {
-        id = user.id
-        username = user.username
-        role = user.role.rawValue
-        disabled = user.disabled
-        createdAt = HTTPDate.rfc3339(user.createdAt)
+        self.init(
+            id: user.id, username: user.username, role: user.role.rawValue, disabled: user.disabled,
+            createdAt: HTTPDate.rfc3339(user.createdAt))
     }
 }
 
-struct TokenJSON: ResponseEncodable, Sendable {
-    var id: String
-    var name: String?
-    var createdAt: String
-    /// Present only in the creation response.
-    var token: String?
-
-    enum CodingKeys: String, CodingKey {
-        case id, name, token
-        case createdAt = "created_at"
-    }
-}
-
-struct GrantJSON: ResponseEncodable, Sendable {
-    var fileID: String
-    var username: String
-    var expiresAt: String?
-
-    enum CodingKeys: String, CodingKey {
-        case username
-        case fileID = "file_id"
-        case expiresAt = "expires_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(fileID, forKey: .fileID)
-        try c.encode(username, forKey: .username)
-        try c.encode(expiresAt, forKey: .expiresAt)
-    }
-}
-
-struct AuditEventJSON: Encodable, Sendable {
-    var at: String
-    var event: String
-    var actor: String?
-    var fileID: String?
-    var clientIP: String?
-    var detail: [String: AuditValue]
-
-    enum CodingKeys: String, CodingKey {
-        case at, event, actor, detail
-        case fileID = "file_id"
-        case clientIP = "client_ip"
-    }
-
+extension APIAuditEvent {
+    /// An audit event as the API shows it.
     init(_ event: AuditEvent) {
-        at = HTTPDate.rfc3339(event.at)
-        self.event = event.event
-        actor = event.actor
-        fileID = event.fileID
-        clientIP = event.clientIP
-        detail = event.detail
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(at, forKey: .at)
-        try c.encode(event, forKey: .event)
-        try c.encode(actor, forKey: .actor)
-        try c.encode(fileID, forKey: .fileID)
-        try c.encode(clientIP, forKey: .clientIP)
-        try c.encode(detail, forKey: .detail)
+        self.init(
+            at: HTTPDate.rfc3339(event.at), event: event.event, actor: event.actor, fileID: event.fileID,
+            clientIP: event.clientIP, detail: event.detail)
     }
 }
 
-struct AuditListJSON: ResponseEncodable, Sendable {
-    var events: [AuditEventJSON]
-    var nextCursor: String?
-
-    enum CodingKeys: String, CodingKey {
-        case events
-        case nextCursor = "next_cursor"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(events, forKey: .events)
-        try c.encode(nextCursor, forKey: .nextCursor)
+extension APILink {
+    /// A link with its downloads, as listed.
+    init(_ summary: LinkSummary) {
+        let link = summary.link
+        self.init(
+            id: link.id, issuer: link.issuerName, createdAt: HTTPDate.rfc3339(link.createdAt),
+            expiresAt: HTTPDate.rfc3339(link.expiresAt), strategy: link.strategy, maxDownloads: link.maxDownloads,
+            downloadsUsed: summary.downloadsUsed, bindIP: link.bindIP, revokedAt: link.revokedAt.map(HTTPDate.rfc3339))
     }
 }
 

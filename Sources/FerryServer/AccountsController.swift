@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -22,15 +23,8 @@ struct AccountsController: Sendable {
         router.delete("/v1/tokens/{id}", use: deleteToken)
     }
 
-    /// `{"username", "password"}`, or `{"code"}`: the one-time sign-in code the first start prints.
-    struct SignIn: Decodable {
-        var username: String?
-        var password: String?
-        var code: String?
-    }
-
     @Sendable func signIn(_ request: Request, context: Context) async throws -> Response {
-        let body = try await JSONBody.decode(SignIn.self, from: request, context: context)
+        let body = try await JSONBody.decode(APISignIn.self, from: request, context: context)
         let userID: String
         if let code = body.code {
             let principal = try await services.authenticator.redeem(code: code)
@@ -62,15 +56,10 @@ struct AccountsController: Sendable {
 
     @Sendable func whoAmI(_ request: Request, context: Context) async throws -> Response {
         let principal = try await services.authenticator.require(request)
-        struct Me: Encodable {
-            var username: String
-            var role: String
-            /// False for an account that can only use tokens (the web app then asks for a password).
-            var has_password: Bool
-        }
         let user = try await services.catalog.user(named: principal.username)
         return try JSONBody.response(
-            Me(username: principal.username, role: principal.role.rawValue, has_password: user?.passwordHash != nil))
+            APISession(
+                username: principal.username, role: principal.role.rawValue, hasPassword: user?.passwordHash != nil))
     }
 
     @Sendable func signOut(_ request: Request, context: Context) async throws -> Response {
@@ -82,15 +71,9 @@ struct AccountsController: Sendable {
         return Response(status: .noContent, headers: [.setCookie: clear])
     }
 
-    struct NewUser: Decodable {
-        var username: String
-        var password: String?
-        var role: String?
-    }
-
-    @Sendable func createUser(_ request: Request, context: Context) async throws -> EditedResponse<UserJSON> {
+    @Sendable func createUser(_ request: Request, context: Context) async throws -> EditedResponse<APIUser> {
         let admin = try await services.authenticator.requireAdmin(request)
-        let body = try await JSONBody.decode(NewUser.self, from: request, context: context)
+        let body = try await JSONBody.decode(APINewUser.self, from: request, context: context)
         let username = try UserRecord.validate(username: body.username)
         guard let role = Role(rawValue: body.role ?? "member") else {
             throw FerryError(.badRequest, "role must be admin or member.")
@@ -112,34 +95,22 @@ struct AccountsController: Sendable {
                 at: services.now(), event: "user.created", actor: admin.username, fileID: nil,
                 clientIP: services.clientIP(request, context: context),
                 detail: ["username": .string(username), "role": .string(role.rawValue)]))
-        return EditedResponse(status: .created, response: UserJSON(user))
+        return EditedResponse(status: .created, response: APIUser(user))
     }
 
     @Sendable func listUsers(_ request: Request, context: Context) async throws -> Response {
         _ = try await services.authenticator.requireAdmin(request)
-        return try JSONBody.response(["users": try await services.catalog.users().map(UserJSON.init)])
-    }
-
-    /// `{"disabled"}` (admins), and/or `{"password", "current_password"?}`.
-    struct UserUpdate: Decodable {
-        var disabled: Bool?
-        var password: String?
-        var currentPassword: String?
-
-        enum CodingKeys: String, CodingKey {
-            case disabled, password
-            case currentPassword = "current_password"
-        }
+        return try JSONBody.response(["users": try await services.catalog.users().map(APIUser.init)])
     }
 
     /// Admins disable, enable and set the password of any user; everyone may set their own
     /// password. Through a session (a browser left open), changing a password that exists needs
     /// the current one; a bearer token is a full credential already. A new password ends the
     /// user's other sessions.
-    @Sendable func updateUser(_ request: Request, context: Context) async throws -> UserJSON {
+    @Sendable func updateUser(_ request: Request, context: Context) async throws -> APIUser {
         let caller = try await services.authenticator.require(request)
         let username = try context.parameters.require("username")
-        let body = try await JSONBody.decode(UserUpdate.self, from: request, context: context)
+        let body = try await JSONBody.decode(APIUserUpdate.self, from: request, context: context)
         guard body.disabled != nil || body.password != nil else {
             throw FerryError(.badRequest, "Send disabled, password, or both.")
         }
@@ -182,17 +153,14 @@ struct AccountsController: Sendable {
                     at: services.now(), event: disabled ? "user.disabled" : "user.enabled", actor: caller.username,
                     fileID: nil, clientIP: clientIP, detail: ["username": .string(username)]))
         }
-        return UserJSON(user)
+        return APIUser(user)
     }
 
-    struct NewToken: Decodable {
-        var name: String?
-    }
-
-    @Sendable func createToken(_ request: Request, context: Context) async throws -> EditedResponse<TokenJSON> {
+    @Sendable func createToken(_ request: Request, context: Context) async throws -> EditedResponse<APIToken> {
         let principal = try await services.authenticator.require(request)
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? false
-        let body = hasBody ? try await JSONBody.decode(NewToken.self, from: request, context: context) : NewToken()
+        let body =
+            hasBody ? try await JSONBody.decode(APINewToken.self, from: request, context: context) : APINewToken()
         if let name = body.name, name.count > 200 || name.unicodeScalars.contains(where: { $0.value < 0x20 }) {
             throw FerryError(.badRequest, "The token name must be at most 200 printable characters.")
         }
@@ -207,14 +175,14 @@ struct AccountsController: Sendable {
                 clientIP: services.clientIP(request, context: context), detail: ["token_id": .string(record.id)]))
         return EditedResponse(
             status: .created,
-            response: TokenJSON(
+            response: APIToken(
                 id: record.id, name: record.name, createdAt: HTTPDate.rfc3339(record.createdAt), token: secret))
     }
 
     @Sendable func listTokens(_ request: Request, context: Context) async throws -> Response {
         let principal = try await services.authenticator.require(request)
         let tokens = try await services.catalog.tokens(userID: principal.userID).map {
-            TokenJSON(id: $0.id, name: $0.name, createdAt: HTTPDate.rfc3339($0.createdAt), token: nil)
+            APIToken(id: $0.id, name: $0.name, createdAt: HTTPDate.rfc3339($0.createdAt), token: nil)
         }
         return try JSONBody.response(["tokens": tokens])
     }

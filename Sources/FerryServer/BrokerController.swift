@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -48,8 +49,8 @@ struct BrokerController: Sendable {
         let issued = try await LinkIssuer(services: services).issue(
             file: file, principal: principal, request: .init(ttl: services.configuration.linkTTL),
             clientIP: services.clientIP(request, context: context))
-        let manifest = ManifestJSON(
-            file: FileJSON(file),
+        let manifest = APIManifest(
+            file: APIFile(file),
             link: .init(
                 url: issued.url, expiresAt: HTTPDate.rfc3339(issued.link.expiresAt), strategy: issued.link.strategy),
             partSize: Self.partSize(for: file.size), blockSize: FileRecord.blockSize, blockSHA256: file.blockSHA256,
@@ -64,32 +65,5 @@ struct BrokerController: Sendable {
         var part = minimum
         while part < maximum && part * 32 < size { part <<= 1 }
         return part
-    }
-}
-
-struct ManifestJSON: Encodable {
-    struct Link: Encodable {
-        var url: String
-        var expiresAt: String
-        var strategy: String
-
-        enum CodingKeys: String, CodingKey {
-            case url, strategy
-            case expiresAt = "expires_at"
-        }
-    }
-
-    var file: FileJSON
-    var link: Link
-    var partSize: Int64
-    var blockSize: Int64
-    var blockSHA256: [String]
-    var refresh: String
-
-    enum CodingKeys: String, CodingKey {
-        case file, link, refresh
-        case partSize = "part_size"
-        case blockSize = "block_size"
-        case blockSHA256 = "block_sha256"
     }
 }

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -7,17 +8,9 @@ import NIOCore
 
 /// The one place a `FerryError` becomes an HTTP response: the JSON shape of API.md.
 extension FerryError {
-    struct Body: Encodable {
-        struct Inner: Encodable {
-            var code: String
-            var message: String
-        }
-        var error: Inner
-    }
-
     /// The response for this error, with extra headers (e.g. `Content-Range` on a 416).
     public func response(headers extra: HTTPFields = [:]) -> Response {
-        let json = (try? JSONEncoder().encode(Body(error: .init(code: code.rawValue, message: message)))) ?? Data()
+        let json = (try? JSONEncoder().encode(APIError(code: code.rawValue, message: message))) ?? Data()
         var headers: HTTPFields = [
             .contentType: "application/json; charset=utf-8",
             .cacheControl: "no-store",

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -5,31 +6,21 @@ import Hummingbird
 import Logging
 
 extension FilesController {
-    struct GrantRequest: Decodable {
-        var username: String
-        var expiresAt: String?
-
-        enum CodingKeys: String, CodingKey {
-            case username
-            case expiresAt = "expires_at"
-        }
-    }
-
     @Sendable func listGrants(_ request: Request, context: Context) async throws -> Response {
         let principal = try await services.authenticator.require(request)
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
         let grants = try await services.catalog.grants(fileID: file.id).map {
-            GrantJSON(fileID: $0.fileID, username: $0.username, expiresAt: $0.expiresAt.map(HTTPDate.rfc3339))
+            APIGrant(fileID: $0.fileID, username: $0.username, expiresAt: $0.expiresAt.map(HTTPDate.rfc3339))
         }
         return try JSONBody.response(["grants": grants])
     }
 
-    @Sendable func addGrant(_ request: Request, context: Context) async throws -> EditedResponse<GrantJSON> {
+    @Sendable func addGrant(_ request: Request, context: Context) async throws -> EditedResponse<APIGrant> {
         let principal = try await services.authenticator.require(request)
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
-        let body = try await JSONBody.decode(GrantRequest.self, from: request, context: context)
+        let body = try await JSONBody.decode(APIGrantRequest.self, from: request, context: context)
         var expiresAt: Date?
         if let text = body.expiresAt {
             guard let date = HTTPDate.parseRFC3339(text) else {
@@ -51,7 +42,7 @@ extension FilesController {
                 clientIP: services.clientIP(request, context: context), detail: detail))
         return EditedResponse(
             status: .created,
-            response: GrantJSON(fileID: file.id, username: user.username, expiresAt: expiresAt.map(HTTPDate.rfc3339)))
+            response: APIGrant(fileID: file.id, username: user.username, expiresAt: expiresAt.map(HTTPDate.rfc3339)))
     }
 
     @Sendable func removeGrant(_ request: Request, context: Context) async throws -> HTTPResponse.Status {

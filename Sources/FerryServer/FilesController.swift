@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -23,7 +24,7 @@ struct FilesController: Sendable {
         router.delete("/v1/files/{id}/grants/{username}", use: removeGrant)
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<FileJSON> {
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<APIFile> {
         let principal = try await services.authenticator.require(request)
         guard let rawName = request.formQuery.get("name") else {
             throw FerryError(.badRequest, "Name the file with ?name=<filename>.")
@@ -46,10 +47,10 @@ struct FilesController: Sendable {
         }
         await services.audit.record(
             uploadEvent(file, principal: principal, request: request, context: context, replaced: false))
-        return EditedResponse(status: .created, headers: [.location: "/v1/files/\(file.id)"], response: FileJSON(file))
+        return EditedResponse(status: .created, headers: [.location: "/v1/files/\(file.id)"], response: APIFile(file))
     }
 
-    @Sendable func replace(_ request: Request, context: Context) async throws -> FileJSON {
+    @Sendable func replace(_ request: Request, context: Context) async throws -> APIFile {
         let principal = try await services.authenticator.require(request)
         let current = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
@@ -71,22 +72,22 @@ struct FilesController: Sendable {
         await services.discardBlob(current.blobKey, fileID: current.id)
         await services.audit.record(
             uploadEvent(updated, principal: principal, request: request, context: context, replaced: true))
-        return FileJSON(updated)
+        return APIFile(updated)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> FileListJSON {
+    @Sendable func list(_ request: Request, context: Context) async throws -> APIFileList {
         let principal = try await services.authenticator.require(request)
         let query = request.formQuery
         let limit = try Cursor.limit(query.get("limit"))
         let before = try Cursor.decode(query.get("cursor"))
         let page = try await services.catalog.files(
             visibleTo: principal, now: services.now(), limit: limit, before: before)
-        return FileListJSON(files: page.items.map(FileJSON.init), nextCursor: Cursor.encode(page.next))
+        return APIFileList(files: page.items.map(APIFile.init), nextCursor: Cursor.encode(page.next))
     }
 
-    @Sendable func show(_ request: Request, context: Context) async throws -> FileJSON {
+    @Sendable func show(_ request: Request, context: Context) async throws -> APIFile {
         let principal = try await services.authenticator.require(request)
-        return FileJSON(
+        return APIFile(
             try await services.authorize(fileID: try context.parameters.require("id"), principal: principal, for: .read)
         )
     }

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -15,29 +16,13 @@ struct LinksController: Sendable {
         router.delete("/v1/links/{id}", use: revoke)
     }
 
-    struct IssueBody: Decodable {
-        var ttlSeconds: Int?
-        var disposition: String?
-        var filename: String?
-        var maxDownloads: Int?
-        var singleUse: Bool?
-        var bindIP: String?
-
-        enum CodingKeys: String, CodingKey {
-            case disposition, filename
-            case ttlSeconds = "ttl_seconds"
-            case maxDownloads = "max_downloads"
-            case singleUse = "single_use"
-            case bindIP = "bind_ip"
-        }
-    }
-
     @Sendable func issue(_ request: Request, context: Context) async throws -> Response {
         let principal = try await services.authenticator.require(request)
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .read)
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? true
-        let body = hasBody ? try await JSONBody.decode(IssueBody.self, from: request, context: context) : IssueBody()
+        let body =
+            hasBody ? try await JSONBody.decode(APILinkRequest.self, from: request, context: context) : APILinkRequest()
         let configuration = services.configuration
         let ttl = body.ttlSeconds ?? configuration.linkTTL
         guard ttl >= 1, ttl <= configuration.linkTTLMax else {
@@ -73,7 +58,7 @@ struct LinksController: Sendable {
             request: .init(ttl: ttl, disposition: kind, filename: filename, maxDownloads: maxDownloads, bindIP: bindIP),
             clientIP: services.clientIP(request, context: context))
         return try JSONBody.response(
-            IssuedJSON(
+            APIIssuedLink(
                 id: issued.link.id, url: issued.url, expiresAt: HTTPDate.rfc3339(issued.link.expiresAt),
                 etag: file.etag.description, strategy: issued.link.strategy, maxDownloads: issued.link.maxDownloads),
             status: .created)
@@ -86,8 +71,8 @@ struct LinksController: Sendable {
         let manages = principal.isAdmin || file.ownerID == principal.userID
         let links = try await services.catalog.links(fileID: file.id, now: services.now())
             .filter { manages || $0.link.issuerID == principal.userID }
-            .map(LinkJSON.init)
-        return try JSONBody.response(["links": links])
+            .map(APILink.init)
+        return try JSONBody.response(APILinkList(links: links))
     }
 
     @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
@@ -114,60 +99,5 @@ struct LinksController: Sendable {
                 at: services.now(), event: "link.revoked", actor: principal.username, fileID: link.fileID,
                 clientIP: services.clientIP(request, context: context), detail: ["link_id": .string(id)]))
         return .noContent
-    }
-}
-
-struct IssuedJSON: Encodable {
-    var id: String
-    var url: String
-    var expiresAt: String
-    var etag: String
-    var strategy: String
-    var maxDownloads: Int?
-
-    enum CodingKeys: String, CodingKey {
-        case id, url, etag, strategy
-        case expiresAt = "expires_at"
-        case maxDownloads = "max_downloads"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(url, forKey: .url)
-        try c.encode(expiresAt, forKey: .expiresAt)
-        try c.encode(etag, forKey: .etag)
-        try c.encode(strategy, forKey: .strategy)
-        try c.encode(maxDownloads, forKey: .maxDownloads)
-    }
-}
-
-struct LinkJSON: Encodable {
-    var summary: LinkSummary
-
-    init(_ summary: LinkSummary) { self.summary = summary }
-
-    enum CodingKeys: String, CodingKey {
-        case id, issuer, strategy
-        case createdAt = "created_at"
-        case expiresAt = "expires_at"
-        case maxDownloads = "max_downloads"
-        case downloadsUsed = "downloads_used"
-        case bindIP = "bind_ip"
-        case revokedAt = "revoked_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        let link = summary.link
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(link.id, forKey: .id)
-        try c.encode(link.issuerName, forKey: .issuer)
-        try c.encode(HTTPDate.rfc3339(link.createdAt), forKey: .createdAt)
-        try c.encode(HTTPDate.rfc3339(link.expiresAt), forKey: .expiresAt)
-        try c.encode(link.strategy, forKey: .strategy)
-        try c.encode(link.maxDownloads, forKey: .maxDownloads)
-        try c.encode(summary.downloadsUsed, forKey: .downloadsUsed)
-        try c.encode(link.bindIP, forKey: .bindIP)
-        try c.encode(link.revokedAt.map(HTTPDate.rfc3339), forKey: .revokedAt)
     }
 }

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -42,7 +43,7 @@ struct OperationsController: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: services.metrics.render())))
     }
 
-    @Sendable func audit(_ request: Request, context: Context) async throws -> AuditListJSON {
+    @Sendable func audit(_ request: Request, context: Context) async throws -> APIAuditList {
         _ = try await services.authenticator.requireAdmin(request)
         let query = request.formQuery
         var since: Date?
@@ -58,6 +59,6 @@ struct OperationsController: Sendable {
         // Read your writes: what this node recorded is in the catalog before it is listed.
         await services.audit.flush()
         let page = try await services.catalog.audit(filter)
-        return AuditListJSON(events: page.items.map(AuditEventJSON.init), nextCursor: Cursor.encode(page.next))
+        return APIAuditList(events: page.items.map(APIAuditEvent.init), nextCursor: Cursor.encode(page.next))
     }
 }

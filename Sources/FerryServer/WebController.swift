@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryStorageS3
 import Foundation
@@ -46,19 +47,11 @@ struct WebController: Sendable {
     @Sendable func limits(_ request: Request, context: Context) async throws -> Response {
         _ = try await services.authenticator.require(request)
         let configuration = services.configuration
-        struct Limits: Encodable {
-            var max_upload_bytes: Int64
-            var allowed_types: [String]?
-            var proxy_max_bytes: Int64
-            var link_ttl: Int
-            var link_ttl_max: Int
-            var block_size: Int64
-        }
         return try JSONBody.response(
-            Limits(
-                max_upload_bytes: configuration.maxUploadBytes, allowed_types: configuration.allowedTypes,
-                proxy_max_bytes: configuration.proxyMaxBytes, link_ttl: configuration.linkTTL,
-                link_ttl_max: configuration.linkTTLMax, block_size: FileRecord.blockSize))
+            APILimits(
+                maxUploadBytes: configuration.maxUploadBytes, allowedTypes: configuration.allowedTypes,
+                proxyMaxBytes: configuration.proxyMaxBytes, linkTTL: configuration.linkTTL,
+                linkTTLMax: configuration.linkTTLMax, blockSize: FileRecord.blockSize))
     }
 
     func asset(_ name: String, request: Request) throws -> Response {

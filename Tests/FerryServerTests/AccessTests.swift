@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -88,19 +89,15 @@ import Testing
             let r = try await client.json(
                 "/v1/tokens", method: .post, token: server.adminToken, body: #"{"name":"ci"}"#)
             #expect(r.status == .created)
-            struct Created: Decodable {
-                var token: String
-                var id: String
-            }
-            let created = try JSONDecoder().decode(Created.self, from: Data(buffer: r.body))
-            #expect(created.token.count >= 43)
-            #expect(try await client.get("/v1/files", token: created.token).status == .ok)
+            let created = try JSONDecoder().decode(APIToken.self, from: Data(buffer: r.body))
+            #expect((created.token ?? "").count >= 43)
+            #expect(try await client.get("/v1/files", token: (created.token ?? "")).status == .ok)
             let listing = String(buffer: try await client.get("/v1/tokens", token: server.adminToken).body)
-            #expect(listing.contains(created.id) && !listing.contains(created.token))
+            #expect(listing.contains(created.id) && !listing.contains((created.token ?? "")))
             #expect(
                 try await client.get("/v1/tokens/\(created.id)", token: server.adminToken, method: .delete).status
                     == .noContent)
-            #expect(try await client.get("/v1/files", token: created.token).status == .unauthorized)
+            #expect(try await client.get("/v1/files", token: (created.token ?? "")).status == .unauthorized)
         }
     }
 
@@ -199,7 +196,7 @@ import Testing
             let r = try await client.json(
                 "/v1/users", method: .post, token: server.adminToken, body: #"{"role":"member"}"#)
             #expect(r.status == .badRequest)
-            let message = try JSONDecoder().decode(ErrorInfo.self, from: Data(buffer: r.body)).error.message
+            let message = try JSONDecoder().decode(APIError.self, from: Data(buffer: r.body)).error.message
             #expect(message.contains("username"))
             let garbage = try await client.json("/v1/users", method: .post, token: server.adminToken, body: "{nope")
             #expect(ErrorInfo.code(garbage) == "bad_request")

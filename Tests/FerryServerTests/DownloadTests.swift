@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -14,7 +15,7 @@ import Testing
     /// Uploads the fixture and runs `body` with the file.
     func withFile(
         type: String = "application/octet-stream", name: String = "data.bin",
-        _ body: @Sendable (any TestClientProtocol, TestServer, FileInfo) async throws -> Void
+        _ body: @Sendable (any TestClientProtocol, TestServer, APIFile) async throws -> Void
     ) async throws {
         let server = try await TestServer.make()
         try await server.test { client in
@@ -24,7 +25,7 @@ import Testing
     }
 
     func range(
-        _ client: any TestClientProtocol, _ server: TestServer, _ file: FileInfo, _ header: String
+        _ client: any TestClientProtocol, _ server: TestServer, _ file: APIFile, _ header: String
     ) async throws
         -> TestResponse
     {

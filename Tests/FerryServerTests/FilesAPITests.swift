@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -8,11 +9,6 @@ import NIOCore
 import Testing
 
 @Suite struct FilesAPITests {
-    struct Listing: Decodable {
-        var files: [FileInfo]
-        var next_cursor: String?
-    }
-
     @Test func listingPagesWithACursorNewestFirst() async throws {
         let server = try await TestServer.make()
         try await server.test { client in
@@ -26,10 +22,10 @@ import Testing
             repeat {
                 let uri = "/v1/files?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")
                 let page = try JSONDecoder().decode(
-                    Listing.self, from: Data(buffer: try await client.get(uri, token: server.adminToken).body))
+                    APIFileList.self, from: Data(buffer: try await client.get(uri, token: server.adminToken).body))
                 #expect(page.files.count <= 3)
                 seen += page.files.map(\.id)
-                cursor = page.next_cursor
+                cursor = page.nextCursor
                 // A file added between pages never shifts the pages already walked.
                 if seen.count == 3 { _ = try await client.uploadFile(TestData.bytes(5), token: server.adminToken) }
             } while cursor != nil
@@ -69,18 +65,8 @@ import Testing
             _ = try await client.get("/v1/files/\(file.id)/grants/erin", token: server.adminToken, method: .delete)
             _ = try await client.get("/v1/files/\(file.id)", token: server.adminToken, method: .delete)
 
-            struct Events: Decodable {
-                struct Event: Decodable {
-                    var event: String
-                    var actor: String?
-                    var file_id: String?
-                    var detail: [String: AuditValue]
-                }
-                var events: [Event]
-                var next_cursor: String?
-            }
             let r = try await client.get("/v1/audit?file_id=\(file.id)", token: server.adminToken)
-            let events = try JSONDecoder().decode(Events.self, from: Data(buffer: r.body)).events
+            let events = try JSONDecoder().decode(APIAuditList.self, from: Data(buffer: r.body)).events
             #expect(
                 events.map(\.event).reversed() == [
                     "upload.completed", "download.started", "download.completed", "download.failed", "grant.added",
@@ -92,7 +78,7 @@ import Testing
             #expect(events.first { $0.event == "download.failed" }?.detail["code"] == .string("range_not_satisfiable"))
             #expect(events.allSatisfy { $0.actor == "admin" })
             let filtered = try await client.get("/v1/audit?event=grant.added&limit=1", token: server.adminToken)
-            #expect(try JSONDecoder().decode(Events.self, from: Data(buffer: filtered.body)).events.count == 1)
+            #expect(try JSONDecoder().decode(APIAuditList.self, from: Data(buffer: filtered.body)).events.count == 1)
         }
     }
 

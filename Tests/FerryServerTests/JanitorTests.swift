@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCatalogSQLite
 import FerryCore
 import FerryServer

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -8,31 +9,22 @@ import NIOCore
 import Testing
 
 @Suite struct LinkTests {
-    struct Issued: Decodable {
-        var id: String
-        var url: String
-        var expires_at: String
-        var etag: String
-        var strategy: String
-        var max_downloads: Int?
-    }
-
     static let bytes = TestData.bytes(50_000, seed: 5)
 
     func issue(
-        _ client: any TestClientProtocol, _ file: FileInfo, token: String, _ body: String = "{}"
+        _ client: any TestClientProtocol, _ file: APIFile, token: String, _ body: String = "{}"
     ) async throws
-        -> Issued
+        -> APIIssuedLink
     {
         let r = try await client.json("/v1/files/\(file.id)/links", method: .post, token: token, body: body)
         #expect(r.status == .created, "\(String(buffer: r.body))")
-        return try JSONDecoder().decode(Issued.self, from: Data(buffer: r.body))
+        return try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: r.body))
     }
 
     func path(_ url: String) -> String { String(url[url.range(of: "/t/")!.lowerBound...]) }
 
     func fetch(
-        _ client: any TestClientProtocol, _ link: Issued, agent: String = "curl/8", range: String? = nil,
+        _ client: any TestClientProtocol, _ link: APIIssuedLink, agent: String = "curl/8", range: String? = nil,
         method: HTTPRequest.Method = .get
     ) async throws -> TestResponse {
         var headers: HTTPFields = [.userAgent: agent]
@@ -51,7 +43,7 @@ import Testing
             let file = try await client.uploadFile(Self.bytes, token: server.adminToken)
             let link = try await issue(client, file, token: server.adminToken, #"{"ttl_seconds": 60}"#)
             #expect(link.url.hasPrefix("http://127.0.0.1:\(server.port)/t/"))
-            #expect(link.strategy == "server" && link.etag == file.etag && link.max_downloads == nil)
+            #expect(link.strategy == "server" && link.etag == file.etag && link.maxDownloads == nil)
             let full = try await fetch(client, link)
             #expect(full.status == .ok)
             #expect(Array(full.body.readableBytesView) == Self.bytes)
@@ -205,7 +197,7 @@ import Testing
         try await server.test { client in
             let file = try await client.uploadFile(Self.bytes, token: server.adminToken)
             let link = try await issue(client, file, token: server.adminToken, #"{"single_use": true}"#)
-            #expect(link.max_downloads == 1)
+            #expect(link.maxDownloads == 1)
             // HEAD and a preview bot take nothing.
             #expect(try await fetch(client, link, agent: "curl/8", method: .head).status == .ok)
             let preview = try await fetch(client, link, agent: "Slackbot-LinkExpanding 1.0")
@@ -249,26 +241,13 @@ import Testing
         try await server.test { client in
             let file = try await client.uploadFile(bytes, token: server.adminToken)
             let r = try await client.get("/v1/files/\(file.id)/manifest", token: server.adminToken)
-            struct Manifest: Decodable {
-                struct Link: Decodable {
-                    var url: String
-                    var expires_at: String
-                    var strategy: String
-                }
-                var file: FileInfo
-                var link: Link
-                var part_size: Int
-                var block_size: Int
-                var block_sha256: [String]
-                var refresh: String
-            }
-            let manifest = try JSONDecoder().decode(Manifest.self, from: Data(buffer: r.body))
-            #expect(manifest.file.id == file.id && manifest.block_size == 8_388_608)
+            let manifest = try JSONDecoder().decode(APIManifest.self, from: Data(buffer: r.body))
+            #expect(manifest.file.id == file.id && manifest.blockSize == 8_388_608)
             #expect(
-                manifest.block_sha256 == [TestData.sha256(bytes[0..<8_388_608]), TestData.sha256(bytes[8_388_608...])])
+                manifest.blockSHA256 == [TestData.sha256(bytes[0..<8_388_608]), TestData.sha256(bytes[8_388_608...])])
             #expect(
-                manifest.part_size >= 1 << 20 && manifest.part_size <= 64 << 20
-                    && manifest.part_size.nonzeroBitCount == 1)
+                manifest.partSize >= 1 << 20 && manifest.partSize <= 64 << 20
+                    && manifest.partSize.nonzeroBitCount == 1)
             #expect(manifest.refresh == "/v1/files/\(file.id)/manifest")
             let got = try await client.execute(
                 uri: path(manifest.link.url), method: .get, headers: [.range: "bytes=0-3"])

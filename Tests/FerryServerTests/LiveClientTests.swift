@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -14,7 +15,7 @@ import Testing
 
     func withLiveFile(
         _ environment: [String: String] = [:],
-        _ body: @Sendable (TestServer, FileInfo, String, TemporaryDirectory) async throws -> Void
+        _ body: @Sendable (TestServer, APIFile, String, TemporaryDirectory) async throws -> Void
     ) async throws {
         let server = try await TestServer.make(environment)
         let scratch = try TemporaryDirectory("ferry-live")

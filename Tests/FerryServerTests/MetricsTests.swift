@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -31,9 +32,9 @@ import Testing
                     "\(base)/v1/files?name=\(formName)",
                 ])
             #expect(curl.status == 0, "\(curl.stderr)")
-            let viaCurl = try JSONDecoder().decode(FileInfo.self, from: Data(curl.stdout.utf8))
+            let viaCurl = try JSONDecoder().decode(APIFile.self, from: Data(curl.stdout.utf8))
             #expect(viaCurl.name == Self.name)
-            #expect(viaCurl.content_type == "application/pdf")
+            #expect(viaCurl.contentType == "application/pdf")
             // curl -G --data-urlencode on a download's filename= override.
             let renamed = try await ExternalTool.run(
                 "curl",
@@ -53,7 +54,7 @@ import Testing
                     "\(base)/v1/files?name=a.pdf",
                 ])
             #expect(
-                try JSONDecoder().decode(FileInfo.self, from: Data(plain.stdout.utf8)).content_type == "application/pdf"
+                try JSONDecoder().decode(APIFile.self, from: Data(plain.stdout.utf8)).contentType == "application/pdf"
             )
 
             let script = """
@@ -102,12 +103,12 @@ import Testing
         try await server.test { client in
             let pdf = try await client.uploadFile(
                 TestData.bytes(10), name: "a.pdf", token: server.adminToken, type: "application/x-www-form-urlencoded")
-            #expect(pdf.content_type == "application/pdf")
+            #expect(pdf.contentType == "application/pdf")
             let png = try await client.execute(
                 uri: "/v1/files?name=photo.PNG", method: .post,
                 headers: [.authorization: "Bearer \(server.adminToken)"], body: ByteBuffer(bytes: [1, 2, 3]))
             #expect(png.status == .created)
-            #expect(try JSONDecoder().decode(FileInfo.self, from: Data(buffer: png.body)).content_type == "image/png")
+            #expect(try JSONDecoder().decode(APIFile.self, from: Data(buffer: png.body)).contentType == "image/png")
             // Resolved to application/octet-stream, which the list does not allow.
             let unknown = try await client.upload(
                 TestData.bytes(10), name: "data.unknownext", token: server.adminToken,
@@ -116,7 +117,7 @@ import Testing
             // A type the client chose is kept.
             let chosen = try await client.uploadFile(
                 TestData.bytes(10), name: "notes.pdf", token: server.adminToken, type: "image/webp")
-            #expect(chosen.content_type == "image/webp")
+            #expect(chosen.contentType == "image/webp")
         }
         #expect(MediaType.implied(byFileName: "archive.tar.gz") == "application/gzip")
         #expect(MediaType.implied(byFileName: "README") == nil)
@@ -141,7 +142,7 @@ import Testing
             let response = try await client.json(
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: body)
             #expect(response.status == .badRequest, "\(body)")
-            let message = try JSONDecoder().decode(ErrorInfo.self, from: Data(buffer: response.body)).error.message
+            let message = try JSONDecoder().decode(APIError.self, from: Data(buffer: response.body)).error.message
             #expect(message.contains(expected), "\(body): \(message)")
         }
     }

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryStorageS3
@@ -23,7 +24,7 @@ import Testing
             let response = try await client.json(
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken,
                 body: #"{"ttl_seconds": \#(ttl)}"#)
-            let link = try JSONDecoder().decode(S3ServerTests.LinkInfo.self, from: Data(buffer: response.body))
+            let link = try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: response.body))
             #expect(link.strategy == "storage")
             let items = try #require(URLComponents(string: link.url)?.queryItems)
             #expect(items.first { $0.name == "X-Amz-Expires" }?.value == String(ttl))
@@ -32,7 +33,7 @@ import Testing
             formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
             formatter.timeZone = TimeZone(identifier: "UTC")
             let signed = try #require(formatter.date(from: signedAt))
-            let expires = try #require(HTTPDate.parseRFC3339(link.expires_at))
+            let expires = try #require(HTTPDate.parseRFC3339(link.expiresAt))
             #expect(expires.timeIntervalSince(signed) == Double(ttl))
             // The name in the store's override is the name, spaces and all. (moto ignores the
             // override when serving, so the URL is what can be checked here.)
@@ -55,7 +56,7 @@ import Testing
             let file = try await client.uploadFile(TestData.bytes(2000), token: server.adminToken)
             let issued = try await client.json(
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: #"{"single_use": true}"#)
-            let url = try JSONDecoder().decode(S3ServerTests.LinkInfo.self, from: Data(buffer: issued.body)).url
+            let url = try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: issued.body)).url
             let token = String(try #require(url.split(separator: "/t/").last))
             proxy.stop()
             _ = await proxy.process.wait(timeout: 10)

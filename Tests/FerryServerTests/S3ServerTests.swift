@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerrySigV4
@@ -13,14 +14,6 @@ import Testing
 /// Ferry on S3-compatible storage (the server `scripts/test` starts): uploads, proxied ranges,
 /// storage links, the broker's redirect, and what happens when storage is down.
 @Suite struct S3ServerTests {
-    struct LinkInfo: Decodable {
-        var id: String
-        var url: String
-        var strategy: String
-        var max_downloads: Int?
-        var expires_at: String
-    }
-
     /// The environment for a Ferry on a fresh bucket, and a client on that bucket.
     static func s3Environment(endpoint: String? = nil) async throws -> ([String: String], S3Client) {
         let env = ProcessInfo.processInfo.environment
@@ -155,7 +148,7 @@ import Testing
             let issued = try await client.json(
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: #"{"ttl_seconds": 60}"#)
             #expect(issued.status == .created)
-            let link = try JSONDecoder().decode(LinkInfo.self, from: Data(buffer: issued.body))
+            let link = try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: issued.body))
             #expect(link.strategy == "storage")
             // The storage URL lapses exactly when the link says it expires.
             let query = try #require(URLComponents(string: link.url)?.queryItems)
@@ -166,7 +159,7 @@ import Testing
             format.timeZone = TimeZone(identifier: "UTC")
             format.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
             let start = try #require(format.date(from: signedAt))
-            let expiresAt = try #require(HTTPDate.parseRFC3339(link.expires_at))
+            let expiresAt = try #require(HTTPDate.parseRFC3339(link.expiresAt))
             #expect(start.addingTimeInterval(TimeInterval(seconds)) == expiresAt)
             #expect((60...61).contains(seconds))
             let aria = try await ExternalTool.run(
@@ -181,7 +174,7 @@ import Testing
             // A limited link has to be counted by Ferry, so it is a server link even on S3.
             let limited = try await client.json(
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: #"{"single_use": true}"#)
-            #expect(try JSONDecoder().decode(LinkInfo.self, from: Data(buffer: limited.body)).strategy == "server")
+            #expect(try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: limited.body)).strategy == "server")
         }
     }
 
@@ -251,7 +244,7 @@ import Testing
                 TestData.bytes(6 * 1024 * 1024), name: "v.bin", token: server.adminToken)
             let issued = try await client.json(
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: #"{"ttl_seconds": 120}"#)
-            let link = try JSONDecoder().decode(S3ServerTests.LinkInfo.self, from: Data(buffer: issued.body))
+            let link = try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: issued.body))
             #expect(link.strategy == "cdn")
             #expect(link.url.hasPrefix("https://d111111abcdef8.cloudfront.net/blobs/\(file.id)/"))
             #expect(link.url.contains("&Expires=") && link.url.hasSuffix("&Key-Pair-Id=K2JCJMDEHXQW5F"))
@@ -259,7 +252,7 @@ import Testing
             let bound = try await client.json(
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken,
                 body: #"{"bind_ip": "203.0.113.9"}"#)
-            let boundLink = try JSONDecoder().decode(S3ServerTests.LinkInfo.self, from: Data(buffer: bound.body))
+            let boundLink = try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: bound.body))
             #expect(boundLink.strategy == "cdn")
             #expect(boundLink.url.contains("&Policy="))
 

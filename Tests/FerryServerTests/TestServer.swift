@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -84,7 +85,7 @@ struct TestServer {
     }
 
     /// Uploads over the live server with curl (inside `live`).
-    func uploadWithCurl(_ bytes: [UInt8], name: String, scratch: TemporaryDirectory) async throws -> FileInfo {
+    func uploadWithCurl(_ bytes: [UInt8], name: String, scratch: TemporaryDirectory) async throws -> APIFile {
         let payload = scratch.appending("upload-\(Identifier.make())")
         try Data(bytes).write(to: URL(fileURLWithPath: payload))
         let r = try await ExternalTool.run(
@@ -94,7 +95,7 @@ struct TestServer {
                 "http://127.0.0.1:\(port)/v1/files?name=\(name)",
             ])
         #expect(r.status == 0, "\(r.stderr)")
-        return try JSONDecoder().decode(FileInfo.self, from: Data(r.stdout.utf8))
+        return try JSONDecoder().decode(APIFile.self, from: Data(r.stdout.utf8))
     }
 
     /// Audit events after everything recorded so far is written.
@@ -138,11 +139,11 @@ extension TestClientProtocol {
     func uploadFile(
         _ bytes: [UInt8], name: String = "report.bin", token: String, type: String = "application/octet-stream"
     )
-        async throws -> FileInfo
+        async throws -> APIFile
     {
         let response = try await upload(bytes, name: name, token: token, type: type)
         #expect(response.status == .created, "\(String(buffer: response.body))")
-        return try JSONDecoder().decode(FileInfo.self, from: Data(buffer: response.body))
+        return try JSONDecoder().decode(APIFile.self, from: Data(buffer: response.body))
     }
 
     func get(
@@ -165,28 +166,10 @@ extension TestClientProtocol {
     }
 }
 
-/// The file JSON as a test reads it.
-struct FileInfo: Decodable, Sendable {
-    var id: String
-    var name: String
-    var size: Int64
-    var content_type: String
-    var sha256: String
-    var etag: String
-    var version: Int
-    var owner: String
-}
-
-/// The error JSON as a test reads it.
-struct ErrorInfo: Decodable {
-    struct Inner: Decodable {
-        var code: String
-        var message: String
-    }
-    var error: Inner
-
+/// The error JSON of a response (API.md's shape, `APIError`).
+enum ErrorInfo {
     static func code(_ response: TestResponse) -> String? {
-        (try? JSONDecoder().decode(ErrorInfo.self, from: Data(buffer: response.body)))?.error.code
+        (try? JSONDecoder().decode(APIError.self, from: Data(buffer: response.body)))?.error.code
     }
 }
 

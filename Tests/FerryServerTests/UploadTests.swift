@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import FerryServer
 import FerryTestSupport
@@ -106,11 +107,11 @@ import Testing
                 headers: [.authorization: "Bearer \(server.adminToken)", .contentType: "text/plain"],
                 body: ByteBuffer(bytes: second))
             #expect(response.status == .ok)
-            let updated = try JSONDecoder().decode(FileInfo.self, from: Data(buffer: response.body))
+            let updated = try JSONDecoder().decode(APIFile.self, from: Data(buffer: response.body))
             #expect(updated.version == 2)
             #expect(updated.etag != first.etag)
             #expect(updated.sha256 == TestData.sha256(second))
-            #expect(updated.content_type == "text/plain")
+            #expect(updated.contentType == "text/plain")
             #expect(server.blobFiles().count == 1)
             let content = try await client.get("/v1/files/\(first.id)/content", token: server.adminToken)
             #expect(Array(content.body.readableBytesView) == second)

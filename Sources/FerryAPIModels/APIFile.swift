@@ -1,0 +1,179 @@
+/// The JSON shapes of API.md, one wire type each, used by the server, the client and the tests:
+/// a field added here appears everywhere. Times are RFC 3339 strings, sizes bytes.
+
+/// A file (API.md "Files").
+public struct APIFile: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var size: Int64
+    public var contentType: String
+    public var sha256: String
+    /// A strong entity tag, quotes included.
+    public var etag: String
+    public var version: Int
+    /// The owner's username.
+    public var owner: String
+    public var createdAt: String
+    public var updatedAt: String
+
+    /// Creates a file.
+    public init(
+        id: String, name: String, size: Int64, contentType: String, sha256: String, etag: String, version: Int,
+        owner: String, createdAt: String, updatedAt: String
+    ) {
+        self.id = id
+        self.name = name
+        self.size = size
+        self.contentType = contentType
+        self.sha256 = sha256
+        self.etag = etag
+        self.version = version
+        self.owner = owner
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, size, sha256, etag, version, owner
+        case contentType = "content_type"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// A page of files (`GET /v1/files`); `next_cursor` is null on the last page.
+public struct APIFileList: Codable, Sendable {
+    public var files: [APIFile]
+    public var nextCursor: String?
+
+    /// Creates a page.
+    public init(files: [APIFile], nextCursor: String?) {
+        self.files = files
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case files
+        case nextCursor = "next_cursor"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(files, forKey: .files)
+        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
+    }
+}
+
+/// The resume plan (`GET /v1/files/{id}/manifest`, API.md "Resume plan").
+public struct APIManifest: Codable, Sendable {
+    /// The fresh link of a manifest.
+    public struct Link: Codable, Sendable {
+        public var url: String
+        public var expiresAt: String
+        public var strategy: String
+
+        /// Creates a link.
+        public init(url: String, expiresAt: String, strategy: String) {
+            self.url = url
+            self.expiresAt = expiresAt
+            self.strategy = strategy
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case url, strategy
+            case expiresAt = "expires_at"
+        }
+    }
+
+    public var file: APIFile
+    public var link: Link
+    public var partSize: Int64
+    public var blockSize: Int64
+    public var blockSHA256: [String]
+    /// The path to call for a fresh link.
+    public var refresh: String
+
+    /// Creates a manifest.
+    public init(
+        file: APIFile, link: Link, partSize: Int64, blockSize: Int64, blockSHA256: [String], refresh: String
+    ) {
+        self.file = file
+        self.link = link
+        self.partSize = partSize
+        self.blockSize = blockSize
+        self.blockSHA256 = blockSHA256
+        self.refresh = refresh
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, link, refresh
+        case partSize = "part_size"
+        case blockSize = "block_size"
+        case blockSHA256 = "block_sha256"
+    }
+}
+
+/// What clients and the web app are told of the limits (`GET /v1/limits`).
+public struct APILimits: Codable, Sendable, Equatable {
+    public var maxUploadBytes: Int64
+    /// Nil: any type.
+    public var allowedTypes: [String]?
+    public var proxyMaxBytes: Int64
+    public var linkTTL: Int
+    public var linkTTLMax: Int
+    public var blockSize: Int64
+
+    /// Creates the limits.
+    public init(
+        maxUploadBytes: Int64, allowedTypes: [String]?, proxyMaxBytes: Int64, linkTTL: Int, linkTTLMax: Int,
+        blockSize: Int64
+    ) {
+        self.maxUploadBytes = maxUploadBytes
+        self.allowedTypes = allowedTypes
+        self.proxyMaxBytes = proxyMaxBytes
+        self.linkTTL = linkTTL
+        self.linkTTLMax = linkTTLMax
+        self.blockSize = blockSize
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case maxUploadBytes = "max_upload_bytes"
+        case allowedTypes = "allowed_types"
+        case proxyMaxBytes = "proxy_max_bytes"
+        case linkTTL = "link_ttl"
+        case linkTTLMax = "link_ttl_max"
+        case blockSize = "block_size"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(maxUploadBytes, forKey: .maxUploadBytes)
+        try c.encode(allowedTypes, forKey: .allowedTypes)  // null: any type
+        try c.encode(proxyMaxBytes, forKey: .proxyMaxBytes)
+        try c.encode(linkTTL, forKey: .linkTTL)
+        try c.encode(linkTTLMax, forKey: .linkTTLMax)
+        try c.encode(blockSize, forKey: .blockSize)
+    }
+}
+
+/// The error shape of API.md: `{"error": {"code", "message"}}`.
+public struct APIError: Codable, Sendable, Equatable {
+    /// The code and the sentence.
+    public struct Detail: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+
+        /// Creates a detail.
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    public var error: Detail
+
+    /// Creates an error body.
+    public init(code: String, message: String) {
+        error = Detail(code: code, message: message)
+    }
+}

@@ -1,0 +1,127 @@
+/// What a new link should be (`POST /v1/files/{id}/links`); nil leaves the server's default.
+public struct APILinkRequest: Codable, Sendable, Equatable {
+    public var ttlSeconds: Int?
+    public var disposition: String?
+    public var filename: String?
+    public var maxDownloads: Int?
+    public var singleUse: Bool?
+    public var bindIP: String?
+
+    /// Creates a request.
+    public init(
+        ttlSeconds: Int? = nil, maxDownloads: Int? = nil, singleUse: Bool? = nil, bindIP: String? = nil,
+        disposition: String? = nil, filename: String? = nil
+    ) {
+        self.ttlSeconds = ttlSeconds
+        self.maxDownloads = maxDownloads
+        self.singleUse = singleUse
+        self.bindIP = bindIP
+        self.disposition = disposition
+        self.filename = filename
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case disposition, filename
+        case ttlSeconds = "ttl_seconds"
+        case maxDownloads = "max_downloads"
+        case singleUse = "single_use"
+        case bindIP = "bind_ip"
+    }
+}
+
+/// An issued link (201 of `POST /v1/files/{id}/links`); its URL is shown only here.
+public struct APIIssuedLink: Codable, Sendable, Equatable {
+    public var id: String
+    public var url: String
+    public var expiresAt: String
+    public var etag: String
+    /// `server`, `storage` or `cdn`.
+    public var strategy: String
+    public var maxDownloads: Int?
+
+    /// Creates an issued link.
+    public init(id: String, url: String, expiresAt: String, etag: String, strategy: String, maxDownloads: Int?) {
+        self.id = id
+        self.url = url
+        self.expiresAt = expiresAt
+        self.etag = etag
+        self.strategy = strategy
+        self.maxDownloads = maxDownloads
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, url, etag, strategy
+        case expiresAt = "expires_at"
+        case maxDownloads = "max_downloads"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(url, forKey: .url)
+        try c.encode(expiresAt, forKey: .expiresAt)
+        try c.encode(etag, forKey: .etag)
+        try c.encode(strategy, forKey: .strategy)
+        try c.encode(maxDownloads, forKey: .maxDownloads)  // null: unlimited
+    }
+}
+
+/// A link as listed (`GET /v1/files/{id}/links`): never its URL or token.
+public struct APILink: Codable, Sendable, Equatable {
+    public var id: String
+    public var issuer: String
+    public var createdAt: String
+    public var expiresAt: String
+    public var strategy: String
+    public var maxDownloads: Int?
+    public var downloadsUsed: Int
+    public var bindIP: String?
+    public var revokedAt: String?
+
+    /// Creates a listing.
+    public init(
+        id: String, issuer: String, createdAt: String, expiresAt: String, strategy: String, maxDownloads: Int?,
+        downloadsUsed: Int, bindIP: String?, revokedAt: String?
+    ) {
+        self.id = id
+        self.issuer = issuer
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.strategy = strategy
+        self.maxDownloads = maxDownloads
+        self.downloadsUsed = downloadsUsed
+        self.bindIP = bindIP
+        self.revokedAt = revokedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, issuer, strategy
+        case createdAt = "created_at"
+        case expiresAt = "expires_at"
+        case maxDownloads = "max_downloads"
+        case downloadsUsed = "downloads_used"
+        case bindIP = "bind_ip"
+        case revokedAt = "revoked_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(issuer, forKey: .issuer)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(expiresAt, forKey: .expiresAt)
+        try c.encode(strategy, forKey: .strategy)
+        try c.encode(maxDownloads, forKey: .maxDownloads)
+        try c.encode(downloadsUsed, forKey: .downloadsUsed)
+        try c.encode(bindIP, forKey: .bindIP)
+        try c.encode(revokedAt, forKey: .revokedAt)
+    }
+}
+
+/// The links of a file.
+public struct APILinkList: Codable, Sendable {
+    public var links: [APILink]
+
+    /// Creates a list.
+    public init(links: [APILink]) { self.links = links }
+}
