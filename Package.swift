@@ -262,6 +262,7 @@ let package = Package(
             name: "FerryServerTests",
             dependencies: [
                 "FerryAPIModels",
+                "FerryCatalogPostgres",
                 "FerryCatalogSQLite",
                 "FerryServer",
                 "FerrySigV4",

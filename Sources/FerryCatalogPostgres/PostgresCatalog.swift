@@ -10,7 +10,7 @@ import ServiceLifecycle
 #endif
 
 /// How Ferry reaches PostgreSQL (`FERRY_DATABASE_URL=postgres://...`).
-public struct PostgresCatalogConfiguration: Sendable {
+public struct PostgresCatalogConfiguration: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var username: String
@@ -32,15 +32,14 @@ public struct PostgresCatalogConfiguration: Sendable {
     public init(
         url: String, maximumConnections: Int = 20, connectTimeout: Duration = .seconds(10),
         queryTimeout: Duration = .seconds(10), schema: String? = nil
-    ) throws {
+    ) throws(ConfigurationError) {
         guard let components = URLComponents(string: url),
             components.scheme == "postgres" || components.scheme == "postgresql",
             let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty
         else {
-            throw FerryError(
-                .internalError,
-                "FERRY_DATABASE_URL: expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require]"
-            )
+            throw ConfigurationError(
+                variable: "FERRY_DATABASE_URL",
+                problem: "expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require]")
         }
         self.host = host
         port = components.port ?? 5432
@@ -51,8 +50,8 @@ public struct PostgresCatalogConfiguration: Sendable {
         database = path.isEmpty ? username : path
         let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
         guard ["disable", "prefer", "require"].contains(mode) else {
-            throw FerryError(
-                .internalError, "FERRY_DATABASE_URL: sslmode must be disable, prefer or require, got '\(mode)'")
+            throw ConfigurationError(
+                variable: "FERRY_DATABASE_URL", problem: "sslmode must be disable, prefer or require, got '\(mode)'")
         }
         tlsMode = mode
         let schema = schema ?? components.queryItems?.first { $0.name == "schema" }?.value
@@ -63,9 +62,21 @@ public struct PostgresCatalogConfiguration: Sendable {
             let valid =
                 !schema.isEmpty && schema.utf8.count <= 63
                 && schema.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
-            guard valid else { throw FerryError(.internalError, "Schema names are lowercase letters, digits and _.") }
+            guard valid else {
+                throw ConfigurationError(
+                    variable: "FERRY_DATABASE_URL", problem: "schema names are lowercase letters, digits and _")
+            }
         }
         self.schema = schema
+    }
+
+    /// The catalog `ferry serve` configures: `FERRY_DATABASE_URL` (a `postgres://` URL, already
+    /// told apart from `sqlite://` by the caller), `FERRY_DATABASE_POOL` (connections per node,
+    /// default 20) and `FERRY_DATABASE_TIMEOUT` (seconds a call waits, default 10).
+    public init(url: String, source: ConfigurationSource) throws(ConfigurationError) {
+        let pool = try source.integer("FERRY_DATABASE_POOL", default: 20, range: 1...1000, unit: "connections")
+        let timeout = try source.integer("FERRY_DATABASE_TIMEOUT", default: 10, range: 1...600, unit: "seconds")
+        try self.init(url: url, maximumConnections: pool, queryTimeout: .seconds(timeout))
     }
 
     var client: PostgresClient.Configuration {
@@ -191,4 +202,19 @@ public final class PostgresCatalog: Catalog, Service {
     static func optionalDate(_ cell: PostgresCell) throws -> Date? {
         try cell.decode(Double?.self).map(Date.init(timeIntervalSince1970:))
     }
+}
+
+// The password never reaches a log line through a description.
+extension PostgresCatalogConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "postgres://\(username)\(password == nil ? "" : ":<redacted>")@\(host):\(port)/\(database) "
+            + "pool=\(maximumConnections) timeout=\(queryTimeout)"
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
+}
+
+extension PostgresCatalog {
+    /// How the catalog reaches PostgreSQL.
+    public typealias Configuration = PostgresCatalogConfiguration
 }

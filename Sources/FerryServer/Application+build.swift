@@ -54,12 +54,8 @@ public enum Backends {
             let sqlite = try SQLiteCatalog(configuration: .init(path: path))
             catalog = sqlite
             closeCatalog = { try? sqlite.close() }
-        case .postgres(let url):
-            let postgres = PostgresCatalog(
-                configuration: try PostgresCatalogConfiguration(
-                    url: url, maximumConnections: configuration.databasePool,
-                    queryTimeout: .seconds(configuration.databaseTimeout)),
-                logger: logger)
+        case .postgres(let settings):
+            let postgres = PostgresCatalog(configuration: settings, logger: logger)
             // The connection pool runs for as long as the catalog is open.
             let pool = Task { try await postgres.run() }
             do {
@@ -82,8 +78,7 @@ public enum Backends {
         case .s3(let settings):
             // Everything that can fail comes first: an HTTP client must be shut down once made.
             let cdn = try cdnSigner(configuration.cloudFront, prefix: settings.prefix)
-            let s3 = S3BlobStore(
-                client: S3Client(configuration: s3Configuration(settings), logger: logger), cdn: cdn, logger: logger)
+            let s3 = S3BlobStore(client: S3Client(configuration: settings, logger: logger), cdn: cdn, logger: logger)
             store = s3
             closeStore = { await s3.shutdown() }
         }
@@ -95,32 +90,21 @@ public enum Backends {
             })
     }
 
-    /// The CloudFront signer when CDN delivery is configured.
+    /// The CloudFront signer when CDN delivery is configured; its key file must be mode 0600.
     static func cdnSigner(
-        _ settings: FerryConfiguration.CloudFrontSettings?, prefix: String
+        _ settings: CloudFrontURLSigner.Configuration?, prefix: String
     ) throws -> (any CDNURLSigner)? {
         guard let settings else { return nil }
         let pem = try SecretFile.read(settings.privateKeyFile, variable: "FERRY_CLOUDFRONT_PRIVATE_KEY_FILE")
         let signer: CloudFrontSigner
         do {
             signer = try CloudFrontSigner(
-                keyPairID: settings.keyPairID, privateKeyPEM: pem,
-                hashAlgorithm: settings.hashAlgorithm == "sha256" ? .sha256 : .sha1)
+                keyPairID: settings.keyPairID, privateKeyPEM: pem, hashAlgorithm: settings.hashAlgorithm)
         } catch {
             throw FerryConfiguration.Invalid(
                 variable: "FERRY_CLOUDFRONT_PRIVATE_KEY_FILE", problem: "does not hold an RSA private key in PEM form")
         }
         return CloudFrontURLSigner(domain: settings.domain, prefix: prefix, signer: signer)
-    }
-
-    /// The S3 client configuration for validated settings.
-    static func s3Configuration(_ settings: FerryConfiguration.S3Settings) -> S3Configuration {
-        S3Configuration(
-            bucket: settings.bucket, prefix: settings.prefix, region: settings.region,
-            endpoint: settings.endpoint, publicEndpoint: settings.publicEndpoint, pathStyle: settings.pathStyle,
-            credentials: AWSCredentials(
-                accessKeyID: settings.accessKeyID, secretAccessKey: settings.secretAccessKey,
-                sessionToken: settings.sessionToken))
     }
 
     static func createDirectory(_ path: String) throws {

@@ -40,7 +40,9 @@ extension FerryConfiguration {
         return value
     }
 
-    static func parseDatabase(_ text: String?, dataDirectory: String) throws -> Database {
+    static func parseDatabase(
+        _ text: String?, dataDirectory: String, source: ConfigurationSource
+    ) throws -> Database {
         guard let text else { return .sqlite(path: dataDirectory + "/ferry.sqlite") }
         if text.hasPrefix("sqlite://") {
             let path = String(text.dropFirst("sqlite://".count))
@@ -52,19 +54,13 @@ extension FerryConfiguration {
             return .sqlite(path: path)
         }
         if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            do {
-                _ = try PostgresCatalogConfiguration(url: text)
-            } catch let error as FerryError {
-                let problem = error.message.replacingOccurrences(of: "FERRY_DATABASE_URL: ", with: "")
-                throw Invalid(variable: "FERRY_DATABASE_URL", problem: problem)
-            }
-            return .postgres(url: text)
+            return .postgres(try PostgresCatalog.Configuration(url: text, source: source))
         }
         throw Invalid(
             variable: "FERRY_DATABASE_URL", problem: "expected sqlite://<path> or postgres://user:pass@host:port/db")
     }
 
-    static func parseStorage(_ text: String?, dataDirectory: String, env: Reader) throws -> Storage {
+    static func parseStorage(_ text: String?, dataDirectory: String, source: ConfigurationSource) throws -> Storage {
         guard let text else { return .local(root: dataDirectory + "/blobs") }
         if text.hasPrefix("file://") {
             let path = String(text.dropFirst("file://".count))
@@ -74,92 +70,9 @@ extension FerryConfiguration {
             }
             return .local(root: path)
         }
-        if text.hasPrefix("s3://") {
-            let rest = text.dropFirst("s3://".count)
-            let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-            let bucket = String(parts[0])
-            guard S3Configuration.isValidBucketName(bucket) else {
-                throw Invalid(variable: "FERRY_STORAGE", problem: "'\(bucket)' is not a valid S3 bucket name")
-            }
-            var prefix = parts.count > 1 ? String(parts[1]) : ""
-            while prefix.hasSuffix("/") { prefix.removeLast() }
-            return .s3(try parseS3(bucket: bucket, prefix: prefix, env: env))
-        }
+        if text.hasPrefix("s3://") { return .s3(try S3BlobStore.Configuration(storage: text, source: source)) }
         throw Invalid(
             variable: "FERRY_STORAGE", problem: "expected file://<directory> or s3://bucket[/prefix], got '\(text)'")
-    }
-
-    static func parseS3(bucket: String, prefix: String, env: Reader) throws -> S3Settings {
-        // One parser, the store's own: what it cannot use stops the start, never a fallback to AWS.
-        func endpoint(_ variable: String) throws -> S3Endpoint? {
-            guard let text = env.string(variable) else { return nil }
-            if text.contains("@") {
-                throw Invalid(
-                    variable: variable,
-                    problem: "holds user info (user@host), which an S3 endpoint cannot use; "
-                        + "give the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-            }
-            guard let endpoint = S3Endpoint(parsing: text) else {
-                throw Invalid(
-                    variable: variable,
-                    problem: "expected http(s)://host[:port] with no user, path or query, got '\(text)'")
-            }
-            return endpoint
-        }
-        let region = env.string("FERRY_S3_REGION") ?? "us-east-1"
-        guard region.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) else {
-            throw Invalid(variable: "FERRY_S3_REGION", problem: "'\(region)' is not a region name like eu-west-3")
-        }
-        let pathStyle: Bool
-        switch env.string("FERRY_S3_PATH_STYLE")?.lowercased() {
-        case nil, "false", "0", "no": pathStyle = false
-        case "true", "1", "yes": pathStyle = true
-        case let other?:
-            throw Invalid(variable: "FERRY_S3_PATH_STYLE", problem: "expected true or false, got '\(other)'")
-        }
-        guard let accessKeyID = env.string("AWS_ACCESS_KEY_ID") else {
-            throw Invalid(
-                variable: "AWS_ACCESS_KEY_ID",
-                problem: "is not set; S3 storage needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        }
-        guard let secret = env.string("AWS_SECRET_ACCESS_KEY") else {
-            throw Invalid(
-                variable: "AWS_SECRET_ACCESS_KEY",
-                problem: "is not set; S3 storage needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        }
-        return S3Settings(
-            bucket: bucket, prefix: prefix, region: region, endpoint: try endpoint("FERRY_S3_ENDPOINT"),
-            publicEndpoint: try endpoint("FERRY_S3_PUBLIC_ENDPOINT"), pathStyle: pathStyle, accessKeyID: accessKeyID,
-            secretAccessKey: secret, sessionToken: env.string("AWS_SESSION_TOKEN"))
-    }
-
-    static func parseCloudFront(_ env: Reader, storage: Storage) throws -> CloudFrontSettings? {
-        let domain = env.string("FERRY_CLOUDFRONT_DOMAIN")
-        let keyPairID = env.string("FERRY_CLOUDFRONT_KEY_PAIR_ID")
-        let keyFile = env.string("FERRY_CLOUDFRONT_PRIVATE_KEY_FILE")
-        guard domain != nil || keyPairID != nil || keyFile != nil else { return nil }
-        guard let domain, let keyPairID, let keyFile else {
-            let missing = [
-                domain == nil ? "FERRY_CLOUDFRONT_DOMAIN" : nil,
-                keyPairID == nil ? "FERRY_CLOUDFRONT_KEY_PAIR_ID" : nil,
-                keyFile == nil ? "FERRY_CLOUDFRONT_PRIVATE_KEY_FILE" : nil,
-            ].compactMap { $0 }
-            throw Invalid(
-                variable: missing[0], problem: "CloudFront delivery needs \(missing.joined(separator: ", ")) too")
-        }
-        guard case .s3 = storage else {
-            throw Invalid(
-                variable: "FERRY_CLOUDFRONT_DOMAIN", problem: "CloudFront delivery needs FERRY_STORAGE=s3://...")
-        }
-        guard !domain.contains("/"), !domain.contains(":") else {
-            throw Invalid(
-                variable: "FERRY_CLOUDFRONT_DOMAIN", problem: "expected a host name like d111111abcdef8.cloudfront.net")
-        }
-        let hash = (env.string("FERRY_CLOUDFRONT_HASH") ?? "sha1").lowercased()
-        guard hash == "sha1" || hash == "sha256" else {
-            throw Invalid(variable: "FERRY_CLOUDFRONT_HASH", problem: "expected sha1 or sha256, got '\(hash)'")
-        }
-        return CloudFrontSettings(domain: domain, keyPairID: keyPairID, privateKeyFile: keyFile, hashAlgorithm: hash)
     }
 
     static func parseTypes(_ text: String) throws -> [String] {

@@ -1,4 +1,5 @@
 import Configuration
+import FerryCatalogPostgres
 import FerryCore
 import FerryStorageS3
 import Foundation
@@ -20,10 +21,6 @@ public struct FerryConfiguration: Sendable {
     public var dataDirectory: String
     /// The catalog (`FERRY_DATABASE_URL`, default `sqlite://<data dir>/ferry.sqlite`).
     public var database: Database
-    /// PostgreSQL connections per node (`FERRY_DATABASE_POOL`, default 20).
-    public var databasePool: Int
-    /// Seconds a catalog call may wait for PostgreSQL before it fails with 503 (`FERRY_DATABASE_TIMEOUT`, 10).
-    public var databaseTimeout: Int
     /// The blob store (`FERRY_STORAGE`, default `file://<data dir>/blobs`).
     public var storage: Storage
     /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT before they are
@@ -49,56 +46,23 @@ public struct FerryConfiguration: Sendable {
     public var trustedProxies: [CIDR]
     /// Bearer token `/metrics` requires when set (`FERRY_METRICS_TOKEN`).
     public var metricsToken: String?
-    /// CDN delivery (`FERRY_CLOUDFRONT_*`); nil when not configured.
-    public var cloudFront: CloudFrontSettings?
+    /// CDN delivery (`FERRY_CLOUDFRONT_*`, parsed by the store's own parser); nil when not configured.
+    public var cloudFront: CloudFrontURLSigner.Configuration?
     /// Link signing keys, first signs, all verify (`FERRY_SIGNING_KEYS`); nil = generated into the data dir.
     public var signingKeys: [SigningKey]?
 
-    /// Where the catalog lives.
+    /// Where the catalog lives; each backend's settings are its own type, parsed by its own parser.
     public enum Database: Sendable, Equatable {
         case sqlite(path: String)
-        case postgres(url: String)
+        /// `FERRY_DATABASE_URL=postgres://...`, `FERRY_DATABASE_POOL`, `FERRY_DATABASE_TIMEOUT`.
+        case postgres(PostgresCatalog.Configuration)
     }
 
     /// Where blobs live.
     public enum Storage: Sendable, Equatable {
         case local(root: String)
-        case s3(S3Settings)
-    }
-
-    /// An S3-compatible store (`FERRY_STORAGE=s3://bucket[/prefix]`, `FERRY_S3_*`, `AWS_*`).
-    /// The description never shows the secret key or the session token.
-    public struct S3Settings: Sendable, Equatable, CustomStringConvertible {
-        public var bucket: String
-        /// Key prefix without a trailing slash; empty for none.
-        public var prefix: String
-        /// `FERRY_S3_REGION`, default `us-east-1`.
-        public var region: String
-        /// `FERRY_S3_ENDPOINT` (`http(s)://host[:port]`), parsed by the S3 store's own parser; nil = AWS.
-        public var endpoint: S3Endpoint?
-        /// `FERRY_S3_PUBLIC_ENDPOINT`; nil = the endpoint.
-        public var publicEndpoint: S3Endpoint?
-        /// `FERRY_S3_PATH_STYLE`.
-        public var pathStyle: Bool
-        public var accessKeyID: String
-        public var secretAccessKey: String
-        public var sessionToken: String?
-
-        public var description: String {
-            "s3://\(bucket)/\(prefix) region=\(region) endpoint=\(endpoint.map { "\($0)" } ?? "aws") pathStyle=\(pathStyle) "
-                + "accessKeyID=\(accessKeyID) secretAccessKey=<redacted>"
-        }
-    }
-
-    /// CloudFront delivery of links (`FERRY_CLOUDFRONT_*`).
-    public struct CloudFrontSettings: Sendable, Equatable {
-        /// `FERRY_CLOUDFRONT_DOMAIN`, e.g. `d111111abcdef8.cloudfront.net`.
-        public var domain: String
-        public var keyPairID: String
-        /// A PEM file readable by its owner only (mode 0600 or stricter).
-        public var privateKeyFile: String
-        /// `sha1` (default) or `sha256`.
-        public var hashAlgorithm: String
+        /// `FERRY_STORAGE=s3://bucket[/prefix]` with `FERRY_S3_*` and `AWS_*`.
+        case s3(S3BlobStore.Configuration)
     }
 
     /// One HMAC key for signed links.
@@ -114,11 +78,7 @@ public struct FerryConfiguration: Sendable {
     }
 
     /// A configuration error: one line naming the variable, never its value when it is a secret.
-    public struct Invalid: Error, CustomStringConvertible {
-        public var variable: String
-        public var problem: String
-        public var description: String { "\(variable): \(problem)" }
-    }
+    public typealias Invalid = ConfigurationError
 
     /// Variables whose values are secrets and never printed.
     static let secretVariables = [
@@ -179,11 +139,15 @@ public struct FerryConfiguration: Sendable {
         publicURL = try Self.parsePublicURL(public_)
         dataDirectory = env.string("FERRY_DATA_DIR") ?? "./ferry-data"
         if dataDirectory.isEmpty { throw Invalid(variable: "FERRY_DATA_DIR", problem: "must not be empty") }
-        database = try Self.parseDatabase(env.string("FERRY_DATABASE_URL"), dataDirectory: dataDirectory)
-        databasePool = try env.integer("FERRY_DATABASE_POOL", default: 20, range: 1...1000, unit: "connections")
-        databaseTimeout = try env.integer("FERRY_DATABASE_TIMEOUT", default: 10, range: 1...600, unit: "seconds")
-        storage = try Self.parseStorage(env.string("FERRY_STORAGE"), dataDirectory: dataDirectory, env: env)
-        cloudFront = try Self.parseCloudFront(env, storage: storage)
+        let source = env.source
+        database = try Self.parseDatabase(
+            env.string("FERRY_DATABASE_URL"), dataDirectory: dataDirectory, source: source)
+        storage = try Self.parseStorage(env.string("FERRY_STORAGE"), dataDirectory: dataDirectory, source: source)
+        cloudFront = try CloudFrontURLSigner.Configuration(source: source)
+        if cloudFront != nil, case .local = storage {
+            throw Invalid(
+                variable: "FERRY_CLOUDFRONT_DOMAIN", problem: "CloudFront delivery needs FERRY_STORAGE=s3://...")
+        }
         shutdownGrace = try env.integer("FERRY_SHUTDOWN_GRACE", default: 30, range: 0...86_400, unit: "seconds")
         linkTTL = try env.integer("FERRY_LINK_TTL", default: 300, range: 1...604_800, unit: "seconds")
         linkTTLMax = try env.integer("FERRY_LINK_TTL_MAX", default: 86_400, range: 1...31_536_000, unit: "seconds")
@@ -231,15 +195,16 @@ public struct FerryConfiguration: Sendable {
         }
 
         func integer(_ variable: String, default value: Int, range: ClosedRange<Int>, unit: String) throws -> Int {
-            guard let text = string(variable) else { return value }
-            guard let number = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(number) else {
-                throw Invalid(
-                    variable: variable,
-                    problem:
-                        "expected a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), got '\(text)'"
-                )
+            try source.integer(variable, default: value, range: range, unit: unit)
+        }
+
+        /// The same values for the backends' own parsers.
+        var source: ConfigurationSource {
+            ConfigurationSource { [reader] variable in
+                let key = variable.lowercased().split(separator: "_").joined(separator: ".")
+                let secret = FerryConfiguration.secretVariables.contains(variable)
+                return reader.string(forKey: ConfigKey(key), isSecret: secret)
             }
-            return number
         }
     }
 }
@@ -265,15 +230,7 @@ extension FerryConfiguration.Database: CustomStringConvertible, CustomDebugStrin
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite(\(path))"
-        case .postgres(let url):
-            // postgres://user:password@host/db: the password goes.
-            if let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://"),
-                let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
-            {
-                "postgres(\(url[..<colon]):<redacted>\(url[at...]))"
-            } else {
-                "postgres(\(url))"
-            }
+        case .postgres(let configuration): "postgres(\(configuration))"
         }
     }
 
@@ -282,19 +239,16 @@ extension FerryConfiguration.Database: CustomStringConvertible, CustomDebugStrin
     public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
-extension FerryConfiguration.Storage: CustomStringConvertible, CustomDebugStringConvertible {
+extension FerryConfiguration.Storage: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
         switch self {
         case .local(let root): "local(\(root))"
-        case .s3(let settings): "\(settings)"
+        case .s3(let configuration): "\(configuration)"
         }
     }
 
     public var debugDescription: String { description }
-}
 
-extension FerryConfiguration.S3Settings: CustomDebugStringConvertible, CustomReflectable {
-    public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 

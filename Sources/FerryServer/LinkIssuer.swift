@@ -26,10 +26,18 @@ struct LinkIssuer: Sendable {
     static let storageTTLMax = 604_800
 
     func issue(file: FileRecord, principal: Principal, request: Request, clientIP: String) async throws -> Issued {
-        // Signed in whole seconds (SigV4's X-Amz-Date and the token carry seconds): the signing time
-        // is this second, and the link lives exactly its TTL from it (X-Amz-Expires = TTL).
-        let now = Date(timeIntervalSince1970: services.now().timeIntervalSince1970.rounded(.down))
-        let expires = now.addingTimeInterval(Double(request.ttl))
+        let now = services.now()
+        let storeSigns =
+            services.store.canSignURLs && request.maxDownloads == nil
+            && (request.bindIP == nil || services.store.canBindAddresses)
+        // Links carry whole seconds. A store-signed one is dated this second (SigV4's X-Amz-Date)
+        // and lives exactly its TTL from it (X-Amz-Expires = TTL, expires_at = date + TTL); a
+        // server link's expiry is rounded up, so it never lives less than its TTL.
+        let signedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let expires =
+            storeSigns
+            ? signedAt.addingTimeInterval(Double(request.ttl))
+            : Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(request.ttl)).rounded(.up))
         let disposition =
             request.disposition == .inline && MediaType.isInlineSafe(file.contentType)
             ? ContentDisposition.Kind.inline : .attachment
@@ -42,9 +50,6 @@ struct LinkIssuer: Sendable {
         // A limited link is always served by Ferry: no store can count downloads. An address-bound
         // one too, unless a CDN binds the address (CloudFront custom policy).
         let contentDisposition = ContentDisposition(kind: disposition, filename: request.filename ?? file.name)
-        let storeSigns =
-            services.store.canSignURLs && request.maxDownloads == nil
-            && (request.bindIP == nil || services.store.canBindAddresses)
         if storeSigns, request.ttl > Self.storageTTLMax {
             throw FerryError(
                 .badRequest,
@@ -54,7 +59,7 @@ struct LinkIssuer: Sendable {
             let signed = try await services.store.signedURL(
                 for: file.blobKey,
                 request: SignedURLRequest(
-                    expiresAt: expires, now: now, contentType: file.contentType,
+                    expiresAt: expires, now: signedAt, contentType: file.contentType,
                     contentDisposition: contentDisposition.headerValue, bindIP: request.bindIP))
         {
             link.strategy = signed.strategy

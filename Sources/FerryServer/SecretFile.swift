@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 /// Secrets kept in files must be readable by their owner only (mode 0600 or stricter).

@@ -89,12 +89,9 @@ extension FerryConfiguration {
     var webConnectSources: [String] {
         var sources: [String] = []
         if case .s3(let settings) = storage {
-            if let endpoint = settings.publicEndpoint ?? settings.endpoint {
-                let origin = endpoint.description
-                sources.append(settings.pathStyle ? origin : origin.replacingOccurrences(of: "://", with: "://*."))
-            } else {
-                sources.append("https://\(settings.bucket).s3.\(settings.region).amazonaws.com")
-            }
+            // The endpoint presigned URLs name (AWS's regional one unless configured).
+            let origin = settings.publicEndpoint.description
+            sources.append(settings.pathStyle ? origin : origin.replacingOccurrences(of: "://", with: "://*."))
         }
         if let cloudFront { sources.append("https://\(cloudFront.domain)") }
         return sources

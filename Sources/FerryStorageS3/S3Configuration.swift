@@ -45,7 +45,7 @@ public struct S3Endpoint: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// How Ferry talks to one bucket.
-public struct S3Configuration: Sendable {
+public struct S3Configuration: Sendable, Equatable {
     public var bucket: String
     /// Prepended to every key (`reports/` for `s3://bucket/reports`); empty for none.
     public var prefix: String

@@ -182,12 +182,14 @@ import Testing
             do {
                 _ = try PostgresCatalogConfiguration(url: bad)
                 Issue.record("accepted \(bad)")
-            } catch let error as FerryError {
-                #expect(error.message.contains("FERRY_DATABASE_URL"))
-                #expect(!error.message.contains(":p@"))
+            } catch {
+                #expect(error.variable == "FERRY_DATABASE_URL")
+                #expect(!error.description.contains(":p@"))
             }
         }
-        #expect(throws: FerryError.self) { try PostgresCatalogConfiguration(url: "postgres://u@h/d", schema: "x;drop") }
+        #expect(throws: ConfigurationError.self) {
+            try PostgresCatalogConfiguration(url: "postgres://u@h/d", schema: "x;drop")
+        }
     }
 }
 
