@@ -110,7 +110,8 @@ import Testing
         let web = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Web")
         let generated = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/FerryServer/WebAssets+Generated.swift")
+            .deletingLastPathComponent().appendingPathComponent(
+                "Sources/FerryServer/Controllers/WebAssets+Generated.swift")
         let text = try String(contentsOf: generated, encoding: .utf8)
         let files = FileManager.default.enumerator(atPath: web.path)?.compactMap { $0 as? String } ?? []
         for name in files where name.hasSuffix(".js") || name.hasSuffix(".css") || name.hasSuffix(".html") {

@@ -25,7 +25,7 @@ struct FilesController: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<APIFile> {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         guard let rawName = request.formQuery.get("name") else {
             throw FerryError(.badRequest, "Name the file with ?name=<filename>.")
         }
@@ -51,7 +51,7 @@ struct FilesController: Sendable {
     }
 
     @Sendable func replace(_ request: Request, context: Context) async throws -> APIFile {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let current = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
         let content = try await Uploader(services: services).receive(
@@ -76,7 +76,7 @@ struct FilesController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> APIFileList {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let query = request.formQuery
         let limit = try Cursor.limit(query.get("limit"))
         let before = try Cursor.decode(query.get("cursor"))
@@ -86,14 +86,14 @@ struct FilesController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> APIFile {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         return APIFile(
             try await services.authorize(fileID: try context.parameters.require("id"), principal: principal, for: .read)
         )
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
         guard let deleted = try await services.catalog.deleteFile(id: file.id) else { throw FerryError.fileNotFound }
@@ -106,7 +106,7 @@ struct FilesController: Sendable {
     }
 
     @Sendable func content(_ request: Request, context: Context) async throws -> Response {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .read)
         let options = Delivery.Options(

@@ -47,21 +47,6 @@ struct Authenticator: Sendable {
         return nil
     }
 
-    /// The caller; 401 when anonymous.
-    func require(_ request: Request) async throws -> Principal {
-        guard let principal = try await principal(for: request) else {
-            throw FerryError(.unauthenticated, "Sign in or send Authorization: Bearer <token>.")
-        }
-        return principal
-    }
-
-    /// The caller, who must be an admin.
-    func requireAdmin(_ request: Request) async throws -> Principal {
-        let principal = try await require(request)
-        guard principal.isAdmin else { throw FerryError(.forbidden, "Only an administrator may do this.") }
-        return principal
-    }
-
     /// Cookie-authenticated state changes must come from our own origin (CSRF defence).
     func checkOrigin(_ request: Request) throws {
         guard let origin = request.headers[.origin] else {

@@ -44,7 +44,7 @@ struct OperationsController: Sendable {
     }
 
     @Sendable func audit(_ request: Request, context: Context) async throws -> APIAuditList {
-        _ = try await services.authenticator.requireAdmin(request)
+        _ = try context.requireAdmin()
         let query = request.formQuery
         var since: Date?
         if let text = query.get("since") {

@@ -55,7 +55,7 @@ struct AccountsController: Sendable {
     }
 
     @Sendable func whoAmI(_ request: Request, context: Context) async throws -> Response {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let user = try await services.catalog.user(named: principal.username)
         return try JSONBody.response(
             APISession(
@@ -72,7 +72,7 @@ struct AccountsController: Sendable {
     }
 
     @Sendable func createUser(_ request: Request, context: Context) async throws -> EditedResponse<APIUser> {
-        let admin = try await services.authenticator.requireAdmin(request)
+        let admin = try context.requireAdmin()
         let body = try await JSONBody.decode(APINewUser.self, from: request, context: context)
         let username = try UserRecord.validate(username: body.username)
         guard let role = Role(rawValue: body.role ?? "member") else {
@@ -99,7 +99,7 @@ struct AccountsController: Sendable {
     }
 
     @Sendable func listUsers(_ request: Request, context: Context) async throws -> Response {
-        _ = try await services.authenticator.requireAdmin(request)
+        _ = try context.requireAdmin()
         return try JSONBody.response(["users": try await services.catalog.users().map(APIUser.init)])
     }
 
@@ -108,7 +108,7 @@ struct AccountsController: Sendable {
     /// the current one; a bearer token is a full credential already. A new password ends the
     /// user's other sessions.
     @Sendable func updateUser(_ request: Request, context: Context) async throws -> APIUser {
-        let caller = try await services.authenticator.require(request)
+        let caller = try context.requirePrincipal()
         let username = try context.parameters.require("username")
         let body = try await JSONBody.decode(APIUserUpdate.self, from: request, context: context)
         guard body.disabled != nil || body.password != nil else {
@@ -157,7 +157,7 @@ struct AccountsController: Sendable {
     }
 
     @Sendable func createToken(_ request: Request, context: Context) async throws -> EditedResponse<APIToken> {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? false
         let body =
             hasBody ? try await JSONBody.decode(APINewToken.self, from: request, context: context) : APINewToken()
@@ -180,7 +180,7 @@ struct AccountsController: Sendable {
     }
 
     @Sendable func listTokens(_ request: Request, context: Context) async throws -> Response {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let tokens = try await services.catalog.tokens(userID: principal.userID).map {
             APIToken(id: $0.id, name: $0.name, createdAt: HTTPDate.rfc3339($0.createdAt), token: nil)
         }
@@ -188,7 +188,7 @@ struct AccountsController: Sendable {
     }
 
     @Sendable func deleteToken(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
         guard try await services.catalog.deleteToken(id: id, userID: principal.isAdmin ? nil : principal.userID) else {
             throw FerryError(.notFound, "You have no token with id \(id).")

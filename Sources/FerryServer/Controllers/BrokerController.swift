@@ -18,7 +18,7 @@ struct BrokerController: Sendable {
 
     @Sendable func broker(_ request: Request, context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let principal = try await services.authenticator.principal(for: request) else {
+        guard let principal = try context.optionalPrincipal() else {
             // A browser goes to the login page and comes back; a program gets 401 JSON.
             if request.headers[.accept]?.contains("text/html") == true {
                 let next = "/d/\(id)".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"
@@ -43,7 +43,7 @@ struct BrokerController: Sendable {
     }
 
     @Sendable func manifest(_ request: Request, context: Context) async throws -> Response {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .read)
         let issued = try await LinkIssuer(services: services).issue(

@@ -17,7 +17,7 @@ struct LinksController: Sendable {
     }
 
     @Sendable func issue(_ request: Request, context: Context) async throws -> Response {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .read)
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? true
@@ -65,7 +65,7 @@ struct LinksController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .read)
         let manages = principal.isAdmin || file.ownerID == principal.userID
@@ -76,7 +76,7 @@ struct LinksController: Sendable {
     }
 
     @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let principal = try await services.authenticator.require(request)
+        let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
         guard Identifier.isWellFormed(id), let link = try await services.catalog.link(id: id) else {
             throw FerryError(.notFound, "No such link.")

@@ -15,6 +15,7 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
         router.middlewares.add(CORSMiddleware(origins: Set(services.configuration.corsOrigins)))
     }
     router.middlewares.add(RequestMiddleware(logger: services.logger, metrics: services.metrics))
+    router.middlewares.add(AuthenticationMiddleware(authenticator: services.authenticator))
     OperationsController(services: services).addRoutes(to: router)
     AccountsController(services: services).addRoutes(to: router)
     FilesController(services: services).addRoutes(to: router)

@@ -12,6 +12,8 @@ public struct FerryRequestContext: RequestContext, RemoteAddressRequestContext {
     /// Facts a handler learns (e.g. the link id) for the access-log line, shared by every copy
     /// of this context so the outermost middleware sees them after the handler returns.
     public let notes = RequestNotes()
+    /// The caller, set by `AuthenticationMiddleware`.
+    public var identity: Identity = .anonymous
 
     /// Creates a context for a request arriving on a channel.
     public init(source: ApplicationRequestContextSource) {

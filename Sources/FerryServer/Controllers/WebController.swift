@@ -45,7 +45,7 @@ struct WebController: Sendable {
     }
 
     @Sendable func limits(_ request: Request, context: Context) async throws -> Response {
-        _ = try await services.authenticator.require(request)
+        _ = try context.requirePrincipal()
         let configuration = services.configuration
         return try JSONBody.response(
             APILimits(
