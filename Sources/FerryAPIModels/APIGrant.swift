@@ -1,0 +1,45 @@
+import FerryCore
+
+/// A grant (`POST /v1/files/{id}/grants`); `expires_at` null for one that does not expire.
+public struct APIGrant: Codable, Sendable, Equatable {
+    public var fileID: String
+    public var username: String
+    public var expiresAt: String?
+
+    /// Creates a grant.
+    public init(fileID: String, username: String, expiresAt: String?) {
+        self.fileID = fileID
+        self.username = username
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case username
+        case fileID = "file_id"
+        case expiresAt = "expires_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(fileID, forKey: .fileID)
+        try c.encode(username, forKey: .username)
+        try c.encode(expiresAt, forKey: .expiresAt)
+    }
+}
+
+/// The body of `POST /v1/files/{id}/grants`.
+public struct APIGrantRequest: Codable, Sendable, Equatable {
+    public var username: String
+    public var expiresAt: String?
+
+    /// Creates a body.
+    public init(username: String, expiresAt: String? = nil) {
+        self.username = username
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case username
+        case expiresAt = "expires_at"
+    }
+}
