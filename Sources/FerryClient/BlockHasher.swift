@@ -55,8 +55,3 @@ struct BlockHasher {
         return end > start ? end : nil
     }
 }
-
-/// A failure that makes the download start over from zero.
-struct Restart: Error {
-    var reason: String
-}

@@ -122,32 +122,36 @@ public final class Downloader: Sendable {
             }
             let destination = try destinationPath(options, plan: plan)
             let transfer = try await Transfer.open(
-                plan: plan, source: options.source.description, destination: destination, events: events)
+                plan: plan, source: options.source.description, destination: destination,
+                maxAttempts: options.maxAttempts, events: events)
+            let reason: String
             do {
-                let result = try await run(transfer, options: options, limiter: limiter, events: events)
-                return DownloadResult(
-                    path: result.path, sha256: result.sha256, bytes: result.bytes,
-                    resentBytes: resent + result.resentBytes, fetchedBytes: fetched + result.fetchedBytes,
-                    refreshes: refreshes + result.refreshes, restarts: restarts, badBlocks: badBlocks + result.badBlocks
-                )
-            } catch let restart as Restart {
-                let counts = await transfer.counts()
-                refreshes += counts.refreshes
-                badBlocks += counts.badBlocks
-                resent += counts.fetched
-                fetched += counts.fetched
-                await transfer.discard()
-                restarts += 1
-                guard restarts <= options.maxRestarts else {
-                    throw FerryClientError(
-                        .unexpected, "\(restart.reason) The download restarted \(options.maxRestarts) times; giving up."
-                    )
+                switch try await run(transfer, options: options, limiter: limiter, events: events) {
+                case .finished(let result):
+                    return DownloadResult(
+                        path: result.path, sha256: result.sha256, bytes: result.bytes,
+                        resentBytes: resent + result.resentBytes, fetchedBytes: fetched + result.fetchedBytes,
+                        refreshes: refreshes + result.refreshes, restarts: restarts,
+                        badBlocks: badBlocks + result.badBlocks)
+                case .restart(let why):
+                    reason = why
                 }
-                events(.restart(reason: "\(restart.reason) Starting over from zero."))
             } catch {
                 try? await transfer.close()
                 throw error
             }
+            let counts = await transfer.counts()
+            refreshes += counts.refreshes
+            badBlocks += counts.badBlocks
+            resent += counts.fetched
+            fetched += counts.fetched
+            await transfer.discard()
+            restarts += 1
+            guard restarts <= options.maxRestarts else {
+                throw FerryClientError(
+                    .unexpected, "\(reason) The download restarted \(options.maxRestarts) times; giving up.")
+            }
+            events(.restart(reason: "\(reason) Starting over from zero."))
         }
     }
 
@@ -258,10 +262,16 @@ public final class Downloader: Sendable {
         var badBlocks: Int
     }
 
+    /// How a run of a transfer ended: the file in place, or a new version to start over for.
+    enum RunOutcome {
+        case finished(Outcome)
+        case restart(String)
+    }
+
     func run(
         _ transfer: Transfer, options: DownloadOptions, limiter: RateLimiter? = nil,
         events: @escaping @Sendable (DownloadEvent) -> Void
-    ) async throws -> Outcome {
+    ) async throws -> RunOutcome {
         let connections = await transfer.plan.acceptsRanges ? options.connections : 1
         let (have, size) = await transfer.progress()
         events(
@@ -271,7 +281,7 @@ public final class Downloader: Sendable {
         for _ in 0..<100 {
             let remaining = await transfer.remainingParts()
             guard !remaining.isEmpty else { break }
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            let restart = try await withThrowingTaskGroup(of: String?.self) { group -> String? in
                 group.addTask {
                     // Progress while the parts are on their way.
                     while !Task.isCancelled {
@@ -279,76 +289,81 @@ public final class Downloader: Sendable {
                         let (bytes, total) = await transfer.progress()
                         events(.progress(bytes: bytes, total: total, connections: connections))
                     }
+                    return nil
                 }
-                for _ in 0..<min(connections, remaining.count) {
+                let workers = min(connections, remaining.count)
+                for _ in 0..<workers {
                     group.addTask {
                         while let part = await transfer.nextPart() {
-                            try await self.fetch(
+                            if let reason = try await self.fetch(
                                 part: part, transfer: transfer, options: options, limiter: limiter, events: events)
+                            {
+                                return reason
+                            }
                         }
+                        return nil
                     }
                 }
-                // The workers end when no part is left; then the ticker is cancelled.
+                // The workers end when no part is left (or one found a new version); then the
+                // ticker and the others are cancelled.
                 var finishedWorkers = 0
-                let workers = min(connections, remaining.count)
-                while finishedWorkers < workers {
-                    try await group.next()
+                while finishedWorkers < workers, let result = try await group.next() {
+                    if let reason = result {
+                        group.cancelAll()
+                        return reason
+                    }
                     finishedWorkers += 1
                 }
                 group.cancelAll()
+                return nil
             }
+            if let restart { return .restart(restart) }
         }
         let (bytes, total) = await transfer.progress()
         events(.progress(bytes: bytes, total: total, connections: connections))
-        return try await transfer.finish()
+        return .finished(try await transfer.finish())
     }
 
-    /// Fetches one part, retrying network failures and refreshing expired links.
+    /// Fetches one part, doing what the transfer's state decides on each failure: retry after a
+    /// backoff, refresh the link, or stop. Returns why the download must start over, if it must.
     func fetch(
         part: Int, transfer: Transfer, options: DownloadOptions, limiter: RateLimiter? = nil,
         events: @escaping @Sendable (DownloadEvent) -> Void
-    ) async throws {
-        var attempt = 0
-        var refreshesForPart = 0
+    ) async throws -> String? {
         while true {
             let (plan, generation) = await transfer.current()
-            do {
-                let digests = try await get(part: part, plan: plan, transfer: transfer, limiter: limiter)
+            switch try await get(part: part, plan: plan, transfer: transfer, limiter: limiter) {
+            case .landed(let digests):
                 try await transfer.completed(part: part, digests: digests)
                 try await transfer.advanceWholeHash()
                 try await options.afterPart?(part)
-                return
-            } catch let failure as PartFailure {
-                switch failure {
-                case .expired(let message):
-                    guard plan.refreshable else {
-                        throw FerryClientError(
-                            .expired, "\(message) A plain URL cannot be refreshed; ask for a new link.",
-                            code: "link_expired", status: 403)
-                    }
-                    refreshesForPart += 1
-                    guard refreshesForPart <= 5 else {
-                        throw FerryClientError(.forbidden, "The link keeps being refused even when fresh: \(message)")
-                    }
-                    try await transfer.refresh(seen: generation) { try await self.refreshPlan(options.source) }
-                case .network(let message):
-                    attempt += 1
-                    guard attempt < options.maxAttempts else {
-                        throw FerryClientError(
-                            .network,
-                            "The network failed \(attempt) times in a row (\(message)). Run the same command again to resume."
-                        )
-                    }
-                    events(.retry(message: "part \(part + 1): \(message); trying again"))
+                return nil
+            case .failed(let failure):
+                switch await transfer.failed(part: part, failure, generation: generation) {
+                case .retry(let attempt, let message):
+                    events(.retry(message: message))
                     try await Task.sleep(for: .milliseconds(Int64.random(in: 100...(200 << min(attempt, 5)))))
+                case .refresh(let seen):
+                    if let reason = try await transfer.refresh(
+                        seen: seen, using: { try await self.refreshPlan(options.source) })
+                    {
+                        return reason
+                    }
+                case .restart(let reason):
+                    return reason
+                case .stop(let kind, let message, let code):
+                    throw FerryClientError(kind, message, code: code, status: kind == .expired ? 403 : nil)
                 }
             }
         }
     }
 
-    enum PartFailure: Error {
-        case expired(String)
-        case network(String)
+    /// How one request of a part ended.
+    enum Fetched {
+        /// All its bytes are written; the digests of its blocks when they streamed in whole.
+        case landed([Int: String]?)
+        /// It failed in a way the transfer's state decides about.
+        case failed(TransferState.Failure)
     }
 
     /// Bytes gathered before each write to the file.
@@ -358,7 +373,7 @@ public final class Downloader: Sendable {
     /// SHA-256 is computed as the bytes stream in and returned (no read-back from disk).
     func get(
         part: Int, plan: DownloadPlan, transfer: Transfer, limiter: RateLimiter? = nil
-    ) async throws -> [Int: String]? {
+    ) async throws -> Fetched {
         let whole = plan.range(ofPart: part)
         // A part taken up again continues after its verified blocks (ranges only).
         let skip = await transfer.beginFetch(part: part, ranged: plan.acceptsRanges)
@@ -375,7 +390,7 @@ public final class Downloader: Sendable {
         } catch {
             // A sibling part failed for good and the group was cancelled: not a network failure.
             if Task.isCancelled { throw CancellationError() }
-            throw PartFailure.network("\(error)")
+            return .failed(.network("\(error)"))
         }
         let status = Int(response.status.code)
         switch status {
@@ -383,16 +398,16 @@ public final class Downloader: Sendable {
             let first = response.headers.first(name: "content-range")?.dropFirst("bytes ".count).split(separator: "-")
                 .first.flatMap { Int64($0) }
             guard first == range.lowerBound else {
-                throw Restart(reason: "The server answered another range than the one asked for.")
+                return .failed(.replaced("The server answered another range than the one asked for."))
             }
         case 200 where !plan.acceptsRanges:
             break
         case 200:
             // If-Range did not match: the server sends the whole, newer file.
-            throw Restart(reason: "The file changed on the server while it was downloading.")
+            return .failed(.replaced("The file changed on the server while it was downloading."))
         default:
             let body = (try? await response.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
-            try Self.refusal(status: status, body: body, plan: plan)
+            return .failed(try Self.refusal(status: status, body: body, plan: plan))
         }
         var offset = range.lowerBound
         var blocks = Transfer.streamsBlocks(plan) ? BlockHasher(plan: plan, start: range.lowerBound) : nil
@@ -429,27 +444,28 @@ public final class Downloader: Sendable {
             throw error
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            throw PartFailure.network("the connection broke after \(offset - range.lowerBound) bytes: \(error)")
+            return .failed(.network("the connection broke after \(offset - range.lowerBound) bytes: \(error)"))
         }
         guard offset == range.upperBound + 1 else {
-            throw PartFailure.network("the answer ended after \(offset - range.lowerBound) of \(range.count) bytes")
+            return .failed(.network("the answer ended after \(offset - range.lowerBound) of \(range.count) bytes"))
         }
-        return blocks?.finish()
+        return .landed(blocks?.finish())
     }
 
-    /// Turns a refusal into a refresh, a restart, a retry or a stop with the reason.
-    static func refusal(status: Int, body: ByteBuffer, plan: DownloadPlan) throws -> Never {
+    /// What a refusal means for the transfer (expired, replaced, a network failure), or the error
+    /// that stops the download with the reason.
+    static func refusal(status: Int, body: ByteBuffer, plan: DownloadPlan) throws -> TransferState.Failure {
         let error = FerryAPI.error(status: status, body: body)
         switch (status, error.code) {
         case (403, "link_expired"):
-            throw PartFailure.expired("The secure link expired.")
+            return .expired("The secure link expired.")
         case (403, nil) where looksExpired(body) || plan.refreshable:
             // A store or CDN refusing its signed URL: most often expiry; a fresh link tells.
-            throw PartFailure.expired("The storage refused the signed link (HTTP 403).")
+            return .expired("The storage refused the signed link (HTTP 403).")
         case (410, "file_changed"), (412, _):
-            throw Restart(reason: "The file was replaced on the server.")
+            return .replaced("The file was replaced on the server.")
         case (429, _), (500..., _), (408, _):
-            throw PartFailure.network("HTTP \(status)")
+            return .network("HTTP \(status)")
         case (403, "link_revoked"):
             throw FerryClientError(.forbidden, "The link was revoked: \(error.message)", code: error.code, status: 403)
         case (403, "forbidden"):

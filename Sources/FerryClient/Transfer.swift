@@ -8,57 +8,34 @@ import _NIOFileSystem
     import Glibc
 #endif
 
-/// One download in progress: the plan, which parts are done, the data file and the control file.
+/// One download in progress: the data file, the control file and the whole-file hash, around a
+/// `TransferState` that decides (which parts are done, waiting, to fetch again, to refresh).
 actor Transfer {
-    private(set) var plan: DownloadPlan
-    private var generation = 0
+    private(set) var state: TransferState
     let source: String
     nonisolated let destination: String
     let dataPath: String
     let controlPath: String
     let events: @Sendable (DownloadEvent) -> Void
     private var handle: ReadWriteFileHandle?
-    private var done: Set<Int>
-    private var inFlight: Set<Int> = []
-    private var pending: [Int]
-    /// Parts an earlier run had in flight: their bytes count as resent when fetched again.
-    private var startedBefore: Set<Int>
-    /// Verified bytes at the start of parts not done (whole blocks that matched): a part fetched
-    /// again continues after them, in this run (a retry) or the next (saved in the control file).
-    private var partProgress: [Int: Int64]
-    /// Where the parts an earlier run had in flight were taken up (their resent bytes start there).
-    private var resumedAt: [Int: Int64]
-    private var verifiedBlocks: Set<Int> = []
-    private var badBlockCounts: [Int: Int] = [:]
-    private var partialBytes: [Int: Int64] = [:]
-    private var resent: Int64 = 0
-    private var fetched: Int64 = 0
-    private var refreshes = 0
-    private var badBlocks = 0
-    /// Parts whose bytes are final (written, and verified where block hashes are known): the
-    /// whole-file hash may read them.
-    private var settled: Set<Int> = []
     /// The whole-file SHA-256 over the settled prefix, advanced while other parts download.
     private var wholeHasher = SHA256()
     private var hashedParts = 0
     private var hashing = false
 
+    var plan: DownloadPlan { state.plan }
+
     init(
-        plan: DownloadPlan, source: String, destination: String, done: Set<Int>, startedBefore: Set<Int>,
-        progress: [Int: Int64] = [:], handle: ReadWriteFileHandle, events: @escaping @Sendable (DownloadEvent) -> Void
+        state: TransferState, source: String, destination: String, handle: ReadWriteFileHandle,
+        events: @escaping @Sendable (DownloadEvent) -> Void
     ) {
-        partProgress = progress
-        resumedAt = progress
-        self.plan = plan
+        self.state = state
         self.source = source
         self.destination = destination
         dataPath = destination + ".ferry-part.data"
         controlPath = destination + ".ferry-part"
-        self.done = done
-        self.startedBefore = startedBefore
         self.handle = handle
         self.events = events
-        pending = (0..<plan.partCount).filter { !done.contains($0) }
     }
 
     /// A transfer dropped without `close()` (its task cancelled at the wrong moment) still
@@ -68,32 +45,22 @@ actor Transfer {
     /// Opens a transfer, resuming from a matching control file: parts recorded as done are kept
     /// once their blocks check out on disk. A control file for another version starts afresh.
     static func open(
-        plan: DownloadPlan, source: String, destination: String, events: @escaping @Sendable (DownloadEvent) -> Void
+        plan: DownloadPlan, source: String, destination: String, maxAttempts: Int,
+        events: @escaping @Sendable (DownloadEvent) -> Void
     ) async throws -> Transfer {
         let controlPath = destination + ".ferry-part"
         let dataPath = destination + ".ferry-part.data"
         let manager = FileManager.default
         ControlFile.removeLeftovers(of: controlPath)
-        var done: Set<Int> = []
-        var startedBefore: Set<Int> = []
-        var progress: [Int: Int64] = [:]
-        if let data = manager.contents(atPath: controlPath),
-            let control = try? JSONDecoder().decode(ControlFile.self, from: data),
+        let control =
             manager.fileExists(atPath: dataPath)
-        {
-            // Resuming needs ranges and a strong validator: without one, a changed file could not be told.
-            if control.size == plan.size, control.etag == plan.etag, control.partSize == plan.partSize,
-                plan.acceptsRanges, plan.etag != nil
-            {
-                done = Set(control.done.filter { $0 >= 0 && $0 < plan.partCount })
-                startedBefore = Set(control.inFlight)
-                progress = Self.validProgress(
-                    control.progress ?? [:], plan: plan, inFlight: startedBefore.subtracting(done))
-            } else {
-                events(.restart(reason: "The partial download is of another version of the file; starting over."))
-            }
+            ? manager.contents(atPath: controlPath).flatMap { try? JSONDecoder().decode(ControlFile.self, from: $0) }
+            : nil
+        if TransferState.resume(control, plan: plan) == .otherVersion {
+            events(.restart(reason: "The partial download is of another version of the file; starting over."))
         }
-        if done.isEmpty && progress.isEmpty { try? manager.removeItem(atPath: dataPath) }
+        let state = TransferState(plan: plan, control: control, maxAttempts: maxAttempts)
+        if state.startsEmpty { try? manager.removeItem(atPath: dataPath) }
         if !manager.fileExists(atPath: dataPath) {
             guard manager.createFile(atPath: dataPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw FerryClientError(.unexpected, "Cannot create \(dataPath).")
@@ -114,72 +81,49 @@ actor Transfer {
         } catch {
             // SwiftNIO traps on a handle released open. A download that had nothing yet leaves nothing.
             _ = try? await handle.close()
-            if done.isEmpty && progress.isEmpty { try? manager.removeItem(atPath: dataPath) }
+            if state.startsEmpty { try? manager.removeItem(atPath: dataPath) }
             throw DiskSpace.writeError(error, path: dataPath, destination: destination)
         }
-        let transfer = Transfer(
-            plan: plan, source: source, destination: destination, done: done, startedBefore: startedBefore,
-            progress: progress, handle: handle, events: events)
+        let transfer = Transfer(state: state, source: source, destination: destination, handle: handle, events: events)
         try await transfer.recheckBlocksOnDisk()
-        await transfer.settleDone()
         try await transfer.saveControl()
         return transfer
     }
 
-    /// Parts kept from an earlier run (re-checked on disk) are final.
-    func settleDone() { settled = done }
-
-    /// Progress entries that can be trusted to mean whole blocks of a part in flight.
-    static func validProgress(_ saved: [String: Int64], plan: DownloadPlan, inFlight: Set<Int>) -> [Int: Int64] {
-        guard streamsBlocks(plan) else { return [:] }
-        var progress: [Int: Int64] = [:]
-        for (key, bytes) in saved {
-            guard let part = Int(key), inFlight.contains(part), bytes > 0, bytes % plan.blockSize == 0,
-                bytes < Int64(plan.range(ofPart: part).count)
-            else { continue }
-            progress[part] = bytes
-        }
-        return progress
-    }
-
-    /// A request for a part begins (the first or a retry): where it starts, from the part's start
-    /// (after its verified blocks when the server takes ranges); its progress counts from there.
+    /// A request for a part begins (the first or a retry): where it starts in the part.
     func beginFetch(part: Int, ranged: Bool) -> Int64 {
-        let start = ranged ? partProgress[part] ?? 0 : 0
-        partialBytes[part] = start
-        return start
+        state.beginFetch(part: part, ranged: ranged)
     }
 
     /// The first `bytes` of a part in flight are written and their blocks matched: a part fetched
     /// again (a retry now, a resume later) starts after them.
     func verified(part: Int, bytes: Int64) throws {
-        guard inFlight.contains(part), bytes > (partProgress[part] ?? 0) else { return }
-        partProgress[part] = bytes
-        try saveControl()
+        if state.verified(part: part, bytes: bytes) { try saveControl() }
     }
 
     // MARK: Scheduling
 
-    func remainingParts() -> [Int] { pending + Array(inFlight) }
+    func remainingParts() -> [Int] { state.remainingParts }
 
     /// The next part to fetch, or nil when none is waiting.
     func nextPart() -> Int? {
-        guard !pending.isEmpty else { return nil }
-        let part = pending.removeFirst()
-        inFlight.insert(part)
-        partialBytes[part] = partProgress[part] ?? 0
+        guard let part = state.nextPart() else { return nil }
         try? saveControl()
         return part
     }
 
-    func current() -> (DownloadPlan, Int) { (plan, generation) }
+    func current() -> (DownloadPlan, Int) { (state.plan, state.generation) }
 
-    func progress() -> (Int64, Int64) {
-        let complete = done.reduce(Int64(0)) { $0 + Int64(plan.range(ofPart: $1).count) }
-        return (complete + partialBytes.values.reduce(0, +), plan.size)
+    func progress() -> (Int64, Int64) { state.progress }
+
+    func counts() -> (refreshes: Int, badBlocks: Int, fetched: Int64) {
+        (state.refreshes, state.badBlocks, state.fetched)
     }
 
-    func counts() -> (refreshes: Int, badBlocks: Int, fetched: Int64) { (refreshes, badBlocks, fetched) }
+    /// What to do about a failed request of a part (see `TransferState.failed`).
+    func failed(part: Int, _ failure: TransferState.Failure, generation: Int) -> TransferState.Action {
+        state.failed(part: part, failure, generation: generation)
+    }
 
     /// Writes a chunk of a part at its offset.
     func write(_ chunk: ByteBuffer, at offset: Int64, part: Int) async throws {
@@ -189,75 +133,40 @@ actor Transfer {
         } catch {
             throw DiskSpace.writeError(error, path: dataPath, destination: destination)
         }
-        partialBytes[part, default: 0] += Int64(chunk.readableBytes)
-        fetched += Int64(chunk.readableBytes)
+        state.wrote(chunk.readableBytes, part: part)
     }
 
     /// Whether parts are whole blocks, so a part's blocks are checked as its bytes stream in.
-    nonisolated static func streamsBlocks(_ plan: DownloadPlan) -> Bool {
-        !plan.blockSHA256.isEmpty && plan.partSize % plan.blockSize == 0
-    }
+    nonisolated static func streamsBlocks(_ plan: DownloadPlan) -> Bool { TransferState.streamsBlocks(plan) }
 
-    /// Records a part as done. `digests` are the SHA-256 of its blocks computed while it streamed in
-    /// (nil: read them back from disk). A bad block's parts are fetched again.
+    /// Records a part as landed. `digests` are the SHA-256 of its blocks computed while it streamed
+    /// in (nil: blocks now whole on disk are read back). A bad block's parts are fetched again.
     func completed(part: Int, digests: [Int: String]? = nil) async throws {
-        inFlight.remove(part)
-        partialBytes[part] = nil
-        partProgress[part] = nil
-        if startedBefore.remove(part) != nil {
-            resent += Int64(plan.range(ofPart: part).count) - (resumedAt[part] ?? 0)
-        }
-        guard !plan.blockSHA256.isEmpty else {
-            done.insert(part)
-            settled.insert(part)
-            try saveControl()
-            return
-        }
-        if let digests {
-            let bad = digests.filter { block, digest in
-                block >= plan.blockSHA256.count || plan.blockSHA256[block] != digest
+        switch try withDataPath({ try state.landed(part: part, digests: digests) }) {
+        case .done:
+            break
+        case .corrupted(let block):
+            reportBadBlock(block)
+        case .check(let blocks):
+            for block in blocks {
+                let matches = try await blockMatches(block)
+                try withDataPath { try state.blockChecked(block, matches: matches) }
+                if !matches { reportBadBlock(block) }
             }
-            if bad.isEmpty {
-                done.insert(part)
-                settled.insert(part)
-                // Blocks before where this fetch started were checked earlier (on disk at resume).
-                verifiedBlocks.formUnion(plan.blocks(ofPart: part))
-            } else {
-                try badBlock(bad.keys.min() ?? 0, parts: part...part)
-            }
-            try saveControl()
-            return
-        }
-        done.insert(part)
-        for block in plan.blocks(ofPart: part) where !verifiedBlocks.contains(block) {
-            let parts = plan.parts(ofBlock: block)
-            guard parts.allSatisfy({ done.contains($0) }) else { continue }
-            if try await blockMatches(block) {
-                verifiedBlocks.insert(block)
-                continue
-            }
-            try badBlock(block, parts: parts)
         }
         try saveControl()
     }
 
-    /// Counts a corrupted block and queues its parts again (three strikes per block).
-    func badBlock(_ block: Int, parts: ClosedRange<Int>) throws {
-        badBlocks += 1
-        badBlockCounts[block, default: 0] += 1
-        guard badBlockCounts[block, default: 0] <= 3 else {
-            throw FerryClientError(
-                .checksum,
-                "Block \(block + 1) of the file arrived corrupted \(badBlockCounts[block, default: 0]) times; stopped. The partial data is kept in \(dataPath)."
-            )
-        }
+    private func reportBadBlock(_ block: Int) {
         events(.retry(message: "block \(block + 1) did not match its SHA-256; fetching it again"))
-        for p in parts {
-            done.remove(p)
-            settled.remove(p)
-            partProgress[p] = nil
-            resent += Int64(plan.range(ofPart: p).count)
-            if !pending.contains(p) && !inFlight.contains(p) { pending.append(p) }
+    }
+
+    /// Runs a state change whose checksum failure should say where the partial data is kept.
+    private func withDataPath<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as FerryClientError where error.kind == .checksum {
+            throw FerryClientError(.checksum, error.message + " The partial data is kept in \(dataPath).")
         }
     }
 
@@ -291,7 +200,7 @@ actor Transfer {
     private func claimWholeHash() -> WholeHashWork? {
         guard !hashing, Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty, let handle else { return nil }
         var last = hashedParts - 1
-        while last + 1 < plan.partCount, settled.contains(last + 1) { last += 1 }
+        while last + 1 < plan.partCount, state.settled.contains(last + 1) { last += 1 }
         guard last >= hashedParts else { return nil }
         hashing = true
         let range = plan.range(ofPart: hashedParts).lowerBound...plan.range(ofPart: last).upperBound
@@ -320,37 +229,28 @@ actor Transfer {
         }
     }
 
-    /// Checks blocks fully on disk against the manifest; their parts are fetched again when not.
+    /// Checks what an earlier run left on disk against the manifest (whole blocks of done parts,
+    /// and the verified start of parts taken up mid-way); what does not match is fetched again.
     func recheckBlocksOnDisk() async throws {
-        guard !plan.blockSHA256.isEmpty, !done.isEmpty || !partProgress.isEmpty else { return }
+        let (whole, prefixes) = state.blocksToRecheck
+        var good: Set<Int> = []
         var bad: Set<Int> = []
-        for block in 0..<plan.blockSHA256.count {
-            let parts = plan.parts(ofBlock: block)
-            guard parts.allSatisfy({ done.contains($0) }) else { continue }
-            if try await blockMatches(block) {
-                verifiedBlocks.insert(block)
-            } else {
-                bad.formUnion(parts)
-            }
+        for block in whole {
+            if try await blockMatches(block) { good.insert(block) } else { bad.insert(block) }
         }
-        // Parts taken up mid-way: their verified blocks are checked again too.
-        for (part, bytes) in partProgress.sorted(by: { $0.key < $1.key }) {
+        var holding: [Int: Int64] = [:]
+        for (part, blocks, _) in prefixes {
             let first = plan.range(ofPart: part).lowerBound
-            var good: Int64 = 0
-            for block in plan.blocks(ofPart: part) where plan.range(ofBlock: block).upperBound < first + bytes {
+            var bytes: Int64 = 0
+            for block in blocks {
                 guard try await blockMatches(block) else { break }
-                good = plan.range(ofBlock: block).upperBound + 1 - first
+                bytes = plan.range(ofBlock: block).upperBound + 1 - first
             }
-            if good < bytes {
-                bad.insert(part)
-                partProgress[part] = good > 0 ? good : nil
-                resumedAt[part] = partProgress[part]
-            }
+            holding[part] = bytes
         }
-        if !bad.isEmpty {
-            events(.retry(message: "\(bad.count) part(s) on disk did not match their SHA-256; fetching them again"))
-            done.subtract(bad)
-            pending = (0..<plan.partCount).filter { !done.contains($0) }
+        let redo = state.rechecked(goodBlocks: good, badBlocks: bad, prefixes: holding)
+        if redo > 0 {
+            events(.retry(message: "\(redo) part(s) on disk did not match their SHA-256; fetching them again"))
         }
     }
 
@@ -376,32 +276,27 @@ actor Transfer {
 
     // MARK: Refresh
 
-    /// Fetches a fresh plan once for everyone who saw `seen` expire; a new version restarts.
-    func refresh(seen: Int, using planner: @Sendable () async throws -> DownloadPlan) async throws {
-        guard seen == generation else { return }
+    /// Fetches a fresh plan once for everyone who saw `seen` expire; nil when the link is fresh
+    /// again, else why the download must start over (a new version).
+    func refresh(seen: Int, using planner: @Sendable () async throws -> DownloadPlan) async throws -> String? {
+        guard seen == state.generation else { return nil }
         let fresh = try await planner()
-        guard seen == generation else { return }
-        guard fresh.etag == plan.etag, fresh.size == plan.size else {
-            throw Restart(reason: "The file was replaced on the server.")
+        switch state.refreshed(seen: seen, fresh: fresh) {
+        case .alreadyFresh:
+            return nil
+        case .replaced(let reason):
+            return reason
+        case .refreshed(let percent):
+            events(.refresh(message: "The link expired; fetched a fresh one and resumed at \(percent)%."))
+            try saveControl()
+            return nil
         }
-        plan.url = fresh.url
-        plan.rangeValidator = fresh.rangeValidator
-        generation += 1
-        refreshes += 1
-        let (bytes, total) = progress()
-        let percent = total > 0 ? Int(bytes * 100 / total) : 0
-        events(.refresh(message: "The link expired; fetched a fresh one and resumed at \(percent)%."))
-        try saveControl()
     }
 
     // MARK: Control file and the end
 
     func saveControl() throws {
-        let control = ControlFile(
-            source: source, url: nil, size: plan.size, etag: plan.etag, sha256: plan.sha256,
-            partSize: plan.partSize, done: done.sorted(), inFlight: (inFlight.union(startedBefore)).sorted(),
-            progress: partProgress.isEmpty
-                ? nil : Dictionary(uniqueKeysWithValues: partProgress.map { (String($0.key), $0.value) }))
+        let control = state.control(source: source)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         do {
@@ -413,14 +308,14 @@ actor Transfer {
 
     /// Verifies the whole file and moves it into place.
     func finish() async throws -> Downloader.Outcome {
-        guard done.count == plan.partCount else {
+        guard state.isComplete else {
             throw FerryClientError(.network, "Parts are still missing; run the same command again to resume.")
         }
         let digest: String
         if Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty {
             // Most of the file was hashed while it downloaded; only the rest is read now.
             // Every worker has ended (and with it every earlier advance): the rest is read here.
-            settled = Set(0..<plan.partCount)
+            state.settleAll()
             try await advanceWholeHash()
             digest = Hex.encode(wholeHasher.finalize())
         } else {
@@ -439,11 +334,10 @@ actor Transfer {
         }
         try? FileManager.default.removeItem(atPath: controlPath)
         ControlFile.removeLeftovers(of: controlPath)
-        events(.done(path: destination, sha256: digest, bytes: plan.size, resentBytes: resent))
+        events(.done(path: destination, sha256: digest, bytes: plan.size, resentBytes: state.resent))
         return Downloader.Outcome(
-            path: destination, sha256: digest, bytes: plan.size, resentBytes: resent, fetchedBytes: fetched,
-            refreshes: refreshes,
-            badBlocks: badBlocks)
+            path: destination, sha256: digest, bytes: plan.size, resentBytes: state.resent,
+            fetchedBytes: state.fetched, refreshes: state.refreshes, badBlocks: state.badBlocks)
     }
 
     func close() async throws {
