@@ -71,37 +71,24 @@ struct ServeCommand: AsyncParsableCommand {
         let services = FerryServices(
             configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
             keyring: keyring)
+        // The backends' services (the PostgreSQL pool) run first in the group and stop last; the
+        // node migrates and bootstraps once they run, then serves. SIGTERM or SIGINT: stop
+        // accepting, let in-flight requests finish, and cancel what is still running after the
+        // grace period (a stalled client must not keep the node from stopping).
+        let node = FerryNode(
+            prepare: {
+                do {
+                    try await backends.migrate()
+                } catch let error as FerryError {
+                    FileHandle.standardError.write(Data("ferry: cannot start: \(error.message)\n".utf8))
+                    throw ExitCode(1)
+                }
+                Self.announce(try await Bootstrap.run(services: services), configuration: configuration)
+            },
+            services: [buildApplication(services: services), Janitor(services: services)])
         do {
-            if case .created(let token, let code) = try await Bootstrap.run(services: services) {
-                var lines = ""
-                if let token {
-                    lines += """
-                        Created the administrator 'admin'. Its API token, shown only this once:
-                          \(token)
-                        Use it as: Authorization: Bearer <token>
-
-                        """
-                }
-                if let code {
-                    let minutes = Int(Bootstrap.signInCodeLifetime / 60)
-                    lines += """
-                        Open the web app as 'admin' and choose a password (this link works once, for \(minutes) minutes):
-                          \(Bootstrap.signInURL(publicURL: configuration.publicURL, code: code))
-                        Later: ferry passwd admin
-
-                        """
-                }
-                // Written straight to the descriptor: stdout is block-buffered when it is not a
-                // terminal (systemd, docker logs, tests) and the lines must show at once.
-                if !lines.isEmpty { FileHandle.standardOutput.write(Data(lines.utf8)) }
-            }
-            let app = buildApplication(services: services)
-            // SIGTERM or SIGINT: stop accepting, let in-flight requests finish, and cancel what
-            // is still running after the grace period (a stalled client must not keep the node
-            // from stopping).
             var group = ServiceGroupConfiguration(
-                services: [app, Janitor(services: services)], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger)
+                services: backends.services + [node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGrace)
             try await ServiceGroup(configuration: group).run()
         } catch {
@@ -112,5 +99,45 @@ struct ServeCommand: AsyncParsableCommand {
         // Graceful shutdown: in-flight transfers have ended; write what the audit queue holds.
         await services.audit.flush()
         await backends.close()
+    }
+
+    /// Prints what the first start created: the token once, and the one-time sign-in link.
+    static func announce(_ outcome: Bootstrap.Outcome, configuration: FerryConfiguration) {
+        guard case .created(let token, let code) = outcome else { return }
+        var lines = ""
+        if let token {
+            lines += """
+                Created the administrator 'admin'. Its API token, shown only this once:
+                  \(token)
+                Use it as: Authorization: Bearer <token>
+
+                """
+        }
+        if let code {
+            let minutes = Int(Bootstrap.signInCodeLifetime / 60)
+            lines += """
+                Open the web app as 'admin' and choose a password (this link works once, for \(minutes) minutes):
+                  \(Bootstrap.signInURL(publicURL: configuration.publicURL, code: code))
+                Later: ferry passwd admin
+
+                """
+        }
+        // Written straight to the descriptor: stdout is block-buffered when it is not a terminal
+        // (systemd, docker logs, tests) and the lines must show at once.
+        if !lines.isEmpty { FileHandle.standardOutput.write(Data(lines.utf8)) }
+    }
+}
+
+/// A node of `ferry serve` in the ServiceGroup: prepares (migrations, bootstrap) once the backends'
+/// services run, then runs its own (the HTTP server, the janitor) until the group shuts down.
+struct FerryNode: Service {
+    let prepare: @Sendable () async throws -> Void
+    let services: [any Service]
+
+    func run() async throws {
+        try await prepare()
+        try await withThrowingDiscardingTaskGroup { group in
+            for service in services { group.addTask { try await service.run() } }
+        }
     }
 }

@@ -54,7 +54,7 @@ struct LiveFerry {
         let configuration = try FerryConfiguration(environment: env)
         var logger = Logger(label: "ferry-client-test")
         logger.logLevel = .warning
-        let backends = try await Backends.open(configuration, logger: logger)
+        let backends = try await Backends.openRunning(configuration, logger: logger)
         let now: @Sendable () -> Date
         if let clock { now = { clock.read() } } else { now = { Date() } }
         let keyring = try SigningKeyring.load(configuration)

@@ -37,7 +37,7 @@ struct TestServer {
         let configuration = try FerryConfiguration(environment: env)
         var logger = Logger(label: "ferry-test")
         logger.logLevel = .warning
-        let backends = try await Backends.open(configuration, logger: logger)
+        let backends = try await Backends.openRunning(configuration, logger: logger)
         let services: FerryServices
         do {
             services = FerryServices(

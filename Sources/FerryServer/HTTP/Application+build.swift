@@ -7,6 +7,7 @@ import FerryStorageS3
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// Builds the router with every Ferry route.
 public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
@@ -38,17 +39,25 @@ public func buildApplication(services: FerryServices) -> some ApplicationProtoco
 
 /// Opens the catalog and the store that the configuration names.
 public enum Backends {
-    /// The opened backends and how to close them.
+    /// The opened backends, what must run while they are used, and how to close them.
     public struct Opened: Sendable {
         public let catalog: any Catalog
         public let store: any BlobStore
+        /// Long-lived parts to run in the `ServiceGroup` before anything uses the catalog (the
+        /// PostgreSQL connection pool), first in the group so that they stop last.
+        public let services: [any Service]
+        /// Brings the catalog's schema up to date; needs `services` running.
+        public let migrate: @Sendable () async throws -> Void
         public let close: @Sendable () async -> Void
     }
 
     /// Opens the catalog and store, creating the data directory (mode 0700) when it is used.
+    /// Nothing runs yet: `ferry serve` puts `services` in its ServiceGroup and migrates there.
     public static func open(_ configuration: FerryConfiguration, logger: Logger) async throws -> Opened {
         let catalog: any Catalog
         let closeCatalog: @Sendable () async -> Void
+        var services: [any Service] = []
+        var migrate: @Sendable () async throws -> Void = {}
         switch configuration.database {
         case .sqlite(let path):
             try createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
@@ -57,19 +66,10 @@ public enum Backends {
             closeCatalog = { try? sqlite.close() }
         case .postgres(let settings):
             let postgres = PostgresCatalog(configuration: settings, logger: logger)
-            // The connection pool runs for as long as the catalog is open.
-            let pool = Task { try await postgres.run() }
-            do {
-                try await postgres.migrate()
-            } catch {
-                pool.cancel()
-                throw error
-            }
             catalog = postgres
-            closeCatalog = {
-                pool.cancel()
-                _ = await pool.result
-            }
+            closeCatalog = {}
+            services = [postgres]
+            migrate = { try await postgres.migrate() }
         }
         let store: any BlobStore
         var closeStore: @Sendable () async -> Void = {}
@@ -84,11 +84,36 @@ public enum Backends {
             closeStore = { await s3.shutdown() }
         }
         return Opened(
-            catalog: catalog, store: store,
+            catalog: catalog, store: store, services: services, migrate: migrate,
             close: { [closeStore] in
                 await closeStore()
                 await closeCatalog()
             })
+    }
+
+    /// Opens the backends and runs their services in a task of their own until `close`, then
+    /// migrates: for tests and tools that run no ServiceGroup.
+    public static func openRunning(_ configuration: FerryConfiguration, logger: Logger) async throws -> Opened {
+        let opened = try await open(configuration, logger: logger)
+        let services = opened.services
+        let running = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                for service in services { group.addTask { try await service.run() } }
+            }
+        }
+        let close: @Sendable () async -> Void = {
+            await opened.close()
+            running.cancel()
+            _ = await running.result
+        }
+        do {
+            try await opened.migrate()
+        } catch {
+            await close()
+            throw error
+        }
+        return Opened(
+            catalog: opened.catalog, store: opened.store, services: [], migrate: {}, close: close)
     }
 
     /// The CloudFront signer when CDN delivery is configured; its key file must be mode 0600.
