@@ -2,11 +2,17 @@ import FerryCore
 
 /// One audit event (`GET /v1/audit`).
 public struct APIAuditEvent: Codable, Sendable, Equatable {
+    /// When it happened.
     public var at: String
+    /// The event name, e.g. `link.issued`.
     public var event: String
+    /// Who acted (username); nil for the system.
     public var actor: String?
+    /// The file it concerns.
     public var fileID: String?
+    /// The client address.
     public var clientIP: String?
+    /// Event details (`link_id`, `bytes`, `code`, ...).
     public var detail: [String: AuditValue]
 
     /// Creates an event.
@@ -40,7 +46,9 @@ public struct APIAuditEvent: Codable, Sendable, Equatable {
 
 /// A page of audit events, newest first.
 public struct APIAuditList: Codable, Sendable {
+    /// The events, newest first.
     public var events: [APIAuditEvent]
+    /// The cursor of the next page; nil on the last.
     public var nextCursor: String?
 
     /// Creates a page.

@@ -3,17 +3,25 @@
 
 /// A file (API.md "Files").
 public struct APIFile: Codable, Sendable, Hashable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// The name (any Unicode; never used as a path).
     public var name: String
+    /// Size in bytes.
     public var size: Int64
+    /// The media type.
     public var contentType: String
+    /// SHA-256 of the content, lowercase hex.
     public var sha256: String
     /// A strong entity tag, quotes included.
     public var etag: String
+    /// The content version, from 1.
     public var version: Int
     /// The owner's username.
     public var owner: String
+    /// When it was created.
     public var createdAt: String
+    /// When its content last changed.
     public var updatedAt: String
 
     /// Creates a file.
@@ -43,7 +51,9 @@ public struct APIFile: Codable, Sendable, Hashable {
 
 /// A page of files (`GET /v1/files`); `next_cursor` is null on the last page.
 public struct APIFileList: Codable, Sendable {
+    /// The files of this page.
     public var files: [APIFile]
+    /// The cursor of the next page; nil on the last.
     public var nextCursor: String?
 
     /// Creates a page.
@@ -68,8 +78,11 @@ public struct APIFileList: Codable, Sendable {
 public struct APIManifest: Codable, Sendable {
     /// The fresh link of a manifest.
     public struct Link: Codable, Sendable {
+        /// The URL.
         public var url: String
+        /// When it expires.
         public var expiresAt: String
+        /// How it is served: `server`, `storage` or `cdn`.
         public var strategy: String
 
         /// Creates a link.
@@ -85,10 +98,15 @@ public struct APIManifest: Codable, Sendable {
         }
     }
 
+    /// The file.
     public var file: APIFile
+    /// The fresh link.
     public var link: Link
+    /// Bytes per part of a segmented download.
     public var partSize: Int64
+    /// Bytes per verified block (8 MiB).
     public var blockSize: Int64
+    /// SHA-256 of each block, in order (the last one shorter).
     public var blockSHA256: [String]
     /// The path to call for a fresh link.
     public var refresh: String
@@ -115,12 +133,17 @@ public struct APIManifest: Codable, Sendable {
 
 /// What clients and the web app are told of the limits (`GET /v1/limits`).
 public struct APILimits: Codable, Sendable, Equatable {
+    /// The largest upload (`FERRY_MAX_UPLOAD_BYTES`).
     public var maxUploadBytes: Int64
     /// Nil: any type.
     public var allowedTypes: [String]?
+    /// The broker streams below this size and redirects at or above.
     public var proxyMaxBytes: Int64
+    /// Default link lifetime, seconds.
     public var linkTTL: Int
+    /// Longest link lifetime, seconds.
     public var linkTTLMax: Int
+    /// Bytes per verified block (8 MiB).
     public var blockSize: Int64
 
     /// Creates the limits.
@@ -160,7 +183,9 @@ public struct APILimits: Codable, Sendable, Equatable {
 public struct APIError: Codable, Sendable, Equatable {
     /// The code and the sentence.
     public struct Detail: Codable, Sendable, Equatable {
+        /// The stable machine code, e.g. `link_expired`.
         public var code: String
+        /// A sentence a person can act on.
         public var message: String
 
         /// Creates a detail.
@@ -170,6 +195,7 @@ public struct APIError: Codable, Sendable, Equatable {
         }
     }
 
+    /// The code and the sentence.
     public var error: Detail
 
     /// Creates an error body.

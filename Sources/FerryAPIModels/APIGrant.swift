@@ -2,8 +2,11 @@ import FerryCore
 
 /// A grant (`POST /v1/files/{id}/grants`); `expires_at` null for one that does not expire.
 public struct APIGrant: Codable, Sendable, Equatable {
+    /// The file it concerns.
     public var fileID: String
+    /// The username.
     public var username: String
+    /// When the grant ends; nil: never.
     public var expiresAt: String?
 
     /// Creates a grant.
@@ -29,7 +32,9 @@ public struct APIGrant: Codable, Sendable, Equatable {
 
 /// The body of `POST /v1/files/{id}/grants`.
 public struct APIGrantRequest: Codable, Sendable, Equatable {
+    /// The username.
     public var username: String
+    /// When the grant ends; nil: never.
     public var expiresAt: String?
 
     /// Creates a body.

@@ -1,10 +1,16 @@
 /// What a new link should be (`POST /v1/files/{id}/links`); nil leaves the server's default.
 public struct APILinkRequest: Codable, Sendable, Equatable {
+    /// Lifetime in seconds; nil: `FERRY_LINK_TTL`.
     public var ttlSeconds: Int?
+    /// `attachment` (default) or `inline`.
     public var disposition: String?
+    /// A name to save as instead of the file's.
     public var filename: String?
+    /// How many clients may download through it; nil: no limit.
     public var maxDownloads: Int?
+    /// Same as `max_downloads: 1`.
     public var singleUse: Bool?
+    /// The client address it is bound to, if any.
     public var bindIP: String?
 
     /// Creates a request.
@@ -31,12 +37,17 @@ public struct APILinkRequest: Codable, Sendable, Equatable {
 
 /// An issued link (201 of `POST /v1/files/{id}/links`); its URL is shown only here.
 public struct APIIssuedLink: Codable, Sendable, Equatable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// The URL.
     public var url: String
+    /// When it expires.
     public var expiresAt: String
+    /// The strong entity tag, quotes included.
     public var etag: String
     /// `server`, `storage` or `cdn`.
     public var strategy: String
+    /// How many clients may download through it; nil: no limit.
     public var maxDownloads: Int?
 
     /// Creates an issued link.
@@ -68,14 +79,23 @@ public struct APIIssuedLink: Codable, Sendable, Equatable {
 
 /// A link as listed (`GET /v1/files/{id}/links`): never its URL or token.
 public struct APILink: Codable, Sendable, Equatable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// Who issued it (username).
     public var issuer: String
+    /// When it was created.
     public var createdAt: String
+    /// When it expires.
     public var expiresAt: String
+    /// How it is served: `server`, `storage` or `cdn`.
     public var strategy: String
+    /// How many clients may download through it; nil: no limit.
     public var maxDownloads: Int?
+    /// Downloads taken so far.
     public var downloadsUsed: Int
+    /// The client address it is bound to, if any.
     public var bindIP: String?
+    /// When it was revoked; nil while it works.
     public var revokedAt: String?
 
     /// Creates a listing.
@@ -120,6 +140,7 @@ public struct APILink: Codable, Sendable, Equatable {
 
 /// The links of a file.
 public struct APILinkList: Codable, Sendable {
+    /// The links.
     public var links: [APILink]
 
     /// Creates a list.

@@ -2,8 +2,11 @@ import FerryCore
 
 /// The body of `POST /v1/session`: a username and password, or the first start's one-time `code`.
 public struct APISignIn: Codable, Sendable, Equatable {
+    /// The username.
     public var username: String?
+    /// A password (never logged).
     public var password: String?
+    /// The first start's one-time sign-in code.
     public var code: String?
 
     /// Creates a body.
@@ -16,7 +19,9 @@ public struct APISignIn: Codable, Sendable, Equatable {
 
 /// Who is calling (`GET /v1/session`).
 public struct APISession: Codable, Sendable, Equatable {
+    /// The username.
     public var username: String
+    /// `admin` or `member`.
     public var role: String
     /// False for an account that can only use tokens (the web app then asks for a password).
     public var hasPassword: Bool

@@ -2,9 +2,13 @@ import FerryCore
 
 /// An API token; `token` (the secret) only in the answer to its creation.
 public struct APIToken: Codable, Sendable, Equatable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// The name its user gave it, if any.
     public var name: String?
+    /// When it was created.
     public var createdAt: String
+    /// The secret, only in the answer to its creation.
     public var token: String?
 
     /// Creates a token description.
@@ -23,6 +27,7 @@ public struct APIToken: Codable, Sendable, Equatable {
 
 /// The body of `POST /v1/tokens`.
 public struct APINewToken: Codable, Sendable, Equatable {
+    /// The name its user gave it, if any.
     public var name: String?
 
     /// Creates a body.

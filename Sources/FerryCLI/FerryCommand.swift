@@ -3,6 +3,7 @@ import Foundation
 
 /// The `ferry` command: the server and the client in one binary.
 public struct FerryCommand: AsyncParsableCommand {
+    /// The command tree: `serve` and the client commands.
     public static let configuration = CommandConfiguration(
         commandName: "ferry",
         abstract: "Secure, resumable file delivery: the server and its command-line client.",
@@ -18,6 +19,7 @@ public struct FerryCommand: AsyncParsableCommand {
             AuditCommand.self,
         ])
 
+    /// Creates the root command (ArgumentParser fills it in).
     public init() {}
 }
 

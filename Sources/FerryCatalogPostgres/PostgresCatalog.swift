@@ -11,15 +11,21 @@ import ServiceLifecycle
 
 /// How Ferry reaches PostgreSQL (`FERRY_DATABASE_URL=postgres://...`).
 public struct PostgresCatalogConfiguration: Sendable, Equatable {
+    /// The host name or address.
     public var host: String
+    /// The TCP port.
     public var port: Int
+    /// The username.
     public var username: String
+    /// A password (never logged).
     public var password: String?
+    /// The database name.
     public var database: String
     /// `disable`, `prefer` or `require` (`?sslmode=`); default `prefer`.
     public var tlsMode: String
     /// Connections per node (`FERRY_DATABASE_POOL`, default 20).
     public var maximumConnections: Int
+    /// Longest wait for a new connection.
     public var connectTimeout: Duration
     /// Longest wait for one catalog call, connection included (`FERRY_DATABASE_TIMEOUT`, default 10 s):
     /// when the database is down, requests fail with 503 after this instead of hanging.

@@ -78,6 +78,7 @@ enum DiskSpace {
 
 /// Sizes as people read them: `1.5 MiB`, `312.4 GiB`.
 public enum ByteCount {
+    /// A byte count for people: `1.5 GiB`, `512 KiB`.
     public static func format(_ count: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(count)

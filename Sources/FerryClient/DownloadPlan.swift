@@ -50,7 +50,9 @@ public enum DownloadSource: Sendable, Hashable, CustomStringConvertible {
 /// Everything a segmented download needs to know: where the bytes are, how many, which version,
 /// how to cut them and how to check them.
 public struct DownloadPlan: Sendable {
+    /// The URL.
     public var url: String
+    /// Size in bytes.
     public var size: Int64
     /// The version's strong entity tag: a resumed download or a refreshed link must show the same.
     public var etag: String?
@@ -62,7 +64,9 @@ public struct DownloadPlan: Sendable {
     public var rangeValidator: String?
     /// Expected SHA-256 of the whole content (from the manifest).
     public var sha256: String?
+    /// Bytes per part of a segmented download.
     public var partSize: Int64
+    /// Bytes per verified block (8 MiB).
     public var blockSize: Int64
     /// Expected SHA-256 of each block (from the manifest); empty when unknown.
     public var blockSHA256: [String]

@@ -28,9 +28,11 @@ public enum DownloadEvent: Sendable, Equatable {
 
 /// How to download.
 public struct DownloadOptions: Sendable {
+    /// What to download.
     public var source: DownloadSource
     /// Destination path; nil = the server's name for the file, made safe, in `directory`.
     public var destination: String?
+    /// Where a download without `-o` lands.
     public var directory: String
     /// Parallel ranged requests.
     public var connections: Int
@@ -66,15 +68,21 @@ public struct DownloadOptions: Sendable {
 
 /// What a finished download did.
 public struct DownloadResult: Sendable {
+    /// Where the file is.
     public var path: String
+    /// SHA-256 of the content, lowercase hex.
     public var sha256: String
+    /// Its size in bytes.
     public var bytes: Int64
     /// Bytes fetched more than once (parts in flight when an earlier run stopped, bad blocks).
     public var resentBytes: Int64
     /// Bytes this run fetched (less than `bytes` when it resumed).
     public var fetchedBytes: Int64
+    /// Links refreshed on the way.
     public var refreshes: Int
+    /// Times the download started over (the file changed).
     public var restarts: Int
+    /// Blocks that arrived corrupted and were fetched again.
     public var badBlocks: Int
 }
 

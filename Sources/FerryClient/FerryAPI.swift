@@ -39,8 +39,11 @@ public final class FerryAPI: Sendable {
 
     /// An answer: status, headers and (small) body.
     public struct Answer: Sendable {
+        /// The exit status.
         public var status: Int
+        /// The response headers.
         public var headers: HTTPHeaders
+        /// The response body (small).
         public var body: ByteBuffer
     }
 

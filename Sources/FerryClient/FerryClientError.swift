@@ -18,6 +18,7 @@ public struct FerryClientError: Error, Sendable, CustomStringConvertible {
         case unexpected
     }
 
+    /// What kind of failure (decides the exit code).
     public var kind: Kind
     /// The API error code (`link_expired`, `forbidden`, ...) when the server sent one.
     public var code: String?

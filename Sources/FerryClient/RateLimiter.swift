@@ -8,6 +8,7 @@ public actor RateLimiter {
     private var last: ContinuousClock.Instant
     private let clock = ContinuousClock()
 
+    /// Creates a limiter of `bytesPerSecond`, with a second of burst.
     public init(bytesPerSecond: Int64) {
         self.bytesPerSecond = Double(max(bytesPerSecond, 1))
         burst = max(self.bytesPerSecond / 4, 64 * 1024)

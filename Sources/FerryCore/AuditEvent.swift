@@ -6,13 +6,17 @@
 
 /// One row of the audit log. Details never hold secrets: no tokens, passwords, keys or signed URLs.
 public struct AuditEvent: Hashable, Sendable {
+    /// When it happened.
     public var at: Date
     /// e.g. `upload.completed`, `download.failed`.
     public var event: String
     /// A username, or nil for anonymous requests.
     public var actor: String?
+    /// Only events of this file.
     public var fileID: String?
+    /// The client address.
     public var clientIP: String?
+    /// Event details (`link_id`, `bytes`, `code`, ...).
     public var detail: [String: AuditValue]
 
     /// Creates an event.
@@ -78,16 +82,23 @@ public enum AuditValue: Hashable, Sendable, Codable {
 }
 
 extension AuditValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    /// A string value from a literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An integer value from a literal.
     public init(integerLiteral value: Int64) { self = .int(value) }
 }
 
 /// What `GET /v1/audit` filters on.
 public struct AuditFilter: Hashable, Sendable {
+    /// Only events of this file.
     public var fileID: String?
+    /// Only events of this actor.
     public var actor: String?
+    /// Only events of this name.
     public var event: String?
+    /// Only events at or after this time.
     public var since: Date?
+    /// At most this many.
     public var limit: Int
     /// Return events strictly older than this position (from a previous page).
     public var before: Int64?
@@ -108,6 +119,7 @@ public struct AuditFilter: Hashable, Sendable {
 
 /// A page of results and the position to continue after.
 public struct Page<Item: Sendable>: Sendable {
+    /// The items of this page.
     public var items: [Item]
     /// The catalog position of the last item when more may follow.
     public var next: Int64?

@@ -96,9 +96,13 @@ public protocol BlobUpload: Sendable {
 
 /// What a store-signed URL should say.
 public struct SignedURLRequest: Sendable, Hashable {
+    /// When the URL stops working.
     public var expiresAt: Date
+    /// When it is signed.
     public var now: Date
+    /// The `Content-Type` the store answers with.
     public var contentType: String
+    /// The `Content-Disposition` the store answers with.
     public var contentDisposition: String
     /// Client address the URL is bound to, where the store supports it (CloudFront custom policy).
     public var bindIP: String?
@@ -117,6 +121,7 @@ public struct SignedURLRequest: Sendable, Hashable {
 public struct SignedURL: Sendable, Hashable {
     /// `storage` or `cdn`.
     public var strategy: String
+    /// The signed URL.
     public var url: String
 
     /// Creates a signed URL.

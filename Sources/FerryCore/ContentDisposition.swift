@@ -6,7 +6,9 @@ public struct ContentDisposition: Hashable, Sendable {
         case inline
     }
 
+    /// What kind of failure (decides the exit code).
     public var kind: Kind
+    /// A name to save as instead of the file's.
     public var filename: String
 
     /// Creates a disposition.

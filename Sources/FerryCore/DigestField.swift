@@ -32,5 +32,6 @@ public enum DigestField {
         return Array(bytes)
     }
 
+    /// The field is not a digest field Ferry can read.
     public struct Malformed: Error {}
 }

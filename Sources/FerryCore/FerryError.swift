@@ -15,28 +15,51 @@ public struct FerryError: Error, Sendable, CustomStringConvertible {
 
         public var description: String { rawValue }
 
+        /// 400: malformed JSON, bad parameter (the message names it).
         public static let badRequest = Code(400, "bad_request")
+        /// 400: uploaded bytes do not match the digest the client sent.
         public static let checksumMismatch = Code(400, "checksum_mismatch")
+        /// 401: no or unknown credentials.
         public static let unauthenticated = Code(401, "unauthenticated")
+        /// 403: authenticated, but no right to this file or action.
         public static let forbidden = Code(403, "forbidden")
+        /// 403: signed link checked after its expiry.
         public static let linkExpired = Code(403, "link_expired")
+        /// 403: signed link altered, forged, or signed with a retired key.
         public static let invalidSignature = Code(403, "invalid_signature")
+        /// 403: link bound to another client address.
         public static let ipMismatch = Code(403, "ip_mismatch")
+        /// 403: the link was revoked (`DELETE /v1/links/{id}`).
         public static let linkRevoked = Code(403, "link_revoked")
+        /// 404: no such file, or the caller may not know it exists (a caller who cannot see a file gets 404; one who can see it but not do the action gets 403).
         public static let notFound = Code(404, "not_found")
+        /// 405: the route does not accept this method.
         public static let methodNotAllowed = Code(405, "method_not_allowed")
+        /// 409: the resource changed meanwhile or the name is taken.
         public static let conflict = Code(409, "conflict")
+        /// 409: a storage or CDN link cannot be recalled; it expires on its own.
         public static let notRevocable = Code(409, "not_revocable")
+        /// 410: every download of a limited link is taken by other clients.
         public static let linkUsed = Code(410, "link_used")
+        /// 410: the file was deleted after the link was issued.
         public static let fileGone = Code(410, "file_gone")
+        /// 410: the file's content was replaced after the link was issued (the link is bound to one version).
         public static let fileChanged = Code(410, "file_changed")
+        /// 412: `If-Match` / `If-Unmodified-Since` failed.
         public static let preconditionFailed = Code(412, "precondition_failed")
+        /// 413: upload over the configured limit.
         public static let tooLarge = Code(413, "too_large")
+        /// 415: upload media type not in the allowed list.
         public static let typeNotAllowed = Code(415, "type_not_allowed")
+        /// 416: see Ranges.
         public static let rangeNotSatisfiable = Code(416, "range_not_satisfiable")
+        /// 429: with `Retry-After`.
         public static let rateLimited = Code(429, "rate_limited")
+        /// 431: the request head is over `RequestHeadLimits`.
         public static let requestHeaderTooLarge = Code(431, "request_header_too_large")
+        /// 500: a bug on the server; the cause is logged, never shown.
         public static let internalError = Code(500, "internal_error")
+        /// 503: catalog or storage unreachable; nothing is lost, retry later.
         public static let unavailable = Code(503, "unavailable")
     }
 

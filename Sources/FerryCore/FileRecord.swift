@@ -6,17 +6,25 @@
 
 /// One stored file: its current version's content and where its bytes live.
 public struct FileRecord: Hashable, Sendable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// The name (any Unicode; never used as a path).
     public var name: String
+    /// Size in bytes.
     public var size: Int64
+    /// The media type.
     public var contentType: String
     /// Lowercase hex SHA-256 of the content.
     public var sha256: String
     /// Starts at 1; a content replace increments it.
     public var version: Int
+    /// The owner's user id.
     public var ownerID: String
+    /// The owner's username.
     public var ownerName: String
+    /// When it was created.
     public var createdAt: Date
+    /// When its content last changed.
     public var updatedAt: Date
     /// Where this version's bytes live in the blob store; never shown to a client.
     public var blobKey: String
@@ -63,10 +71,15 @@ public struct FileRecord: Hashable, Sendable {
 
 /// The content of one version, as produced by an upload.
 public struct FileContent: Hashable, Sendable {
+    /// Size in bytes.
     public var size: Int64
+    /// The media type.
     public var contentType: String
+    /// SHA-256 of the content, lowercase hex.
     public var sha256: String
+    /// Where the bytes live in the store (never shown to clients).
     public var blobKey: String
+    /// SHA-256 of each block, in order (the last one shorter).
     public var blockSHA256: [String]
 
     /// Creates a content description.

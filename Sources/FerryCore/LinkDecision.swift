@@ -19,7 +19,9 @@ public enum LinkDecision: Equatable, Sendable {
 
     /// Why a request was refused: an API code and a sentence for the person.
     public struct Refusal: Equatable, Sendable {
+        /// The API code.
         public var code: FerryError.Code
+        /// A sentence a person can act on.
         public var message: String
 
         /// The error to answer with.

@@ -6,20 +6,31 @@
 
 /// An issued download link (API.md "Signed links"). The URL itself is never stored.
 public struct LinkRecord: Hashable, Sendable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// The file it concerns.
     public var fileID: String
     /// The file version the link is bound to.
     public var fileVersion: Int
+    /// The issuer's user id.
     public var issuerID: String
+    /// The issuer's username.
     public var issuerName: String
+    /// When it was created.
     public var createdAt: Date
+    /// When it expires.
     public var expiresAt: Date
     /// `server`, `storage` or `cdn`.
     public var strategy: String
+    /// How many clients may download through it; nil: no limit.
     public var maxDownloads: Int?
+    /// The client address it is bound to, if any.
     public var bindIP: String?
+    /// `attachment` (default) or `inline`.
     public var disposition: ContentDisposition.Kind
+    /// A name to save as instead of the file's.
     public var filename: String?
+    /// When it was revoked; nil while it works.
     public var revokedAt: Date?
 
     /// Creates a link record.
@@ -46,6 +57,7 @@ public struct LinkRecord: Hashable, Sendable {
 
 /// Everything `/t/` needs to decide a request, read in one catalog query.
 public struct LinkState: Sendable {
+    /// The link.
     public var link: LinkRecord
     /// The file, or nil when it was deleted.
     public var file: FileRecord?
@@ -69,7 +81,9 @@ public struct LinkState: Sendable {
 
 /// A link as `GET /v1/files/{id}/links` lists it.
 public struct LinkSummary: Hashable, Sendable {
+    /// The link.
     public var link: LinkRecord
+    /// Downloads taken so far.
     public var downloadsUsed: Int
 
     /// Creates a summary.

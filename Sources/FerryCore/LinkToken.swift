@@ -10,14 +10,21 @@ import Crypto
 /// binds the link id, file, version, expiry, key id, and everything that must not be altered
 /// (disposition, filename, bound address). Verification needs no catalog read.
 public struct LinkToken: Hashable, Sendable {
+    /// The link's id.
     public var linkID: String
+    /// The file it concerns.
     public var fileID: String
+    /// The file version the link is bound to.
     public var fileVersion: Int
     /// Expiry, whole seconds since 1970.
     public var expiresAt: Int64
+    /// The id of the key that signed it.
     public var keyID: String
+    /// `attachment` (default) or `inline`.
     public var disposition: ContentDisposition.Kind
+    /// The client address it is bound to, if any.
     public var bindIP: String?
+    /// A name to save as instead of the file's.
     public var filename: String?
 
     /// Creates a token description.

@@ -6,10 +6,15 @@
 
 /// The conditional-request headers of one request (RFC 9110 section 13.1).
 public struct Preconditions: Sendable {
+    /// `If-Match`.
     public var ifMatch: String?
+    /// `If-None-Match`.
     public var ifNoneMatch: String?
+    /// `If-Modified-Since`.
     public var ifModifiedSince: String?
+    /// `If-Unmodified-Since`.
     public var ifUnmodifiedSince: String?
+    /// `If-Range`.
     public var ifRange: String?
 
     /// Creates the set from raw header values.

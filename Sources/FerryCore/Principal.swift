@@ -12,8 +12,11 @@ public enum Role: String, Sendable, Hashable, Codable {
 
 /// The authenticated caller of a request.
 public struct Principal: Hashable, Sendable {
+    /// The user it belongs to.
     public var userID: String
+    /// The username.
     public var username: String
+    /// `admin` or `member`.
     public var role: Role
     /// How the caller authenticated; cookie-authenticated state changes need an Origin check.
     public var via: Credential
@@ -32,17 +35,23 @@ public struct Principal: Hashable, Sendable {
         self.via = via
     }
 
+    /// Whether the principal is an admin.
     public var isAdmin: Bool { role == .admin }
 }
 
 /// A user account.
 public struct UserRecord: Hashable, Sendable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// The username.
     public var username: String
+    /// `admin` or `member`.
     public var role: Role
     /// bcrypt hash; nil for token-only users.
     public var passwordHash: String?
+    /// Whether the account is disabled.
     public var disabled: Bool
+    /// When it was created.
     public var createdAt: Date
 
     /// Creates a user.
@@ -72,10 +81,15 @@ public struct UserRecord: Hashable, Sendable {
 
 /// An API token; only the hash of the secret is stored.
 public struct TokenRecord: Hashable, Sendable {
+    /// The id (random, URL-safe).
     public var id: String
+    /// The user it belongs to.
     public var userID: String
+    /// The name its user gave it, if any.
     public var name: String?
+    /// SHA-256 of the secret (the secret is never stored).
     public var secretHash: String
+    /// When it was created.
     public var createdAt: Date
 
     /// Creates a token record.
@@ -90,9 +104,13 @@ public struct TokenRecord: Hashable, Sendable {
 
 /// A browser session; only the hash of the cookie value is stored.
 public struct SessionRecord: Hashable, Sendable {
+    /// SHA-256 of the secret (the secret is never stored).
     public var secretHash: String
+    /// The user it belongs to.
     public var userID: String
+    /// When it was created.
     public var createdAt: Date
+    /// When it ends.
     public var expiresAt: Date
 
     /// Creates a session record.
@@ -106,9 +124,13 @@ public struct SessionRecord: Hashable, Sendable {
 
 /// A user's right to read a file, optionally until a time.
 public struct GrantRecord: Hashable, Sendable {
+    /// The file it concerns.
     public var fileID: String
+    /// The user it belongs to.
     public var userID: String
+    /// The username.
     public var username: String
+    /// When it ends.
     public var expiresAt: Date?
 
     /// Creates a grant.

@@ -77,7 +77,9 @@ public struct CloudFrontSigner: Sendable, CustomStringConvertible {
         case sha256
     }
 
+    /// The CloudFront key pair id.
     public let keyPairID: String
+    /// SHA-1 (default) or SHA-256 signatures.
     public let hashAlgorithm: HashAlgorithm
     let key: _RSA.Signing.PrivateKey
 

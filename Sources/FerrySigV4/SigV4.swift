@@ -15,8 +15,11 @@ import Synchronization
 
 /// AWS credentials. The description never shows the secret or the session token.
 public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
+    /// The access key id.
     public var accessKeyID: String
+    /// The secret key (never printed).
     public var secretAccessKey: String
+    /// The session token of temporary credentials, if any.
     public var sessionToken: String?
 
     /// Creates credentials.
@@ -36,6 +39,7 @@ public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
 /// `path` is the decoded path (an S3 key may hold spaces, `+`, `%`, unicode); the signer encodes it
 /// exactly once. Query items are decoded names and values, in the order they should appear.
 public struct SigV4Request: Sendable, Hashable {
+    /// The HTTP method.
     public var method: String
     /// `http` or `https`.
     public var scheme: String
@@ -43,6 +47,7 @@ public struct SigV4Request: Sendable, Hashable {
     public var host: String
     /// The decoded path, starting with `/`.
     public var path: String
+    /// The query items, unencoded.
     public var query: [(name: String, value: String)]
     /// Headers to sign besides `host` (names in any case).
     public var headers: [(name: String, value: String)]
@@ -60,6 +65,7 @@ public struct SigV4Request: Sendable, Hashable {
         self.headers = headers
     }
 
+    /// Equal when every part is (queries in order).
     public static func == (a: SigV4Request, b: SigV4Request) -> Bool {
         a.method == b.method && a.scheme == b.scheme && a.host == b.host && a.path == b.path
             && a.query.elementsEqual(b.query, by: { $0 == $1 }) && a.headers.elementsEqual(b.headers, by: { $0 == $1 })
@@ -93,12 +99,15 @@ public struct SigV4Signer: Sendable {
     /// The longest validity of a presigned URL S3 accepts: seven days.
     public static let maximumExpiry = 604_800
 
+    /// The signing credentials.
     public var credentials: AWSCredentials {
         didSet { derivedKeys = DerivedKeys() }
     }
+    /// The AWS region, e.g. `us-east-1`.
     public var region: String {
         didSet { derivedKeys = DerivedKeys() }
     }
+    /// The AWS service, e.g. `s3`.
     public var service: String {
         didSet { derivedKeys = DerivedKeys() }
     }

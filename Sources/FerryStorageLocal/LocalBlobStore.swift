@@ -38,6 +38,7 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
+    /// The configuration.
     public let configuration: Configuration
     let fileSystem: FileSystem
 

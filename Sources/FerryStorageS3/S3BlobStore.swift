@@ -22,9 +22,11 @@ public protocol CDNURLSigner: Sendable {
 /// or a custom one when the link is bound to an address. The response overrides travel as query
 /// parameters the distribution must forward to the origin (README "CloudFront").
 public struct CloudFrontURLSigner: CDNURLSigner {
+    /// The CloudFront domain.
     public let domain: String
     /// The bucket prefix the distribution's origin path does not already include.
     public let prefix: String
+    /// The CloudFront signer.
     public let signer: CloudFrontSigner
 
     /// Creates a signer for a distribution.
@@ -53,6 +55,7 @@ public struct CloudFrontURLSigner: CDNURLSigner {
 /// time, so memory per upload stays bounded) and which is aborted on any failure, so nothing is left
 /// behind. Reads stream ranges with backpressure. Every failure surfaces as `FerryError`.
 public final class S3BlobStore: BlobStore {
+    /// The S3 client.
     public let client: S3Client
     let cdn: (any CDNURLSigner)?
     let logger: Logger

@@ -10,7 +10,9 @@ import NIOHTTP1
 extension S3Client {
     /// An object as `ListObjectsV2` describes it; `key` is relative to the configured prefix.
     public struct ObjectSummary: Sendable, Hashable {
+        /// The object key.
         public var key: String
+        /// The object's size.
         public var size: Int64
         /// When the object was written, by the S3 server's clock (nil if it sent no readable date).
         public var lastModified: Date?
@@ -18,7 +20,9 @@ extension S3Client {
 
     /// A multipart upload begun and neither completed nor aborted.
     public struct UnfinishedUpload: Sendable, Hashable {
+        /// The object key.
         public var key: String
+        /// The multipart upload id.
         public var uploadID: String
         /// When it was begun, by the S3 server's clock (nil if it sent no readable date).
         public var initiated: Date?

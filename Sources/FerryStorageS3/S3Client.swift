@@ -15,8 +15,11 @@ import XMLCoder
 
 /// What `HeadObject` tells about an object.
 public struct S3ObjectInfo: Sendable, Hashable {
+    /// The object's size.
     public var size: Int64
+    /// The object's ETag.
     public var etag: String?
+    /// The object's type.
     public var contentType: String?
 }
 
@@ -27,6 +30,7 @@ public struct S3ObjectInfo: Sendable, Hashable {
 /// streamed `GetObject` that breaks after some bytes resumes from the next byte with `If-Match`, so
 /// a consumer never sees bytes of two objects. Failures are `S3Error`.
 public final class S3Client: Sendable {
+    /// The configuration.
     public let configuration: S3Configuration
     let http: HTTPClient
     let ownsHTTPClient: Bool

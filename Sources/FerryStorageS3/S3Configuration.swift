@@ -9,8 +9,11 @@ import FerrySigV4
 
 /// Where an S3-compatible service answers: scheme, host and port.
 public struct S3Endpoint: Sendable, Hashable, CustomStringConvertible {
+    /// `http` or `https`.
     public var scheme: String
+    /// The host name or address.
     public var host: String
+    /// The TCP port.
     public var port: Int?
 
     /// Creates an endpoint.
@@ -46,9 +49,11 @@ public struct S3Endpoint: Sendable, Hashable, CustomStringConvertible {
 
 /// How Ferry talks to one bucket.
 public struct S3Configuration: Sendable, Equatable {
+    /// The bucket name.
     public var bucket: String
     /// Prepended to every key (`reports/` for `s3://bucket/reports`); empty for none.
     public var prefix: String
+    /// The AWS region, e.g. `us-east-1`.
     public var region: String
     /// Where the server reaches the store.
     public var endpoint: S3Endpoint
@@ -56,6 +61,7 @@ public struct S3Configuration: Sendable, Equatable {
     public var publicEndpoint: S3Endpoint
     /// Path-style (`host/bucket/key`, MinIO, Ceph, moto) or virtual-hosted (`bucket.host/key`, AWS).
     public var pathStyle: Bool
+    /// The signing credentials.
     public var credentials: AWSCredentials
     /// Uploads above this size go multipart.
     public var multipartThreshold: Int
@@ -68,7 +74,9 @@ public struct S3Configuration: Sendable, Equatable {
     public var maxAttempts: Int
     /// First backoff; each retry doubles it, up to `maxBackoff`, with full jitter.
     public var baseBackoff: Duration
+    /// Longest backoff between retries.
     public var maxBackoff: Duration
+    /// Longest wait for a new connection.
     public var connectTimeout: Duration
     /// Longest wait for the next byte of a response.
     public var readTimeout: Duration

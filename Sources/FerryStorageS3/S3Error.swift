@@ -16,7 +16,9 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var status: Int?
     /// S3's error code (`NoSuchKey`, `AccessDenied`, `SlowDown`, ...), or a transport description.
     public var code: String
+    /// What S3 said.
     public var message: String
+    /// S3's request id, for support.
     public var requestID: String?
     /// Attempts made before giving up.
     public var attempts: Int

@@ -4,6 +4,7 @@ import Testing
 
 /// Waiting on a condition with a bound, instead of sleeping a fixed time.
 public enum Eventually {
+    /// Polls `condition` until it holds, failing after `timeout` seconds.
     public static func check(timeout: TimeInterval, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -13,6 +14,7 @@ public enum Eventually {
         #expect(try await condition(), "condition not met within \(timeout) s")
     }
 
+    /// Polls `probe` until it returns a value, failing after `timeout` seconds.
     public static func value<T>(timeout: TimeInterval, _ probe: () async throws -> T?) async throws -> T {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {

@@ -6,8 +6,11 @@ import Synchronization
 public enum ExternalTool {
     /// The result of a run.
     public struct Result: Sendable {
+        /// The exit status.
         public var status: Int32
+        /// What it wrote to standard output.
         public var stdout: String
+        /// What it wrote to standard error.
         public var stderr: String
     }
 
@@ -131,6 +134,7 @@ public enum ExternalTool {
 
     /// A required tool is not installed.
     public struct Missing: Error, CustomStringConvertible {
+        /// The missing tool.
         public var name: String
         public var description: String { "\(name) is not installed; run scripts/test, which installs it" }
     }

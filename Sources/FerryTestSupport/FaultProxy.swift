@@ -3,7 +3,9 @@ import Foundation
 /// `Tests/FerryStorageS3Tests/fault_proxy.py` in front of the S3 test server: faults and AWS S3
 /// behaviours a real moto cannot produce on demand (see the script), switched on over HTTP.
 public struct FaultProxy: Sendable {
+    /// The proxy's process.
     public let process: ExternalTool.Running
+    /// The port it listens on.
     public let port: Int
 
     /// Starts the proxy in front of `upstream` (`http://127.0.0.1:PORT`) and waits until it answers.
@@ -18,6 +20,7 @@ public struct FaultProxy: Sendable {
         return proxy
     }
 
+    /// The proxy's base URL.
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// The proxy's switches and counters.
@@ -34,6 +37,7 @@ public struct FaultProxy: Sendable {
         guard r.status == 0 else { throw ProxyNotAnswering() }
     }
 
+    /// Stops the proxy (its port then refuses connections).
     public func stop() { process.terminate() }
 
     struct ProxyNotAnswering: Error, CustomStringConvertible {

@@ -58,5 +58,6 @@ public enum LiveService {
 /// A test that cannot go on, with the reason.
 public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
+    /// Creates a failure with its description.
     public init(_ description: String) { self.description = description }
 }

@@ -6,6 +6,7 @@ import Synchronization
 /// `scripts/services/postgres` exports), for tests that stop and restart the database: the shared
 /// server must keep serving the other suites.
 public final class PrivatePostgres: Sendable {
+    /// The cluster's connection URL.
     public let url: String
     let bin: String
     let data: String

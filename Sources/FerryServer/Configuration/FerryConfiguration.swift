@@ -67,7 +67,9 @@ public struct FerryConfiguration: Sendable {
 
     /// One HMAC key for signed links.
     public struct SigningKey: Sendable, Equatable {
+        /// The id (random, URL-safe).
         public var id: String
+        /// The key bytes (never printed).
         public var secret: [UInt8]
 
         /// Creates a key.

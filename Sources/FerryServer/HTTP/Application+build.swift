@@ -41,7 +41,9 @@ public func buildApplication(services: FerryServices) -> some ApplicationProtoco
 public enum Backends {
     /// The opened backends, what must run while they are used, and how to close them.
     public struct Opened: Sendable {
+        /// The catalog.
         public let catalog: any Catalog
+        /// The blob store.
         public let store: any BlobStore
         /// Long-lived parts to run in the `ServiceGroup` before anything uses the catalog (the
         /// PostgreSQL connection pool), first in the group so that they stop last.

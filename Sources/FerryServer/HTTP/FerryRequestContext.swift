@@ -6,6 +6,7 @@ import Synchronization
 
 /// The request context of every Ferry route: Hummingbird's core storage plus the peer address.
 public struct FerryRequestContext: RequestContext, RemoteAddressRequestContext {
+    /// Hummingbird's request storage.
     public var coreContext: CoreRequestContextStorage
     /// The socket peer; the client address unless a trusted proxy says otherwise.
     public let remoteAddress: SocketAddress?

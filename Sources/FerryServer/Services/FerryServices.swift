@@ -4,12 +4,17 @@ import Logging
 
 /// The long-lived parts every controller uses, injected once when the application is built.
 public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The configuration.
     public let configuration: FerryConfiguration
+    /// The catalog.
     public let catalog: any Catalog
+    /// The blob store.
     public let store: any BlobStore
+    /// The audit log writer.
     public let audit: AuditLog
     /// The clock; tests inject a fixed or advancing one.
     public let now: @Sendable () -> Date
+    /// The logger.
     public let logger: Logger
     let authenticator: Authenticator
     /// Counters, gauges and histograms exported at `/metrics`.

@@ -8,6 +8,7 @@ import Synchronization
 /// metadata (STYLE.md), so no secret reaches a line unless someone puts it in metadata.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
+    /// Metadata added to every line.
     public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level = .info
     let label: String
@@ -33,6 +34,7 @@ public struct JSONLogHandler: LogHandler {
         self.sink = Self.stderrSink
     }
 
+    /// The logger's own metadata.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }

@@ -149,6 +149,7 @@ public struct Janitor: Service, CustomStringConvertible {
     let interval: Duration
     let reconcileEvery: Duration
 
+    /// Creates the janitor of a node.
     public init(
         services: FerryServices, interval: Duration = .seconds(60), reconcileEvery: Duration = .seconds(6 * 3600)
     ) {
