@@ -7,11 +7,11 @@ public struct APIAuditEvent: Codable, Sendable, Equatable {
     /// The event name, e.g. `link.issued`.
     public var event: String
     /// Who acted (username); nil for the system.
-    public var actor: String?
+    @Nullable public var actor: String?
     /// The file it concerns.
-    public var fileID: String?
+    @Nullable public var fileID: String?
     /// The client address.
-    public var clientIP: String?
+    @Nullable public var clientIP: String?
     /// Event details (`link_id`, `bytes`, `code`, ...).
     public var detail: [String: AuditValue]
 
@@ -33,15 +33,6 @@ public struct APIAuditEvent: Codable, Sendable, Equatable {
         case clientIP = "client_ip"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(at, forKey: .at)
-        try c.encode(event, forKey: .event)
-        try c.encode(actor, forKey: .actor)
-        try c.encode(fileID, forKey: .fileID)
-        try c.encode(clientIP, forKey: .clientIP)
-        try c.encode(detail, forKey: .detail)
-    }
 }
 
 /// A page of audit events, newest first.
@@ -49,7 +40,7 @@ public struct APIAuditList: Codable, Sendable {
     /// The events, newest first.
     public var events: [APIAuditEvent]
     /// The cursor of the next page; nil on the last.
-    public var nextCursor: String?
+    @Nullable public var nextCursor: String?
 
     /// Creates a page.
     public init(events: [APIAuditEvent], nextCursor: String?) {
@@ -62,9 +53,4 @@ public struct APIAuditList: Codable, Sendable {
         case nextCursor = "next_cursor"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(events, forKey: .events)
-        try c.encode(nextCursor, forKey: .nextCursor)
-    }
 }

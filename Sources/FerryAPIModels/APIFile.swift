@@ -54,7 +54,7 @@ public struct APIFileList: Codable, Sendable {
     /// The files of this page.
     public var files: [APIFile]
     /// The cursor of the next page; nil on the last.
-    public var nextCursor: String?
+    @Nullable public var nextCursor: String?
 
     /// Creates a page.
     public init(files: [APIFile], nextCursor: String?) {
@@ -67,11 +67,6 @@ public struct APIFileList: Codable, Sendable {
         case nextCursor = "next_cursor"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(files, forKey: .files)
-        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
-    }
 }
 
 /// The resume plan (`GET /v1/files/{id}/manifest`, API.md "Resume plan").
@@ -136,7 +131,7 @@ public struct APILimits: Codable, Sendable, Equatable {
     /// The largest upload (`FERRY_MAX_UPLOAD_BYTES`).
     public var maxUploadBytes: Int64
     /// Nil: any type.
-    public var allowedTypes: [String]?
+    @Nullable public var allowedTypes: [String]?
     /// The broker streams below this size and redirects at or above.
     public var proxyMaxBytes: Int64
     /// Default link lifetime, seconds.
@@ -168,15 +163,6 @@ public struct APILimits: Codable, Sendable, Equatable {
         case blockSize = "block_size"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(maxUploadBytes, forKey: .maxUploadBytes)
-        try c.encode(allowedTypes, forKey: .allowedTypes)  // null: any type
-        try c.encode(proxyMaxBytes, forKey: .proxyMaxBytes)
-        try c.encode(linkTTL, forKey: .linkTTL)
-        try c.encode(linkTTLMax, forKey: .linkTTLMax)
-        try c.encode(blockSize, forKey: .blockSize)
-    }
 }
 
 /// The error shape of API.md: `{"error": {"code", "message"}}`.

@@ -7,7 +7,7 @@ public struct APIGrant: Codable, Sendable, Equatable {
     /// The username.
     public var username: String
     /// When the grant ends; nil: never.
-    public var expiresAt: String?
+    @Nullable public var expiresAt: String?
 
     /// Creates a grant.
     public init(fileID: String, username: String, expiresAt: String?) {
@@ -22,12 +22,6 @@ public struct APIGrant: Codable, Sendable, Equatable {
         case expiresAt = "expires_at"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(fileID, forKey: .fileID)
-        try c.encode(username, forKey: .username)
-        try c.encode(expiresAt, forKey: .expiresAt)
-    }
 }
 
 /// The body of `POST /v1/files/{id}/grants`.

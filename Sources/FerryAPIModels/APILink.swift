@@ -48,7 +48,7 @@ public struct APIIssuedLink: Codable, Sendable, Equatable {
     /// `server`, `storage` or `cdn`.
     public var strategy: String
     /// How many clients may download through it; nil: no limit.
-    public var maxDownloads: Int?
+    @Nullable public var maxDownloads: Int?
 
     /// Creates an issued link.
     public init(id: String, url: String, expiresAt: String, etag: String, strategy: String, maxDownloads: Int?) {
@@ -66,15 +66,6 @@ public struct APIIssuedLink: Codable, Sendable, Equatable {
         case maxDownloads = "max_downloads"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(url, forKey: .url)
-        try c.encode(expiresAt, forKey: .expiresAt)
-        try c.encode(etag, forKey: .etag)
-        try c.encode(strategy, forKey: .strategy)
-        try c.encode(maxDownloads, forKey: .maxDownloads)  // null: unlimited
-    }
 }
 
 /// A link as listed (`GET /v1/files/{id}/links`): never its URL or token.
@@ -90,13 +81,13 @@ public struct APILink: Codable, Sendable, Equatable {
     /// How it is served: `server`, `storage` or `cdn`.
     public var strategy: String
     /// How many clients may download through it; nil: no limit.
-    public var maxDownloads: Int?
+    @Nullable public var maxDownloads: Int?
     /// Downloads taken so far.
     public var downloadsUsed: Int
     /// The client address it is bound to, if any.
-    public var bindIP: String?
+    @Nullable public var bindIP: String?
     /// When it was revoked; nil while it works.
-    public var revokedAt: String?
+    @Nullable public var revokedAt: String?
 
     /// Creates a listing.
     public init(
@@ -124,18 +115,6 @@ public struct APILink: Codable, Sendable, Equatable {
         case revokedAt = "revoked_at"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(issuer, forKey: .issuer)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(expiresAt, forKey: .expiresAt)
-        try c.encode(strategy, forKey: .strategy)
-        try c.encode(maxDownloads, forKey: .maxDownloads)
-        try c.encode(downloadsUsed, forKey: .downloadsUsed)
-        try c.encode(bindIP, forKey: .bindIP)
-        try c.encode(revokedAt, forKey: .revokedAt)
-    }
 }
 
 /// The links of a file.

@@ -263,14 +263,7 @@ actor Transfer {
     func sha256(of range: ClosedRange<Int64>) async throws -> String {
         guard let handle else { throw FerryClientError(.unexpected, "The download was closed.") }
         var hasher = SHA256()
-        var offset = range.lowerBound
-        while offset <= range.upperBound {
-            let length = min(Int64(1 << 20), range.upperBound + 1 - offset)
-            let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(length))
-            guard chunk.readableBytes > 0 else { break }
-            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-            offset += Int64(chunk.readableBytes)
-        }
+        try await Self.feed(range, from: handle, into: &hasher)
         return Hex.encode(hasher.finalize())
     }
 
