@@ -112,6 +112,33 @@ extension PostgresCatalog {
                 "CREATE INDEX login_attempts_key ON login_attempts(key, at)",
             ]
         ),
+        (
+            5,
+            [
+                """
+                CREATE TABLE uploads (
+                    id TEXT PRIMARY KEY,
+                    creator_id TEXT NOT NULL,
+                    creator_name TEXT NOT NULL,
+                    replaces TEXT,
+                    name TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    length BIGINT NOT NULL,
+                    "offset" BIGINT NOT NULL,
+                    expected_sha256 TEXT,
+                    blob_key TEXT NOT NULL,
+                    store_state TEXT NOT NULL,
+                    block_sha256 TEXT NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    expires_at DOUBLE PRECISION NOT NULL,
+                    completed_file_id TEXT,
+                    lease_holder TEXT,
+                    lease_until DOUBLE PRECISION
+                )
+                """,
+                "CREATE INDEX uploads_expiry ON uploads(expires_at)",
+            ]
+        ),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

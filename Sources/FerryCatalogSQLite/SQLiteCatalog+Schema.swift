@@ -104,6 +104,33 @@ extension SQLiteCatalog {
                     CREATE INDEX login_attempts_key ON login_attempts(key, at);
                     """)
         }
+        migrator.registerMigration("v6-uploads") { db in
+            try db.execute(sql: SQLiteCatalog.uploadsTable)
+        }
         return migrator
     }
+
+    /// Resumable (tus) uploads: their progress, the store's state and the write lease.
+    static let uploadsTable = """
+        CREATE TABLE uploads (
+            id TEXT PRIMARY KEY NOT NULL,
+            creator_id TEXT NOT NULL,
+            creator_name TEXT NOT NULL,
+            replaces TEXT,
+            name TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            length INTEGER NOT NULL,
+            "offset" INTEGER NOT NULL,
+            expected_sha256 TEXT,
+            blob_key TEXT NOT NULL,
+            store_state TEXT NOT NULL,
+            block_sha256 TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            completed_file_id TEXT,
+            lease_holder TEXT,
+            lease_until REAL
+        );
+        CREATE INDEX uploads_expiry ON uploads(expires_at);
+        """
 }

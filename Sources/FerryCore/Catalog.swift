@@ -113,6 +113,28 @@ public protocol Catalog: Sendable {
     /// returns how many. Every `/d/` redirect issues a link, so without this the table only grows.
     func pruneLinks(expiredBefore before: Date, limit: Int) async throws -> Int
 
+    // MARK: Resumable uploads
+
+    /// Records a new tus upload.
+    func createUpload(_ upload: UploadRecord) async throws
+    /// An upload by id, unfinished or completed.
+    func upload(id: String) async throws -> UploadRecord?
+    /// Takes the write lease of an unfinished upload for `holder` until `until`, unless another
+    /// holder's lease still runs at `now`: atomic across nodes, so two PATCHes on one upload
+    /// never write together.
+    func leaseUpload(id: String, holder: String, now: Date, until: Date) async throws -> UploadLease
+    /// Records what a PATCH stored, only while `holder` still holds the lease (false otherwise).
+    func advanceUpload(id: String, holder: String, progress: UploadProgress) async throws -> Bool
+    /// Gives the lease back (when `holder` holds it).
+    func releaseUpload(id: String, holder: String) async throws
+    /// Marks the upload completed with the file it produced, and releases its lease.
+    func completeUpload(id: String, fileID: String) async throws
+    /// Deletes an upload record; returns it.
+    func deleteUpload(id: String) async throws -> UploadRecord?
+    /// At most `limit` uploads to discard: unfinished ones that expired before `before`, and
+    /// completed ones whose record is older than `completedBefore`.
+    func expiredUploads(before: Date, completedBefore: Date, limit: Int) async throws -> [UploadRecord]
+
     // MARK: Audit
 
     /// Appends events in order.

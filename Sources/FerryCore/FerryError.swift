@@ -37,6 +37,8 @@ public struct FerryError: Error, Sendable, CustomStringConvertible {
         public static let methodNotAllowed = Code(405, "method_not_allowed")
         /// 409: the resource changed meanwhile or the name is taken.
         public static let conflict = Code(409, "conflict")
+        /// 409: a tus `PATCH` whose `Upload-Offset` is not the upload's current offset.
+        public static let offsetMismatch = Code(409, "offset_mismatch")
         /// 409: a storage or CDN link cannot be recalled; it expires on its own.
         public static let notRevocable = Code(409, "not_revocable")
         /// 410: every download of a limited link is taken by other clients.
@@ -51,9 +53,13 @@ public struct FerryError: Error, Sendable, CustomStringConvertible {
         public static let tooLarge = Code(413, "too_large")
         /// 415: upload media type not in the allowed list.
         public static let typeNotAllowed = Code(415, "type_not_allowed")
+        /// 415: a tus `PATCH` body not sent as `application/offset+octet-stream` (tus 1.0.0).
+        public static let unsupportedPatchType = Code(415, "bad_request")
         /// 416: see Ranges.
         public static let rangeNotSatisfiable = Code(416, "range_not_satisfiable")
-        /// 429: with `Retry-After`.
+        /// 423: another request is writing this upload right now; retry.
+        public static let uploadLocked = Code(423, "upload_locked")
+        /// 429: too many attempts; `Retry-After` says when to try again.
         public static let rateLimited = Code(429, "rate_limited")
         /// 431: the request head is over `RequestHeadLimits`.
         public static let requestHeaderTooLarge = Code(431, "request_header_too_large")
@@ -61,6 +67,10 @@ public struct FerryError: Error, Sendable, CustomStringConvertible {
         public static let internalError = Code(500, "internal_error")
         /// 503: catalog or storage unreachable; nothing is lost, retry later.
         public static let unavailable = Code(503, "unavailable")
+        /// 460: a tus chunk does not match its `Upload-Checksum` (nothing of it kept).
+        public static let chunkChecksumMismatch = Code(460, "checksum_mismatch")
+        /// 507: the store has no room for this upload; nothing stored, downloads keep working.
+        public static let insufficientStorage = Code(507, "insufficient_storage")
     }
 
     /// The machine code.

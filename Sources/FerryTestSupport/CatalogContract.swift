@@ -17,6 +17,7 @@ public enum CatalogContract {
         "tokensResolveToEnabledUsersOnly": tokensResolveToEnabledUsersOnly,
         "sessionsExpire": sessionsExpire,
         "passwordChangeEndsOtherSessions": passwordChangeEndsOtherSessions,
+        "uploadsAreWrittenByOneLeaseHolderAtATime": uploadsAreWrittenByOneLeaseHolderAtATime,
         "filesRoundTripAndPageNewestFirst": filesRoundTripAndPageNewestFirst,
         "grantsDecideVisibility": grantsDecideVisibility,
         "replaceIsOptimisticAndDeleteTakesGrants": replaceIsOptimisticAndDeleteTakesGrants,
@@ -80,6 +81,43 @@ public enum CatalogContract {
         #expect(try await catalog.principal(sessionHash: "s1", now: t0) == nil)
         // A second delete finds nothing: a sign-in code is redeemed once.
         #expect(try await catalog.deleteSession(hash: "s1") == false)
+    }
+
+    static func uploadsAreWrittenByOneLeaseHolderAtATime(_ catalog: any Catalog) async throws {
+        let upload = UploadRecord(
+            id: "up1xxxxxxxxx", creatorID: "u1", creatorName: "ann", replaces: nil, name: "a b.bin",
+            contentType: "application/octet-stream", length: 100, expectedSHA256: nil,
+            blobKey: "f1xxxxxxxxxx/b1xxxxxxxxxx",
+            storeState: "{}", createdAt: t0, expiresAt: t0.addingTimeInterval(3600))
+        try await catalog.createUpload(upload)
+        #expect(try await catalog.upload(id: upload.id) == upload)
+        let until = t0.addingTimeInterval(30)
+        #expect(try await catalog.leaseUpload(id: upload.id, holder: "a", now: t0, until: until) == .taken(upload))
+        #expect(try await catalog.leaseUpload(id: upload.id, holder: "b", now: t0, until: until) == .locked)
+        #expect(try await catalog.leaseUpload(id: "nosuchupload", holder: "b", now: t0, until: until) == .missing)
+        let progress = UploadProgress(offset: 40, storeState: #"{"n":1}"#, blockSHA256: ["ab"])
+        #expect(try await catalog.advanceUpload(id: upload.id, holder: "b", progress: progress) == false)
+        #expect(try await catalog.advanceUpload(id: upload.id, holder: "a", progress: progress))
+        // A lease that ran out (its holder died) is taken over; the old holder can no longer write.
+        guard
+            case .taken(let taken) = try await catalog.leaseUpload(
+                id: upload.id, holder: "b", now: until.addingTimeInterval(1), until: until.addingTimeInterval(30))
+        else {
+            Issue.record("an expired lease was not taken over")
+            return
+        }
+        #expect(taken.offset == 40 && taken.storeState == #"{"n":1}"# && taken.blockSHA256 == ["ab"])
+        #expect(try await catalog.advanceUpload(id: upload.id, holder: "a", progress: progress) == false)
+        try await catalog.releaseUpload(id: upload.id, holder: "b")
+        #expect(try await catalog.leaseUpload(id: upload.id, holder: "c", now: t0, until: until) != .locked)
+        try await catalog.completeUpload(id: upload.id, fileID: "f1xxxxxxxxxx")
+        #expect(try await catalog.upload(id: upload.id)?.completedFileID == "f1xxxxxxxxxx")
+        #expect(try await catalog.expiredUploads(before: t0, completedBefore: t0, limit: 10).isEmpty)
+        #expect(
+            try await catalog.expiredUploads(before: t0, completedBefore: t0.addingTimeInterval(1), limit: 10).map(\.id)
+                == [upload.id])
+        #expect(try await catalog.deleteUpload(id: upload.id)?.id == upload.id)
+        #expect(try await catalog.upload(id: upload.id) == nil)
     }
 
     static func passwordChangeEndsOtherSessions(_ catalog: any Catalog) async throws {

@@ -38,8 +38,10 @@ import Testing
     }
 
     /// A large file uploaded with curl; returns the scenario's `--file ID NAME SHA256` arguments.
-    static func largeFile(_ server: TestServer, _ work: TemporaryDirectory, name: String) async throws -> [String] {
-        let bytes = TestData.bytes(64 * 1024 * 1024, seed: 21)
+    static func largeFile(
+        _ server: TestServer, _ work: TemporaryDirectory, name: String, mebibytes: Int = 64
+    ) async throws -> [String] {
+        let bytes = TestData.bytes(mebibytes * 1024 * 1024, seed: 21)
         let file = try await server.uploadWithCurl(bytes, name: name, scratch: work)
         return ["--file", file.id, name, TestData.sha256(bytes)]
     }
@@ -77,7 +79,10 @@ import Testing
 
     @Test func grantRevokedMidDownloadStopsWithTheReason() async throws {
         try await Self.scenario("revoked") { server, work in
-            let file = try await Self.largeFile(server, work, name: "big-shared.bin")
+            // 16 parts of 8 MiB over 4 connections: when the first four land (25 %), the next four
+            // are on their way and eight are not requested yet, so the revocation always stops
+            // requests to come (with 64 MiB, all the rest could already be in flight).
+            let file = try await Self.largeFile(server, work, name: "big-shared.bin", mebibytes: 128)
             let auth = "Authorization: Bearer \(server.adminToken)"
             let base = "http://127.0.0.1:\(server.port)"
             let user = try await ExternalTool.run(
