@@ -22,6 +22,26 @@ public protocol BlobStore: Sendable {
     /// batches with `next()` and ends with `close()`.
     func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader
 
+    // MARK: Resumable blobs (tus uploads)
+
+    /// Starts a blob of `length` bytes written over several requests, possibly on several nodes;
+    /// returns the store's state of it, which the catalog keeps (`UploadRecord.storeState`).
+    func beginResumable(key: String, length: Int64) async throws -> String
+
+    /// Opens an append at `offset`, the bytes acknowledged so far (earlier bytes written past it
+    /// by a request whose chunk was refused are overwritten).
+    func appendResumable(key: String, state: String, offset: Int64) async throws -> any ResumableAppend
+
+    /// Bytes `range` of a resumable blob, all at or after the start of the 8 MiB block that holds
+    /// its end (to take up a block's hash on another node).
+    func resumableBytes(key: String, state: String, range: ClosedRange<Int64>) async throws -> ByteBuffer
+
+    /// Makes the resumable blob of `length` bytes visible under `key`, atomically.
+    func finishResumable(key: String, state: String, length: Int64) async throws
+
+    /// Discards a resumable blob and everything stored for it.
+    func discardResumable(key: String, state: String) async
+
     /// Deletes a blob; deleting a missing blob is not an error.
     func delete(key: String) async throws
 
@@ -92,6 +112,15 @@ public protocol BlobUpload: Sendable {
     func commit() async throws
     /// Discards everything written; leaves nothing behind.
     func abort() async
+}
+
+/// One request's append to a resumable blob.
+public protocol ResumableAppend: Sendable {
+    /// Appends bytes (in order).
+    func write(_ buffer: ByteBuffer) async throws
+    /// Stores durably what was written (also after a failed write: what arrived is kept) and
+    /// returns how many bytes this append stored and the store's new state.
+    func finish() async throws -> (stored: Int64, state: String)
 }
 
 /// What a store-signed URL should say.

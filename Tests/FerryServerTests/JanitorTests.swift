@@ -26,6 +26,19 @@ final class RefusingDeletes: BlobStore {
     func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
         try await inner.openRead(key: key, range: range)
     }
+    func beginResumable(key: String, length: Int64) async throws -> String {
+        try await inner.beginResumable(key: key, length: length)
+    }
+    func appendResumable(key: String, state: String, offset: Int64) async throws -> any ResumableAppend {
+        try await inner.appendResumable(key: key, state: state, offset: offset)
+    }
+    func resumableBytes(key: String, state: String, range: ClosedRange<Int64>) async throws -> ByteBuffer {
+        try await inner.resumableBytes(key: key, state: state, range: range)
+    }
+    func finishResumable(key: String, state: String, length: Int64) async throws {
+        try await inner.finishResumable(key: key, state: state, length: length)
+    }
+    func discardResumable(key: String, state: String) async { await inner.discardResumable(key: key, state: state) }
     func delete(key: String) async throws {
         if refusing.withLock({ $0 }) { throw FerryError.unavailable("storage", underlying: nil) }
         try await inner.delete(key: key)
