@@ -54,7 +54,7 @@ public struct FerryError: Error, Sendable, CustomStringConvertible {
         /// 415: upload media type not in the allowed list.
         public static let typeNotAllowed = Code(415, "type_not_allowed")
         /// 415: a tus `PATCH` body not sent as `application/offset+octet-stream` (tus 1.0.0).
-        public static let unsupportedPatchType = Code(415, "bad_request")
+        public static let unsupportedPatchType = Code(415, "unsupported_media_type")
         /// 416: see Ranges.
         public static let rangeNotSatisfiable = Code(416, "range_not_satisfiable")
         /// 423: another request is writing this upload right now; retry.

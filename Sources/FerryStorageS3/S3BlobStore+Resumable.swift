@@ -64,7 +64,9 @@ extension S3BlobStore {
         }
         var out = ByteBuffer()
         try await mapped {
-            try await client.getObject(key: tail, range: (range.lowerBound - tailStart)...(range.upperBound - tailStart)) {
+            try await client.getObject(
+                key: tail, range: (range.lowerBound - tailStart)...(range.upperBound - tailStart)
+            ) {
                 out.writeImmutableBuffer($0)
             }
         }
@@ -79,7 +81,11 @@ extension S3BlobStore {
                 var last = ByteBuffer()
                 try await client.getObject(key: tail) { last.writeImmutableBuffer($0) }
                 let number = parts.count + 1
-                parts.append((number, try await client.uploadPart(key: key, uploadID: state.upload, partNumber: number, body: last)))
+                parts.append(
+                    (
+                        number,
+                        try await client.uploadPart(key: key, uploadID: state.upload, partNumber: number, body: last)
+                    ))
             }
             if parts.isEmpty {
                 // S3 completes no multipart upload without parts: an empty blob is one PutObject.

@@ -34,6 +34,8 @@ public struct FerryConfiguration: Sendable {
     public var proxyMaxBytes: Int64
     /// Largest upload in bytes (`FERRY_MAX_UPLOAD_BYTES`, 10 GiB).
     public var maxUploadBytes: Int64
+    /// Seconds an unfinished tus upload is kept (`FERRY_UPLOAD_EXPIRY`, 7 days).
+    public var uploadExpiry: Int
     /// Allowed upload media types (`FERRY_ALLOWED_TYPES`, nil = any); `image/*` wildcards.
     public var allowedTypes: [String]?
     /// Origins allowed to call the API from a browser (`FERRY_CORS_ORIGINS`).
@@ -160,6 +162,7 @@ public struct FerryConfiguration: Sendable {
             try env.integer("FERRY_PROXY_MAX_BYTES", default: 5_242_880, range: 0...Int.max, unit: "bytes"))
         maxUploadBytes = Int64(
             try env.integer("FERRY_MAX_UPLOAD_BYTES", default: 10_737_418_240, range: 1...Int.max, unit: "bytes"))
+        uploadExpiry = try env.integer("FERRY_UPLOAD_EXPIRY", default: 604_800, range: 60...31_536_000, unit: "seconds")
         allowedTypes = try env.string("FERRY_ALLOWED_TYPES").map(Self.parseTypes)
         corsOrigins = try (env.string("FERRY_CORS_ORIGINS") ?? "").split(separator: ",").map {
             try Self.parseOrigin(String($0).trimmingCharacters(in: .whitespaces))

@@ -33,20 +33,9 @@ struct FilesController: Sendable {
         let fileID = Identifier.make()
         let content = try await Uploader(services: services).receive(
             request, key: "\(fileID)/\(Identifier.make())", fileName: name)
-        let now = services.now()
-        let file = FileRecord(
-            id: fileID, name: name, size: content.size, contentType: content.contentType, sha256: content.sha256,
-            version: 1, ownerID: principal.userID, ownerName: principal.username, createdAt: now, updatedAt: now,
-            blobKey: content.blobKey, blockSHA256: content.blockSHA256)
-        do {
-            try await services.catalog.insertFile(file)
-        } catch {
-            // No record without a blob, no blob without a record.
-            try? await services.store.delete(key: content.blobKey)
-            throw error
-        }
-        await services.audit.record(
-            uploadEvent(file, principal: principal, request: request, context: context, replaced: false))
+        let file = try await FilePublisher(services: services).create(
+            fileID: fileID, name: name, content: content, principal: principal,
+            clientIP: services.clientIP(request, context: context))
         return EditedResponse(status: .created, headers: [.location: "/v1/files/\(file.id)"], response: APIFile(file))
     }
 
@@ -56,23 +45,9 @@ struct FilesController: Sendable {
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
         let content = try await Uploader(services: services).receive(
             request, key: "\(current.id)/\(Identifier.make())", fileName: current.name)
-        let updated: FileRecord?
-        do {
-            updated = try await services.catalog.replaceContent(
-                fileID: current.id, expectedVersion: current.version, with: content, now: services.now())
-        } catch {
-            try? await services.store.delete(key: content.blobKey)
-            throw error
-        }
-        guard let updated else {
-            try? await services.store.delete(key: content.blobKey)
-            throw FerryError(.conflict, "The file was replaced or deleted while you uploaded; fetch it and try again.")
-        }
-        // The old version's bytes go; its storage links then fail with the store's 404.
-        await services.discardBlob(current.blobKey, fileID: current.id)
-        await services.audit.record(
-            uploadEvent(updated, principal: principal, request: request, context: context, replaced: true))
-        return APIFile(updated)
+        return APIFile(
+            try await FilePublisher(services: services).replace(
+                current, with: content, principal: principal, clientIP: services.clientIP(request, context: context)))
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> APIFileList {
@@ -127,19 +102,5 @@ struct FilesController: Sendable {
         }
         let name = try query.get("filename").map { try FileName.validate($0) } ?? file.name
         return ContentDisposition(kind: kind, filename: name)
-    }
-
-    func uploadEvent(
-        _ file: FileRecord, principal: Principal, request: Request, context: Context, replaced: Bool
-    )
-        -> AuditEvent
-    {
-        AuditEvent(
-            at: services.now(), event: "upload.completed", actor: principal.username, fileID: file.id,
-            clientIP: services.clientIP(request, context: context),
-            detail: [
-                "bytes": .int(file.size), "version": .int(Int64(file.version)), "sha256": .string(file.sha256),
-                "replaced": .string(replaced ? "true" : "false"),
-            ])
     }
 }

@@ -20,6 +20,7 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
     OperationsController(services: services).addRoutes(to: router)
     AccountsController(services: services).addRoutes(to: router)
     FilesController(services: services).addRoutes(to: router)
+    UploadsController(services: services).addRoutes(to: router)
     LinksController(services: services).addRoutes(to: router)
     LinkDeliveryController(services: services).addRoutes(to: router)
     BrokerController(services: services).addRoutes(to: router)

@@ -11,11 +11,15 @@ import Logging
 struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     let origins: Set<String>
 
-    static var allowedHeaders: String { "Authorization, Range, If-Range, If-None-Match, Content-Type, Content-Digest" }
-    static var exposedHeaders: String {
-        "Content-Range, Content-Length, ETag, Content-Disposition, Accept-Ranges, Repr-Digest"
+    static var allowedHeaders: String {
+        "Authorization, Range, If-Range, If-None-Match, Content-Type, Content-Digest, "
+            + "Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, Upload-Checksum"
     }
-    static var allowedMethods: String { "GET, HEAD, POST, PUT, PATCH, DELETE" }
+    static var exposedHeaders: String {
+        "Content-Range, Content-Length, ETag, Content-Disposition, Accept-Ranges, Repr-Digest, "
+            + "Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Ferry-File-Id"
+    }
+    static var allowedMethods: String { "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response

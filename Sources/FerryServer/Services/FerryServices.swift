@@ -21,6 +21,8 @@ public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStrin
     public let metrics: FerryMetrics
     /// The keys of server links.
     public let keyring: SigningKeyring
+    /// The running hashes of the tus uploads this node is writing.
+    let uploadHashes = UploadHashes()
 
     /// Wires the parts together.
     public init(

@@ -176,6 +176,7 @@ public struct Janitor: Service, CustomStringConvertible {
             }
             _ = await services.sweepBlobs()
             _ = await services.pruneExpiredLinks()
+            _ = await services.discardExpiredUploads()
             do {
                 try await services.catalog.pruneLoginAttempts(
                     before: services.now().addingTimeInterval(-Authenticator.loginWindow))
@@ -188,3 +189,43 @@ public struct Janitor: Service, CustomStringConvertible {
 
 /// Ends a reconciliation's listing early: too many blobs without a file to delete any.
 struct TooManyOrphans: Error {}
+
+extension FerryServices {
+    /// Discards tus uploads left unfinished past their `Upload-Expires` (their staged bytes or S3
+    /// multipart upload, and their record) and forgets completed ones after a day (their `HEAD`
+    /// answered with the file until then). An upload being written holds its lease and is left
+    /// for the next pass. Returns how many were discarded.
+    func discardExpiredUploads() async -> Int {
+        let now = self.now()
+        let expired: [UploadRecord]
+        do {
+            expired = try await catalog.expiredUploads(
+                before: now, completedBefore: now.addingTimeInterval(-UploadsController.completedKept), limit: 100)
+        } catch {
+            logger.warning("could not list expired uploads", metadata: ["error": "\(error)"])
+            return 0
+        }
+        var discarded = 0
+        for upload in expired {
+            do {
+                let holder = Identifier.make()
+                guard
+                    case .taken(let current) = try await catalog.leaseUpload(
+                        id: upload.id, holder: holder, now: now,
+                        until: now.addingTimeInterval(UploadsController.leaseTime))
+                else { continue }
+                if current.completedFileID == nil {
+                    await store.discardResumable(key: current.blobKey, state: current.storeState)
+                    discarded += 1
+                }
+                _ = try await catalog.deleteUpload(id: current.id)
+                await uploadHashes.remove(current.id)
+            } catch {
+                logger.warning("could not discard an expired upload", metadata: ["error": "\(error)"])
+            }
+        }
+        if discarded > 0 { logger.info("discarded expired uploads", metadata: ["count": "\(discarded)"]) }
+        metrics.housekeeping("expired_upload", count: discarded)
+        return discarded
+    }
+}
