@@ -41,6 +41,9 @@ public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStrin
         self.authenticator = Authenticator(catalog: catalog, configuration: configuration, now: now)
     }
 
+    /// Forgets this node's running hashes of an upload, as if another node continued it (tests).
+    public func forgetUploadHashes(_ id: String) async { await uploadHashes.remove(id) }
+
     /// Never the configuration's secrets, whatever prints the services.
     public var description: String { "FerryServices(\(configuration))" }
     public var debugDescription: String { description }

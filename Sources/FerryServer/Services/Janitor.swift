@@ -195,7 +195,7 @@ extension FerryServices {
     /// multipart upload, and their record) and forgets completed ones after a day (their `HEAD`
     /// answered with the file until then). An upload being written holds its lease and is left
     /// for the next pass. Returns how many were discarded.
-    func discardExpiredUploads() async -> Int {
+    public func discardExpiredUploads() async -> Int {
         let now = self.now()
         let expired: [UploadRecord]
         do {
