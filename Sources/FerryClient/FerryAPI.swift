@@ -296,24 +296,29 @@ public enum JSONValue: Codable, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A file read in 256 KiB chunks as an upload body, reporting progress.
+/// A file (or a range of it) read in 256 KiB chunks as an upload body, reporting progress.
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let path: String
-    let progress: (@Sendable (Int64) -> Void)?
+    var range: Range<Int64>? = nil
+    var progress: (@Sendable (Int64) -> Void)? = nil
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let path: String
+        let end: Int64?
         let progress: (@Sendable (Int64) -> Void)?
         var file: OpenFile?
-        var offset: Int64 = 0
+        var offset: Int64
         var finished = false
 
         mutating func next() async throws -> ByteBuffer? {
             guard !finished else { return nil }
             if file == nil { file = OpenFile(try await FileSystem.shared.openFile(forReadingAt: FilePath(path))) }
             guard let handle = file?.handle else { return nil }
-            let chunk = try await handle.readChunk(fromAbsoluteOffset: offset, length: .kibibytes(256))
+            let length = end.map { Swift.min(Int64(256 << 10), $0 - offset) } ?? Int64(256 << 10)
+            let chunk =
+                length > 0
+                ? try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(length)) : ByteBuffer()
             guard chunk.readableBytes > 0 else {
                 try await uncancelled { try await handle.close() }
                 file = nil
@@ -334,5 +339,7 @@ struct FileChunks: AsyncSequence, Sendable {
         deinit { _ = try? handle.detachUnsafeFileDescriptor().close() }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(path: path, progress: progress) }
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(path: path, end: range?.upperBound, progress: progress, offset: range?.lowerBound ?? 0)
+    }
 }
