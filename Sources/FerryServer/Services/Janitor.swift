@@ -172,7 +172,11 @@ public struct Janitor: Service, CustomStringConvertible {
             }
             if lastReconciled.map({ clock.now - $0 >= reconcileEvery }) ?? true {
                 lastReconciled = clock.now
-                _ = await services.sweepOrphans()
+                // A multipart upload younger than the longest a tus upload may live (plus a day) may be
+                // a live tus upload: those are discarded with their records (`discardExpiredUploads`).
+                _ = await services.sweepOrphans(
+                    uploadGrace: max(
+                        FerryServices.unfinishedUploadGrace, Double(services.configuration.uploadExpiry) + 86_400))
             }
             _ = await services.sweepBlobs()
             _ = await services.pruneExpiredLinks()
