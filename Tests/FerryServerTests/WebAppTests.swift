@@ -59,6 +59,11 @@ import Testing
         try await Self.scenario("upload_and_small_download")
     }
 
+    /// Issue 21: a throttled upload, the page reloaded midway, the same file picked again.
+    @Test func uploadInterruptedByAReloadContinuesWhenTheFileIsPickedAgain() async throws {
+        try await Self.scenario("upload_reload")
+    }
+
     @Test func managerCompletesThroughExpiringLinks() async throws {
         try await Self.scenario("manager_expiry", environment: ["FERRY_LINK_TTL": "2"]) { server, work in
             try await Self.largeFile(server, work, name: "big-expiry.bin")

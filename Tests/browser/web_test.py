@@ -196,6 +196,43 @@ def scenario_upload_and_small_download(driver, args):
     check(sha256(path) == hashlib.sha256(payload).hexdigest(), "small download has the right SHA-256")
 
 
+def upload_percent(driver):
+    text = text_of(driver, ".upload-status")
+    try:
+        return int(text.split("%")[0].split("— ")[-1])
+    except ValueError:
+        return 0
+
+
+def scenario_upload_reload(driver, args):
+    """A throttled upload through tus, the page reloaded midway, the same file picked again: it
+    continues from where the server stands and the file's SHA-256 is right."""
+    sign_in(driver, args)
+    payload = os.urandom(48 * 1024 * 1024)
+    source = os.path.join(args.work, "resumed-upload.bin")
+    with open(source, "wb") as f:
+        f.write(payload)
+    digest = hashlib.sha256(payload)
+    driver.get(args.base + "/upload")
+    wait(driver, 20, lambda d: "Up to" in text_of(d, ".limits"), "upload page ready")
+    throttle(driver, 4 * 1024 * 1024)
+    driver.find_element(By.CSS_SELECTOR, "input.file-input").send_keys(source)
+    wait(driver, 60, lambda d: upload_percent(d) >= 30, "the upload gets past 30% before the reload")
+    driver.refresh()
+    wait(driver, 20, lambda d: "Up to" in text_of(d, ".limits"), "upload page back after the reload")
+    throttle(driver, 64 * 1024 * 1024)
+    driver.find_element(By.CSS_SELECTOR, "input.file-input").send_keys(source)
+    wait(driver, 30, lambda d: "Continuing the interrupted upload from" in text_of(d, ".upload-status"),
+         "the picked file continues the interrupted upload")
+    wait(driver, 120, lambda d: d.current_url.startswith(args.base + "/files/"), "the upload completes on the file page")
+    file_id = driver.current_url.rsplit("/", 1)[1]
+    info = api(args, "GET", f"/v1/files/{file_id}")
+    check(info["sha256"] == digest.hexdigest(), "the resumed upload has the right SHA-256")
+    check(info["name"] == "resumed-upload.bin", "the file has its name")
+    files = api(args, "GET", "/v1/files")["files"]
+    check(len([f for f in files if f["name"] == "resumed-upload.bin"]) == 1, "one file, not two")
+
+
 def start_managed(driver, args, file_id):
     driver.get(args.base + f"/files/{file_id}")
     button = wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "button.managed-download"),

@@ -42,23 +42,3 @@ export async function api(method, path, body) {
   if (response.status === 204) return null;
   return response.json();
 }
-
-/** Uploads with progress (XMLHttpRequest: fetch has no upload progress). Returns {promise, abort}. */
-export function upload(method, path, file, contentType, onProgress) {
-  const xhr = new XMLHttpRequest();
-  const promise = new Promise((resolve, reject) => {
-    xhr.open(method, path);
-    xhr.setRequestHeader('Content-Type', contentType || 'application/octet-stream');
-    xhr.upload.onprogress = (event) => onProgress?.(event.loaded, event.total || file.size);
-    xhr.onload = () => {
-      let body = null;
-      try { body = JSON.parse(xhr.responseText); } catch (_) { /* empty */ }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
-      else reject(new ApiError(xhr.status, body?.error?.code ?? null, body?.error?.message ?? `The server answered ${xhr.status}.`));
-    };
-    xhr.onerror = () => reject(new ApiError(0, 'network', 'The upload was interrupted by the network; nothing was stored.'));
-    xhr.onabort = () => reject(new ApiError(0, 'cancelled', 'Upload cancelled; nothing was stored.'));
-    xhr.send(file);
-  });
-  return { promise, abort: () => xhr.abort() };
-}

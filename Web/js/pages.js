@@ -1,5 +1,6 @@
 // The pages. Everything shown comes from the API and is inserted as text.
-import { api, upload as sendFile, ApiError } from './api.js';
+import { api } from './api.js';
+import { interrupted, tusUpload } from './tus.js';
 import { bytes, date, el, expectedTime, toast, cause } from './format.js';
 import { startManagedDownload } from './manager.js';
 
@@ -133,16 +134,19 @@ export async function files() {
 }
 
 /** A file picker with drag-and-drop, the limits explained first, progress and cancel. */
-function uploader({ label, method, path, onDone, single }) {
-  const input = el('input', { type: 'file', id: `file-${method}`, class: 'file-input' });
-  const zone = el('div', { class: 'drop' }, el('label', { for: `file-${method}` }, label, input), el('p', { class: 'muted' }, 'or drop a file here'));
+function uploader({ label, replace, onDone }) {
+  const id = `file-${replace ? 'replace' : 'new'}`;
+  const input = el('input', { type: 'file', id, class: 'file-input' });
+  const zone = el('div', { class: 'drop' }, el('label', { for: id }, label, input), el('p', { class: 'muted' }, 'or drop a file here'));
   const bar = el('progress', { max: '1', value: '0', hidden: true, 'aria-label': 'Upload progress' });
   const text = el('p', { class: 'upload-status', role: 'status' });
+  const pause = el('button', { class: 'secondary pause-upload', hidden: true }, 'Pause');
   const cancel = el('button', { class: 'danger', hidden: true }, 'Cancel upload');
   const rules = el('p', { class: 'muted limits' });
   limits().then((l) => {
     rules.textContent = `Up to ${bytes(l.max_upload_bytes)}` +
-      (l.allowed_types ? `; types allowed: ${l.allowed_types.join(', ')}` : '; any type') + '.';
+      (l.allowed_types ? `; types allowed: ${l.allowed_types.join(', ')}` : '; any type') + '.' +
+      ' An interrupted upload continues when you pick the same file again.';
   });
   function allowed(type, list) {
     return !list || list.some((pattern) => pattern.endsWith('/*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type);
@@ -150,38 +154,49 @@ function uploader({ label, method, path, onDone, single }) {
   async function send(file) {
     const l = await limits();
     if (file.size > l.max_upload_bytes) {
-      text.className = 'error';
+      text.className = 'upload-status error';
       text.textContent = `${file.name} is ${bytes(file.size)}; the limit is ${bytes(l.max_upload_bytes)}. Nothing was sent.`;
       return;
     }
     const type = file.type || 'application/octet-stream';
     if (!allowed(type, l.allowed_types)) {
-      text.className = 'error';
+      text.className = 'upload-status error';
       text.textContent = `${file.name} is ${type}, which this server does not accept (${l.allowed_types.join(', ')}). Nothing was sent.`;
       return;
     }
+    const earlier = await interrupted(file, replace);
+    const note = earlier ? `Continuing the interrupted upload from ${Math.floor((earlier.offset * 100) / Math.max(1, file.size))}% — ` : '';
     const started = performance.now();
-    const target = single ? path : `${path}?name=${encodeURIComponent(file.name)}`;
-    const transfer = sendFile(method, target, file, type, (sent, total) => {
-      bar.max = String(total);
-      bar.value = String(sent);
-      const rate = sent / Math.max(0.001, (performance.now() - started) / 1000);
-      text.className = '';
-      text.textContent = `${Math.floor((sent * 100) / total)}% — ${bytes(sent)} of ${bytes(total)} — ${bytes(rate)}/s`;
+    const first = earlier?.offset ?? 0;
+    const transfer = tusUpload(file, {
+      type, replace, onProgress: (sent, total) => {
+        bar.max = String(Math.max(1, total));
+        bar.value = String(sent);
+        const rate = (sent - first) / Math.max(0.001, (performance.now() - started) / 1000);
+        text.className = 'upload-status';
+        text.textContent = `${note}${Math.floor((sent * 100) / Math.max(1, total))}% — ${bytes(sent)} of ${bytes(total)} — ${bytes(rate)}/s`;
+      },
     });
     bar.hidden = false;
+    pause.hidden = false;
     cancel.hidden = false;
-    cancel.onclick = () => transfer.abort();
+    pause.textContent = 'Pause';
+    pause.onclick = () => {
+      if (pause.textContent === 'Pause') { transfer.pause(); pause.textContent = 'Resume'; } else { transfer.resume(); pause.textContent = 'Pause'; }
+    };
+    cancel.onclick = () => transfer.cancel();
     try {
-      const result = await transfer.promise;
-      text.className = 'ok';
+      const fileId = await transfer.promise;
+      const result = await api('GET', `/v1/files/${encodeURIComponent(fileId)}`);
+      text.className = 'upload-status ok';
       text.textContent = `Uploaded ${file.name} (${bytes(file.size)}); SHA-256 ${result.sha256.slice(0, 12)}…`;
       onDone?.(result);
     } catch (error) {
-      text.className = 'error';
+      text.className = 'upload-status error';
       text.textContent = error.code === 'too_large' || error.code === 'type_not_allowed'
         ? `${error.message} Nothing was stored.` : error.message;
     } finally {
+      pause.hidden = true;
       cancel.hidden = true;
     }
   }
@@ -194,12 +209,12 @@ function uploader({ label, method, path, onDone, single }) {
     const file = event.dataTransfer.files[0];
     if (file) send(file);
   });
-  return el('div', {}, rules, zone, bar, text, cancel);
+  return el('div', {}, rules, zone, bar, text, pause, cancel);
 }
 
 export async function upload() {
   return el('section', {}, el('h1', {}, 'Upload a file'),
-    uploader({ label: 'Choose a file', method: 'POST', path: '/v1/files', onDone: (file) => location.assign(`/files/${file.id}`) }));
+    uploader({ label: 'Choose a file', onDone: (file) => location.assign(`/files/${file.id}`) }));
 }
 
 export async function file(me, id) {
@@ -277,7 +292,7 @@ export async function file(me, id) {
         },
       }, el('label', { for: 'grant-user' }, 'Username', who), el('button', { type: 'submit' }, 'Share')),
       el('h2', {}, 'Replace content'),
-      uploader({ label: 'Choose the new content', method: 'PUT', path: `/v1/files/${encodeURIComponent(id)}/content`, single: true, onDone: () => location.reload() }),
+      uploader({ label: 'Choose the new content', replace: id, onDone: () => location.reload() }),
       el('h2', {}, 'Delete'),
       el('button', {
         class: 'danger', id: 'delete-file', onclick: async () => {
