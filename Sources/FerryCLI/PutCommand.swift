@@ -21,10 +21,18 @@ struct PutCommand: AsyncParsableCommand {
     var type: String?
     @Option(name: .long, help: "Replace the content of this file (a new version).") var replace: String?
     @Flag(name: .long, help: "Print progress events and the file as JSON lines.") var json = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "At most this many bytes a second (suffix K, M or G for KiB, MiB, GiB), as curl's.", valueName: "rate"))
+    var limitRate: String?
 
     func validate() throws {
         if path == "-" && name == nil {
             throw ValidationError("Name the upload with --name when reading standard input.")
+        }
+        if let limitRate, GetCommand.bytes(limitRate) == nil {
+            throw ValidationError("--limit-rate takes a rate like 500K, 20M or 1G (bytes a second).")
         }
     }
 
@@ -42,9 +50,10 @@ struct PutCommand: AsyncParsableCommand {
             }
             let file: RemoteFile
             if Downloader.isRegularFile(source) {
-                let options = ResumableUploadOptions(
+                var options = ResumableUploadOptions(
                     path: source, name: fileName, contentType: type, replace: replace,
                     stateDirectory: Self.stateDirectory)
+                options.maxBytesPerSecond = limitRate.flatMap(GetCommand.bytes)
                 let json = json
                 let report = progress
                 file = try await context.api().resumableUpload(options) { event in

@@ -302,11 +302,14 @@ struct FileChunks: AsyncSequence, Sendable {
     let path: String
     var range: Range<Int64>? = nil
     var progress: (@Sendable (Int64) -> Void)? = nil
+    /// Paces the reads (`--limit-rate`), and with them the upload.
+    var limiter: RateLimiter? = nil
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let path: String
         let end: Int64?
         let progress: (@Sendable (Int64) -> Void)?
+        let limiter: RateLimiter?
         var file: OpenFile?
         var offset: Int64
         var finished = false
@@ -325,6 +328,7 @@ struct FileChunks: AsyncSequence, Sendable {
                 finished = true
                 return nil
             }
+            try await limiter?.take(chunk.readableBytes)
             offset += Int64(chunk.readableBytes)
             progress?(offset)
             return chunk
@@ -340,6 +344,7 @@ struct FileChunks: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(path: path, end: range?.upperBound, progress: progress, offset: range?.lowerBound ?? 0)
+        AsyncIterator(
+            path: path, end: range?.upperBound, progress: progress, limiter: limiter, offset: range?.lowerBound ?? 0)
     }
 }

@@ -33,6 +33,8 @@ public struct ResumableUploadOptions: Sendable {
     public var chunkSize: Int64
     /// Attempts per chunk on network failures before giving up (then run again to resume).
     public var maxAttempts: Int
+    /// At most this many bytes a second (`--limit-rate`); nil: no limit.
+    public var maxBytesPerSecond: Int64?
 
     /// Creates options.
     public init(
@@ -107,12 +109,14 @@ extension FerryAPI {
         }
         guard var state else { throw FerryClientError(.unexpected, "No upload to continue.") }
         events(.started(name: options.name, total: size, alreadySent: offset))
+        let limiter = options.maxBytesPerSecond.map { RateLimiter(bytesPerSecond: $0) }
         var attempts = 0
         while true {
             let length = min(options.chunkSize, size - offset)
             let answer: Answer
             do {
-                answer = try await patch(state.url, path: options.path, offset: offset, length: length)
+                answer = try await patch(
+                    state.url, path: options.path, offset: offset, length: length, limiter: limiter)
             } catch let error as FerryClientError where error.kind == .network {
                 attempts += 1
                 guard attempts < options.maxAttempts else {
@@ -228,14 +232,17 @@ extension FerryAPI {
     }
 
     /// One chunk, streamed from the file.
-    func patch(_ url: String, path: String, offset: Int64, length: Int64) async throws -> Answer {
+    func patch(
+        _ url: String, path: String, offset: Int64, length: Int64, limiter: RateLimiter?
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = .PATCH
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "Tus-Resumable", value: "1.0.0")
         request.headers.add(name: "Upload-Offset", value: String(offset))
         request.headers.add(name: "Content-Type", value: "application/offset+octet-stream")
-        request.body = .stream(FileChunks(path: path, range: offset..<(offset + length)), length: .known(length))
+        request.body = .stream(
+            FileChunks(path: path, range: offset..<(offset + length), limiter: limiter), length: .known(length))
         return try await send(request, timeout: .hours(1))
     }
 

@@ -24,7 +24,8 @@ import Testing
         let stateDirectory = setup.home.appending(".local/state/ferry/uploads")
 
         let first = try ExternalTool.start(
-            path: ServeCommandTests.binary, ["put", source, "--json"], environment: env, directory: setup.home.path)
+            path: ServeCommandTests.binary, ["put", source, "--json", "--limit-rate", "24M"], environment: env,
+            directory: setup.home.path)
         // Killed once the server has acknowledged a chunk (the state file records it).
         try await Eventually.check(timeout: 60) {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []
@@ -70,7 +71,8 @@ import Testing
         try Data(TestData.bytes(64 * 1024 * 1024, seed: 52)).write(to: URL(fileURLWithPath: source))
         let stateDirectory = setup.home.appending(".local/state/ferry/uploads")
         let first = try ExternalTool.start(
-            path: ServeCommandTests.binary, ["put", source, "--json"], environment: env, directory: setup.home.path)
+            path: ServeCommandTests.binary, ["put", source, "--json", "--limit-rate", "16M"], environment: env,
+            directory: setup.home.path)
         try await Eventually.check(timeout: 60) {
             !((try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []).isEmpty
         }
