@@ -350,7 +350,7 @@ public final class Downloader: Sendable {
                 switch await transfer.failed(part: part, failure, generation: generation) {
                 case .retry(let attempt, let message):
                     events(.retry(message: message))
-                    try await Task.sleep(for: .milliseconds(Int64.random(in: 100...(200 << min(attempt, 5)))))
+                    try await RetryDelay.sleep(after: attempt)
                 case .refresh(let seen):
                     if let reason = try await transfer.refresh(
                         seen: seen, using: { try await self.refreshPlan(options.source) })

@@ -37,3 +37,12 @@ public actor RateLimiter {
         tokens = min(burst, tokens + seconds * bytesPerSecond)
     }
 }
+
+/// The client's wait before trying a failed request again: exponential with full jitter, from
+/// 100-200 ms after the first failure to at most 6.4 s.
+enum RetryDelay {
+    /// Waits before attempt `failures + 1`.
+    static func sleep(after failures: Int) async throws {
+        try await Task.sleep(for: .milliseconds(Int64.random(in: 100...(200 << min(failures, 5)))))
+    }
+}

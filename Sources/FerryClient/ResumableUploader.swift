@@ -126,7 +126,7 @@ extension FerryAPI {
                     )
                 }
                 events(.retry(message: "\(error.message); asking the server where the upload stands"))
-                try await Task.sleep(for: .milliseconds(Int64.random(in: 100...(200 << min(attempts, 5)))))
+                try await RetryDelay.sleep(after: attempts)
                 (offset, hasher) = try await realign(state, path: options.path, from: offset, hasher: hasher)
                 continue
             }
@@ -154,7 +154,7 @@ extension FerryAPI {
                     throw FerryClientError(.network, "The server kept refusing the upload; run the command again.")
                 }
                 events(.retry(message: "the server answered \(answer.status); continuing from where it stands"))
-                try await Task.sleep(for: .milliseconds(Int64.random(in: 100...(200 << min(attempts, 5)))))
+                try await RetryDelay.sleep(after: attempts)
                 (offset, hasher) = try await realign(state, path: options.path, from: offset, hasher: hasher)
             case 404, 410:
                 try? FileManager.default.removeItem(atPath: statePath)

@@ -35,37 +35,20 @@ struct Uploader: Sendable {
 
         let upload = try await services.store.beginUpload(key: key, sizeHint: declared)
         do {
-            var whole = SHA256()
-            var block = SHA256()
-            var blockFill: Int64 = 0
-            var blocks: [String] = []
-            var size: Int64 = 0
+            // The whole content's SHA-256 and each 8 MiB block's, as the bytes pass (tus uploads
+            // hash the same way, PATCH by PATCH).
+            var hasher = UploadHasher.fresh
             for try await buffer in request.body {
-                size += Int64(buffer.readableBytes)
-                if size > limit { throw Self.tooLarge(limit) }
-                buffer.withUnsafeReadableBytes { whole.update(bufferPointer: $0) }
-                // A copy shares storage; moving its reader index leaves `buffer` intact.
-                var rest = buffer
-                while rest.readableBytes > 0 {
-                    let take = Int(min(Int64(rest.readableBytes), FileRecord.blockSize - blockFill))
-                    rest.readWithUnsafeReadableBytes { raw in
-                        block.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[..<take]))
-                        return take
-                    }
-                    blockFill += Int64(take)
-                    if blockFill == FileRecord.blockSize {
-                        blocks.append(Hex.encode(block.finalize()))
-                        block = SHA256()
-                        blockFill = 0
-                    }
-                }
+                if hasher.offset + Int64(buffer.readableBytes) > limit { throw Self.tooLarge(limit) }
+                hasher.update(buffer)
                 try await upload.write(buffer)
             }
-            if blockFill > 0 { blocks.append(Hex.encode(block.finalize())) }
+            let size = hasher.offset
+            let blocks = hasher.allBlocks
             if let declared, declared != size {
                 throw FerryError(.badRequest, "The body ended after \(size) of \(declared) bytes; upload again.")
             }
-            let digest = Array(whole.finalize())
+            let digest = Array(hasher.whole?.finalize() ?? SHA256().finalize())
             if let expected, expected != digest {
                 throw FerryError(
                     .checksumMismatch,
