@@ -111,6 +111,7 @@ extension FerryAPI {
         events(.started(name: options.name, total: size, alreadySent: offset))
         let limiter = options.maxBytesPerSecond.map { RateLimiter(bytesPerSecond: $0) }
         var attempts = 0
+        var lockedWaits = 0
         while true {
             let length = min(options.chunkSize, size - offset)
             let answer: Answer
@@ -147,7 +148,18 @@ extension FerryAPI {
                 state.sentSHA256 = Hex.encode(hasher.finalize())
                 try save(state, to: statePath)
                 events(.progress(bytes: offset, total: size))
-            case 409, 423, 460, 503:
+            case 423:
+                // Another writer holds the upload, most often a request that broke off when a node
+                // died: its lease runs out within half a minute. Waiting for it is not a failure.
+                lockedWaits += 1
+                guard lockedWaits <= 30 else {
+                    try Self.check(answer)
+                    throw FerryClientError(.network, "The upload stayed locked; run the command again.")
+                }
+                let wait = answer.headers.first(name: "Retry-After").flatMap(Int.init) ?? 2
+                try await Task.sleep(for: .seconds(min(max(wait, 1), 10)))
+                (offset, hasher) = try await realign(state, path: options.path, from: offset, hasher: hasher)
+            case 409, 460, 503:
                 attempts += 1
                 guard attempts < options.maxAttempts else {
                     try Self.check(answer)

@@ -90,3 +90,64 @@ import Testing
         #expect(lines.last?["sha256"] as? String == TestData.sha256(changed))
     }
 }
+
+/// The server killed with SIGKILL in the middle of a `ferry put`, started again on the same data:
+/// the upload continues from what the server had acknowledged, and the file is right.
+@Suite struct ServerKilledDuringUploadTests {
+    @Test func theServerKilledMidUploadAndRestartedLosesNothingAcknowledged() async throws {
+        let home = try TemporaryDirectory("ferry-put-server-kill")
+        defer { home.remove() }
+        let port = try FreePort.pick()
+        let token = Identifier.secret()
+        var serverEnv = ServeCommandTests.baseEnvironment
+        serverEnv["FERRY_DATA_DIR"] = home.appending("server")
+        serverEnv["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+        serverEnv["FERRY_BOOTSTRAP_TOKEN"] = token
+        let base = "http://127.0.0.1:\(port)"
+        func startServer() async throws -> ExternalTool.Running {
+            let server = try ExternalTool.start(path: ServeCommandTests.binary, ["serve"], environment: serverEnv)
+            try await Eventually.check(timeout: 60) {
+                (try? await ExternalTool.run("curl", ["-sf", "\(base)/healthz"], timeout: 5))?.status == 0
+            }
+            return server
+        }
+        var server = try await startServer()
+        defer { server.kill() }
+        var env = ServeCommandTests.baseEnvironment
+        env["HOME"] = home.path
+        env["FERRY_URL"] = base
+        env["FERRY_TOKEN"] = token
+        let bytes = TestData.bytes(128 * 1024 * 1024, seed: 54)
+        let source = home.appending("big.bin")
+        try Data(bytes).write(to: URL(fileURLWithPath: source))
+        let stateDirectory = home.appending(".local/state/ferry/uploads")
+        func acknowledged() -> Int {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []
+            return files.compactMap { name -> Int? in
+                guard let data = FileManager.default.contents(atPath: stateDirectory + "/" + name),
+                    let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                else { return nil }
+                return state["sent"] as? Int
+            }.max() ?? 0
+        }
+        let put = try ExternalTool.start(
+            path: ServeCommandTests.binary, ["put", source, "--json", "--limit-rate", "32M"], environment: env,
+            directory: home.path)
+        try await Eventually.check(timeout: 60) { acknowledged() >= 32 * 1024 * 1024 }
+        server.kill()
+        _ = await server.wait(timeout: 10)
+        put.kill()
+        _ = await put.wait(timeout: 10)
+        let before = acknowledged()
+        server = try await startServer()
+        let again = await
+            (try ExternalTool.start(
+                path: ServeCommandTests.binary, ["put", source, "--json"], environment: env, directory: home.path))
+            .wait(timeout: 120)
+        #expect(again.status == 0, "\(again.stderr)")
+        let lines = PutResumeTests.events(again.stdout)
+        let started = try #require(lines.first { $0["event"] as? String == "started" })
+        #expect((started["bytes"] as? Int ?? 0) >= before, "re-sent what the server had acknowledged")
+        #expect(lines.last?["sha256"] as? String == TestData.sha256(bytes))
+    }
+}

@@ -14,9 +14,12 @@ struct UploadsController: Sendable {
     typealias Context = FerryRequestContext
     let services: FerryServices
 
-    /// How long a PATCH holds an upload's lease before renewing it (a writer that died lets go
-    /// after this).
-    static let leaseTime: TimeInterval = 120
+    /// How long a PATCH's lease on an upload lasts unless renewed: a writer that died (its node
+    /// killed) blocks the upload this long at most. A writer renews it before writing again once a
+    /// quarter of it has passed, so a writer that stalled past it stops before it writes another
+    /// byte (another writer may hold the upload by then). Nodes' clocks must agree within a few
+    /// seconds (the catalog compares lease times of different nodes).
+    static let leaseTime: TimeInterval = 30
     /// How long a completed upload's `HEAD` keeps answering with its file.
     static let completedKept: TimeInterval = 86_400
 
@@ -165,7 +168,9 @@ struct UploadsController: Sendable {
 
     static let gone = FerryError(.notFound, "No such upload: it was completed long ago, deleted, or expired.")
     static let locked = FerryError(
-        .uploadLocked, "Another request is writing this upload right now; retry in a moment.", retryAfter: 1)
+        .uploadLocked,
+        "Another request is writing this upload right now (or one that broke off; it lets go within \(Int(leaseTime)) seconds); retry in a moment.",
+        retryAfter: 5)
 
     /// Writes the request's body at `offset` under the upload's lease, records what was stored,
     /// and completes the upload when its last byte arrived. Returns the response's tus headers.
@@ -227,16 +232,17 @@ struct UploadsController: Sendable {
                         throw FerryError(
                             .badRequest, "The chunk goes past the upload's length of \(upload.length) bytes.")
                     }
+                    // The lease first: a writer that lost it must not write another byte.
+                    if ContinuousClock.now - renewed > .seconds(Self.leaseTime / 4) {
+                        try await renew(upload.id, holder: holder)
+                        renewed = ContinuousClock.now
+                    }
                     hasher.update(buffer)
                     buffer.withUnsafeReadableBytes {
                         chunkSHA1?.update(bufferPointer: $0)
                         chunkSHA256?.update(bufferPointer: $0)
                     }
                     try await append.write(buffer)
-                    if ContinuousClock.now - renewed > .seconds(Self.leaseTime / 4) {
-                        try await renew(upload.id, holder: holder)
-                        renewed = ContinuousClock.now
-                    }
                 }
             } catch {
                 // What arrived is kept (unless a checksum must vouch for the whole chunk).
