@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 from selenium import webdriver
@@ -145,10 +146,14 @@ def scenario_login(driver, args):
 def scenario_front_door(driver, args):
     """No session: every page sends the person to the sign-in page and back after signing in."""
     for page in ["/", "/upload"]:
+        # Off the app's pages first (cookies are deleted for the current origin, so still on it): a
+        # page still running would see its session go and redirect on its own.
+        driver.get(args.base + "/healthz")
         driver.delete_all_cookies()
         driver.get(args.base + page)
         wait(driver, 20, lambda d: d.find_elements(By.ID, "username"), f"{page} without a session shows the sign-in form")
-        check("/login?next=" in driver.current_url, f"{page} went to /login?next= ({driver.current_url})")
+        expected = "/login?next=" + urllib.parse.quote(page, safe="")
+        check(driver.current_url.endswith(expected), f"{page} went to {expected} ({driver.current_url})")
         check("Sign in or send" not in text_of(driver, "main"), "no bare API error instead of a form")
         driver.find_element(By.ID, "username").send_keys("admin")
         driver.find_element(By.ID, "password").send_keys(args.password)
