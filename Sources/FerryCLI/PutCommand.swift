@@ -58,7 +58,7 @@ struct PutCommand: AsyncParsableCommand {
                 let report = progress
                 file = try await context.api().resumableUpload(options) { event in
                     if json {
-                        Self.print(event)
+                        Self.print(event, path: source)
                     } else if case .progress(let bytes, _) = event {
                         report?(bytes)
                     } else if case .restart(let reason) = event {
@@ -94,10 +94,10 @@ struct PutCommand: AsyncParsableCommand {
     }
 
     /// One `--json` line per event, as `ferry get` prints them.
-    static func print(_ event: UploadEvent) {
+    static func print(_ event: UploadEvent, path: String) {
         switch event {
         case .started(let name, let total, let sent):
-            Terminal.json(["event": "started", "name": name, "total": total, "bytes": sent])
+            Terminal.json(["event": "started", "name": name, "path": path, "total": total, "bytes": sent])
         case .progress(let bytes, let total):
             Terminal.json(["event": "progress", "bytes": bytes, "total": total])
         case .retry(let message):
