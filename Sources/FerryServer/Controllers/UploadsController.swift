@@ -303,7 +303,6 @@ struct UploadsController: Sendable {
                 key: upload.blobKey, state: upload.storeState, range: hasher.offset...(upload.offset - 1))
             hasher.update(partial)
         }
-        hasher.whole = nil
         return hasher
     }
 
@@ -313,12 +312,7 @@ struct UploadsController: Sendable {
         _ upload: UploadRecord, hasher: UploadHasher, principal: Principal, request: Request, context: Context
     ) async throws -> FileRecord {
         await services.uploadHashes.remove(upload.id)
-        do {
-            try await services.store.finishResumable(
-                key: upload.blobKey, state: upload.storeState, length: upload.length)
-        } catch {
-            throw error
-        }
+        try await services.store.finishResumable(key: upload.blobKey, state: upload.storeState, length: upload.length)
         let sha256: String
         if let whole = hasher.whole {
             sha256 = Hex.encode(whole.finalize())
