@@ -43,12 +43,12 @@ struct SavedLogin: Codable {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let data = try JSONEncoder().encode(self)
         // Created 0600 before the token is written, replaced atomically.
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600])
-        else { throw FerryClientError(.unexpected, "Cannot write \(temporary).") }
-        guard rename(temporary, path) == 0 else { throw FerryClientError(.unexpected, "Cannot write \(path).") }
+        do {
+            try PrivateFile.replace(path, with: try JSONEncoder().encode(self))
+        } catch {
+            throw FerryClientError(.unexpected, "Cannot write \(path): \(error).")
+        }
     }
 }
 

@@ -92,6 +92,7 @@ extension FerryAPI {
                 hasher = prefix
             case .completed(let fileID):
                 try? FileManager.default.removeItem(atPath: statePath)
+                PrivateFile.removeLeftovers(of: statePath)
                 return try await file(id: fileID)
             case .restart(let reason):
                 events(.restart(reason: reason))
@@ -142,6 +143,7 @@ extension FerryAPI {
                 if let fileID = answer.headers.first(name: "Ferry-File-Id") {
                     events(.progress(bytes: offset, total: size))
                     try? FileManager.default.removeItem(atPath: statePath)
+                    PrivateFile.removeLeftovers(of: statePath)
                     return try await file(id: fileID)
                 }
                 state.sent = offset
@@ -170,6 +172,7 @@ extension FerryAPI {
                 (offset, hasher) = try await realign(state, path: options.path, from: offset, hasher: hasher)
             case 404, 410:
                 try? FileManager.default.removeItem(atPath: statePath)
+                PrivateFile.removeLeftovers(of: statePath)
                 throw FerryClientError(
                     .notFound,
                     "The upload is gone from the server (expired or deleted); run the command again to start over.")
@@ -289,11 +292,11 @@ extension FerryAPI {
     }
 
     func save(_ state: UploadState, to path: String) throws {
-        let data = try JSONEncoder().encode(state)
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
-            rename(temporary, path) == 0
-        else { throw FerryClientError(.unexpected, "Cannot write \(path).") }
+        do {
+            try PrivateFile.replace(path, with: try JSONEncoder().encode(state))
+        } catch {
+            throw FerryClientError(.unexpected, "Cannot write \(path): \(error).")
+        }
     }
 
     /// Hashes `range` of a file into `hasher`.

@@ -1,12 +1,13 @@
 import FerryAPIModels
 import FerryCore
-import FerryServer
 import FerryTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+
+@testable import FerryServer
 
 @Suite struct LinkTests {
     static let bytes = TestData.bytes(50_000, seed: 5)
@@ -283,5 +284,22 @@ import Testing
         ).signed(with: old.secret)
         #expect(LinkToken.verify(token, keys: SigningKeyring(keys: [new, old]).verifying) != nil)
         #expect(LinkToken.verify(token, keys: SigningKeyring(keys: [new]).verifying) == nil)
+    }
+
+    @Test func aGeneratedSigningKeyIsPrivateCompleteAndKept() throws {
+        let directory = NSTemporaryDirectory() + "ferry-keys-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = try FerryConfiguration(environment: ["FERRY_DATA_DIR": directory])
+        let first = try SigningKeyring.load(configuration)
+        let path = directory + "/signing-keys"
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1) & 0o777
+        #expect(mode == 0o600)
+        #expect(first.current.secret.count == 32)
+        // Nothing beside it: the temporary file is gone.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["signing-keys"])
+        #expect(try SigningKeyring.load(configuration).current.id == first.current.id)
+        // A second node creating it at the same moment keeps the first node's key.
+        try SigningKeyring.createSecretFile(path, contents: Array("kOther:AAAA\n".utf8))
+        #expect(try SigningKeyring.load(configuration).current.secret == first.current.secret)
     }
 }

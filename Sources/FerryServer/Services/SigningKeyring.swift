@@ -28,14 +28,45 @@ public struct SigningKeyring: Sendable {
             var generator = SystemRandomNumberGenerator()
             let secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
             let line = "k\(Identifier.random(bytes: 4)):\(Data(secret).base64EncodedString())\n"
-            guard manager.createFile(atPath: path, contents: Data(line.utf8), attributes: [.posixPermissions: 0o600])
-            else {
-                throw FerryConfiguration.Invalid(variable: "FERRY_DATA_DIR", problem: "cannot write \(path)")
-            }
+            try createSecretFile(path, contents: Array(line.utf8))
         }
         let text = try SecretFile.read(path, variable: "FERRY_SIGNING_KEYS")
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let keys = try FerryConfiguration.parseSigningKeys(text.replacingOccurrences(of: "\n", with: ","))
         return SigningKeyring(keys: keys)
+    }
+
+    /// Creates `path` holding `contents`, mode 0600 from its first byte and complete when it
+    /// appears: written under a temporary name, synced, then hard-linked into place. When another
+    /// node of a shared data dir created the file first, its key is kept (every node must use
+    /// the same one) and ours is dropped.
+    ///
+    /// By hand: Foundation's `createFile` writes through a temporary file with the default mode
+    /// and sets 0600 afterwards, so a secret was briefly readable by others and a kill left it.
+    static func createSecretFile(_ path: String, contents: [UInt8]) throws {
+        let temporary = path + ".new-" + Identifier.random(bytes: 8)
+        func failed(_ what: String) -> FerryConfiguration.Invalid {
+            let reason = String(cString: strerror(errno))
+            return FerryConfiguration.Invalid(variable: "FERRY_DATA_DIR", problem: "cannot \(what) \(path): \(reason)")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failed("write") }
+        defer { unlink(temporary) }
+        var written = 0
+        while written < contents.count {
+            let n = contents.withUnsafeBytes { write(fd, $0.baseAddress! + written, contents.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                close(fd)
+                throw failed("write")
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else {
+            close(fd)
+            throw failed("sync")
+        }
+        close(fd)
+        guard link(temporary, path) == 0 || errno == EEXIST else { throw failed("create") }
     }
 }
