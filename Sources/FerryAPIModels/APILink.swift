@@ -12,12 +12,15 @@ public struct APILinkRequest: Codable, Sendable, Equatable {
     public var singleUse: Bool?
     /// The client address it is bound to, if any.
     public var bindIP: String?
+    /// A password the link asks for (8 to 1024 characters); nil: none.
+    public var password: String?
 
     /// Creates a request.
     public init(
         ttlSeconds: Int? = nil, maxDownloads: Int? = nil, singleUse: Bool? = nil, bindIP: String? = nil,
-        disposition: String? = nil, filename: String? = nil
+        disposition: String? = nil, filename: String? = nil, password: String? = nil
     ) {
+        self.password = password
         self.ttlSeconds = ttlSeconds
         self.maxDownloads = maxDownloads
         self.singleUse = singleUse
@@ -27,7 +30,7 @@ public struct APILinkRequest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case disposition, filename
+        case disposition, filename, password
         case ttlSeconds = "ttl_seconds"
         case maxDownloads = "max_downloads"
         case singleUse = "single_use"
@@ -88,12 +91,15 @@ public struct APILink: Codable, Sendable, Equatable {
     @Nullable public var bindIP: String?
     /// When it was revoked; nil while it works.
     @Nullable public var revokedAt: String?
+    /// Whether it asks for a password (never the password itself).
+    public var password: Bool
 
     /// Creates a listing.
     public init(
         id: String, issuer: String, createdAt: String, expiresAt: String, strategy: String, maxDownloads: Int?,
-        downloadsUsed: Int, bindIP: String?, revokedAt: String?
+        downloadsUsed: Int, bindIP: String?, revokedAt: String?, password: Bool = false
     ) {
+        self.password = password
         self.id = id
         self.issuer = issuer
         self.createdAt = createdAt
@@ -106,7 +112,7 @@ public struct APILink: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, issuer, strategy
+        case id, issuer, strategy, password
         case createdAt = "created_at"
         case expiresAt = "expires_at"
         case maxDownloads = "max_downloads"
@@ -115,6 +121,34 @@ public struct APILink: Codable, Sendable, Equatable {
         case revokedAt = "revoked_at"
     }
 
+}
+
+/// A change to a link (`PATCH /v1/links/{id}`): `password` set to a new one, or to null to
+/// remove it. Every cookie and remembered check of the old password ends.
+public struct APILinkUpdate: Codable, Sendable, Equatable {
+    /// The new password; nil removes it.
+    public var password: String?
+
+    /// Creates a change.
+    public init(password: String?) { self.password = password }
+
+    enum CodingKeys: String, CodingKey { case password }
+
+    /// `password` must be present (a string or null): a body without it changes nothing and is refused.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard container.contains(.password) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.password,
+                .init(codingPath: [], debugDescription: "password is missing: send a new one, or null to remove it"))
+        }
+        password = try container.decodeIfPresent(String.self, forKey: .password)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(password, forKey: .password)
+    }
 }
 
 /// The links of a file.

@@ -12,11 +12,12 @@ extension PostgresCatalog {
         try await self.rows(
             """
             INSERT INTO links (id, file_id, file_version, issuer_id, created_at, expires_at, strategy, max_downloads,
-                               bind_ip, disposition, filename, revoked_at)
+                               bind_ip, disposition, filename, revoked_at, password_hash)
             VALUES (\(link.id), \(link.fileID), \(link.fileVersion), \(link.issuerID),
                     \(link.createdAt.timeIntervalSince1970), \(link.expiresAt.timeIntervalSince1970), \(link.strategy),
                     \(link.maxDownloads)::INTEGER, \(link.bindIP)::TEXT, \(link.disposition.rawValue),
-                    \(link.filename)::TEXT, \(link.revokedAt?.timeIntervalSince1970)::DOUBLE PRECISION)
+                    \(link.filename)::TEXT, \(link.revokedAt?.timeIntervalSince1970)::DOUBLE PRECISION,
+                    \(link.passwordHash)::TEXT)
             """)
     }
 
@@ -25,7 +26,7 @@ extension PostgresCatalog {
             """
             SELECT l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id, iu.username AS issuer_name,
                    l.created_at AS link_created_at, l.expires_at, l.strategy, l.max_downloads, l.bind_ip,
-                   l.disposition, l.filename AS link_filename, l.revoked_at
+                   l.disposition, l.filename AS link_filename, l.revoked_at, l.password_hash
             FROM links l JOIN users iu ON iu.id = l.issuer_id WHERE l.id = \(id)
             """
         ).first.map(Self.link)
@@ -70,7 +71,7 @@ extension PostgresCatalog {
             """
             SELECT l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id, iu.username AS issuer_name,
                    l.created_at AS link_created_at, l.expires_at, l.strategy, l.max_downloads, l.bind_ip,
-                   l.disposition, l.filename AS link_filename, l.revoked_at,
+                   l.disposition, l.filename AS link_filename, l.revoked_at, l.password_hash,
                    (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) AS used
             FROM links l JOIN users iu ON iu.id = l.issuer_id
             WHERE l.file_id = \(fileID) AND l.expires_at > \(now.timeIntervalSince1970 - 86_400)
@@ -82,6 +83,11 @@ extension PostgresCatalog {
     public func revokeLink(id: String, now: Date) async throws -> LinkRecord? {
         try await self.rows(
             "UPDATE links SET revoked_at = \(now.timeIntervalSince1970) WHERE id = \(id) AND revoked_at IS NULL")
+        return try await link(id: id)
+    }
+
+    public func setLinkPassword(id: String, passwordHash: String?) async throws -> LinkRecord? {
+        try await self.rows("UPDATE links SET password_hash = \(passwordHash)::TEXT WHERE id = \(id)")
         return try await link(id: id)
     }
 
@@ -103,6 +109,7 @@ extension PostgresCatalog {
             expiresAt: try date(row["expires_at"]), strategy: try row["strategy"].decode(String.self),
             maxDownloads: try row["max_downloads"].decode(Int?.self), bindIP: try row["bind_ip"].decode(String?.self),
             disposition: ContentDisposition.Kind(rawValue: try row["disposition"].decode(String.self)) ?? .attachment,
-            filename: try row["link_filename"].decode(String?.self), revokedAt: try optionalDate(row["revoked_at"]))
+            filename: try row["link_filename"].decode(String?.self), revokedAt: try optionalDate(row["revoked_at"]),
+            passwordHash: try row["password_hash"].decode(String?.self))
     }
 }

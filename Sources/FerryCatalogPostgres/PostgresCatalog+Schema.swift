@@ -139,6 +139,7 @@ extension PostgresCatalog {
                 "CREATE INDEX uploads_expiry ON uploads(expires_at)",
             ]
         ),
+        (6, ["ALTER TABLE links ADD COLUMN password_hash TEXT"]),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

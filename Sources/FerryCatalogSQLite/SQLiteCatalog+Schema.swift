@@ -107,6 +107,9 @@ extension SQLiteCatalog {
         migrator.registerMigration("v6-uploads") { db in
             try db.execute(sql: SQLiteCatalog.uploadsTable)
         }
+        migrator.registerMigration("v7-link-passwords") { db in
+            try db.execute(sql: "ALTER TABLE links ADD COLUMN password_hash TEXT")
+        }
         return migrator
     }
 

@@ -109,6 +109,8 @@ public protocol Catalog: Sendable {
     func links(fileID: String, now: Date) async throws -> [LinkSummary]
     /// Marks a link revoked (idempotent); returns the link as it is now.
     func revokeLink(id: String, now: Date) async throws -> LinkRecord?
+    /// Sets or (nil) removes a link's password hash; returns the link as it is now.
+    func setLinkPassword(id: String, passwordHash: String?) async throws -> LinkRecord?
     /// Deletes at most `limit` links (with their taken downloads) that expired before `before`;
     /// returns how many. Every `/d/` redirect issues a link, so without this the table only grows.
     func pruneLinks(expiredBefore before: Date, limit: Int) async throws -> Int

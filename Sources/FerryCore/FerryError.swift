@@ -21,6 +21,10 @@ public struct FerryError: Error, Sendable, CustomStringConvertible {
         public static let checksumMismatch = Code(400, "checksum_mismatch")
         /// 401: no or unknown credentials.
         public static let unauthenticated = Code(401, "unauthenticated")
+        /// 401: a password-protected link without a password.
+        public static let passwordRequired = Code(401, "password_required")
+        /// 401: a password-protected link with the wrong password.
+        public static let wrongPassword = Code(401, "wrong_password")
         /// 403: authenticated, but no right to this file or action.
         public static let forbidden = Code(403, "forbidden")
         /// 403: signed link checked after its expiry.

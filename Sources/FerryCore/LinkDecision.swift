@@ -8,9 +8,12 @@
 /// function of what the handler gathered (the verified token, the link's state from the catalog,
 /// the client, the clock). The handler does the I/O before it and acts and audits after it.
 ///
-/// Checks, in order: signature -> revoked -> expiry -> address binding -> file exists -> version
-/// -> issuer's access -> link previews (limited links) -> downloads left.
+/// Checks, in order: signature -> revoked -> expiry -> password -> address binding -> file exists
+/// -> version -> issuer's access -> link previews (limited links) -> downloads left.
 public enum LinkDecision: Equatable, Sendable {
+    /// The link has a password and `password` was nil: check it (slow hash, rate limit: I/O the
+    /// handler does) and decide again with the verdict. Nothing after the password was looked at.
+    case checkPassword
     /// Refused with this code and message (also the audit's `detail.code`).
     case refuse(Refusal)
     /// Served; `takesDownload` when the client must take one of a limited link's downloads if the
@@ -34,10 +37,21 @@ public enum LinkDecision: Equatable, Sendable {
         "SkypeUriPreview", "Mattermost", "Iframely", "Google-PageRenderer",
     ]
 
+    /// What the client showed for a password link, once checked.
+    public enum PasswordVerdict: Equatable, Sendable {
+        /// The right password, or a cookie or fast digest issued for it.
+        case accepted
+        /// No password at all.
+        case missing
+        /// A wrong password (or a cookie of a password that was changed).
+        case wrong
+    }
+
     /// Decides a request. `token` is nil when its signature did not verify; `state` is nil when
-    /// the catalog has no such link.
+    /// the catalog has no such link; `password` is nil until the handler checked one.
     public static func decide(
-        token: LinkToken?, state: LinkState?, clientIP: String, userAgent: String, now: Date
+        token: LinkToken?, state: LinkState?, clientIP: String, userAgent: String, now: Date,
+        password: PasswordVerdict? = nil
     ) -> LinkDecision {
         guard let token else {
             return refuse(.invalidSignature, "This link is not valid: it was altered or its signing key was retired.")
@@ -51,6 +65,14 @@ public enum LinkDecision: Equatable, Sendable {
         if now.timeIntervalSince1970 >= Double(token.expiresAt) {
             let at = HTTPDate.rfc3339(Date(timeIntervalSince1970: Double(token.expiresAt)))
             return refuse(.linkExpired, "This download link expired at \(at). Ask for a fresh link.")
+        }
+        if state.link.passwordHash != nil {
+            switch password {
+            case nil: return .checkPassword
+            case .missing?: return refuse(.passwordRequired, passwordRequiredMessage)
+            case .wrong?: return refuse(.wrongPassword, wrongPasswordMessage)
+            case .accepted?: break
+            }
         }
         if let bound = token.bindIP, IPAddress.parse(bound) != IPAddress.parse(clientIP) {
             return refuse(
@@ -72,6 +94,12 @@ public enum LinkDecision: Equatable, Sendable {
         if state.downloadsUsed >= max { return refuse(.linkUsed, linkUsedMessage) }
         return .serve(file: file, takesDownload: true)
     }
+
+    /// What a client without the password of a password link hears.
+    public static let passwordRequiredMessage =
+        "This link is protected by a password: send it as HTTP Basic credentials with any user name (curl -u :PASSWORD), or open the link in a browser."
+    /// What a client with a wrong password hears.
+    public static let wrongPasswordMessage = "The password is wrong. Check it with the person who sent the link."
 
     /// What a client hears when the last download went to another client.
     public static let linkUsedMessage = "Every download of this link has been used. Ask the sender for a new link."

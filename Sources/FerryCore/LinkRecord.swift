@@ -32,13 +32,16 @@ public struct LinkRecord: Hashable, Sendable {
     public var filename: String?
     /// When it was revoked; nil while it works.
     public var revokedAt: Date?
+    /// The slow hash (bcrypt) of the link's password; nil: no password (API.md "Password-protected links").
+    public var passwordHash: String?
 
     /// Creates a link record.
     public init(
         id: String, fileID: String, fileVersion: Int, issuerID: String, issuerName: String, createdAt: Date,
         expiresAt: Date, strategy: String, maxDownloads: Int?, bindIP: String?, disposition: ContentDisposition.Kind,
-        filename: String?, revokedAt: Date?
+        filename: String?, revokedAt: Date?, passwordHash: String? = nil
     ) {
+        self.passwordHash = passwordHash
         self.id = id
         self.fileID = fileID
         self.fileVersion = fileVersion

@@ -353,6 +353,21 @@ public enum CatalogContract {
         #expect(
             try await catalog.revokeLink(id: plain.id, now: t0.addingTimeInterval(9))?.revokedAt == revoked?.revokedAt)
         #expect(try await catalog.revokeLink(id: "nope", now: t0) == nil)
+        // A password hash is stored, read by every query of links, changed and removed.
+        var locked = link(f, issuer: ann, at: t0.addingTimeInterval(2))
+        locked.passwordHash = "$2b$11$first"
+        try await catalog.insertLink(locked)
+        #expect(try await catalog.link(id: locked.id)?.passwordHash == "$2b$11$first")
+        #expect(
+            try await catalog.linkState(id: locked.id, clientKey: "c", now: t0)?.link.passwordHash == "$2b$11$first")
+        #expect(
+            try await catalog.setLinkPassword(id: locked.id, passwordHash: "$2b$11$second")?.passwordHash
+                == "$2b$11$second")
+        #expect(
+            try await catalog.links(fileID: f.id, now: t0).first { $0.link.id == locked.id }?.link.passwordHash
+                == "$2b$11$second")
+        #expect(try await catalog.setLinkPassword(id: locked.id, passwordHash: nil)?.passwordHash == nil)
+        #expect(try await catalog.setLinkPassword(id: "nope", passwordHash: "x") == nil)
         // Links expired more than a day ago drop out of the listing.
         #expect(try await catalog.links(fileID: f.id, now: t0.addingTimeInterval(2 * 86_400)).isEmpty)
     }

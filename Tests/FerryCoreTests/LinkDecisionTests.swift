@@ -16,7 +16,7 @@ import Testing
                 id: "link1", fileID: "file1", fileVersion: 2, issuerID: "u1", issuerName: "ann",
                 createdAt: Date(timeIntervalSince1970: 0), expiresAt: Date(timeIntervalSince1970: 1_000),
                 strategy: "server", maxDownloads: 1, bindIP: nil, disposition: .attachment, filename: nil,
-                revokedAt: nil),
+                revokedAt: nil, passwordHash: "$2b$11$hash"),
             file: FileRecord(
                 id: "file1", name: "a.bin", size: 10, contentType: "application/octet-stream", sha256: "00",
                 version: 2, ownerID: "u1", ownerName: "ann", createdAt: Date(timeIntervalSince1970: 0),
@@ -25,9 +25,11 @@ import Testing
         var clientIP = "192.0.2.1"
         var userAgent = "curl/8"
         var now = Date(timeIntervalSince1970: 500)
+        var password: LinkDecision.PasswordVerdict? = .accepted
 
         func decide() -> LinkDecision {
-            LinkDecision.decide(token: token, state: state, clientIP: clientIP, userAgent: userAgent, now: now)
+            LinkDecision.decide(
+                token: token, state: state, clientIP: clientIP, userAgent: userAgent, now: now, password: password)
         }
     }
 
@@ -37,6 +39,8 @@ import Testing
         ("unknown link", "invalid_signature", "fresh one", { $0.state = nil }),
         ("revoked", "link_revoked", "revoked", { $0.state?.link.revokedAt = Date(timeIntervalSince1970: 100) }),
         ("expired", "link_expired", "expired at", { $0.now = Date(timeIntervalSince1970: 1_000) }),
+        ("no password", "password_required", "protected by a password", { $0.password = .missing }),
+        ("wrong password", "wrong_password", "password is wrong", { $0.password = .wrong }),
         ("bound elsewhere", "ip_mismatch", "another network", { $0.token?.bindIP = "198.51.100.7" }),
         ("file deleted", "file_gone", "deleted", { $0.state?.file = nil }),
         ("file replaced", "file_changed", "replaced", { $0.state?.file?.version = 3 }),
@@ -55,6 +59,25 @@ import Testing
         unlimited.state?.link.maxDownloads = nil
         unlimited.userAgent = "Slackbot 1.0"  // previews are refused on limited links only
         #expect(unlimited.decide() == .serve(file: unlimited.state!.file!, takesDownload: false))
+    }
+
+    @Test func aPasswordIsAskedForOnlyAfterExpiryAndOnlyOnPasswordLinks() {
+        var unchecked = Facts()
+        unchecked.password = nil
+        #expect(unchecked.decide() == .checkPassword)
+        // Nothing before the password step needs it: an expired link says so without a check.
+        unchecked.now = Date(timeIntervalSince1970: 2_000)
+        guard case .refuse(let refusal) = unchecked.decide() else {
+            Issue.record("an expired link was served")
+            return
+        }
+        #expect(refusal.code == .linkExpired)
+        var plain = Facts()
+        plain.state?.link.passwordHash = nil
+        plain.password = nil
+        #expect(plain.decide() == .serve(file: plain.state!.file!, takesDownload: true))
+        plain.password = .wrong  // a link without a password ignores any
+        #expect(plain.decide() == .serve(file: plain.state!.file!, takesDownload: true))
     }
 
     @Test func eachCauseAloneIsRefusedWithItsCode() {

@@ -114,8 +114,14 @@ import Testing
             let r = try await ExternalTool.run(
                 "python3", ["-c", sender, String(server.port), server.adminToken, payload])
             #expect(r.status == 0, "\(r.stderr)")
-            // The server notices the cut and aborts the blob; wait for that, bounded.
-            try await Eventually.check(timeout: 20) { server.blobFiles().isEmpty }
+            // The server notices the cut and answers the request (its completion is counted in
+            // the metrics, whatever the status); only then is there something to check. (Waiting
+            // for no blob was true at once, before the server had even read the request.)
+            try await Eventually.check(timeout: 20) {
+                String(decoding: server.services.metrics.render(), as: UTF8.self).contains(
+                    #"ferry_http_requests_total{route="/v1/files""#)
+            }
+            #expect(server.blobFiles().isEmpty)
             let page = try await server.services.catalog.files(
                 visibleTo: Principal(userID: "x", username: "admin", role: .admin, via: .token), now: Date(), limit: 10,
                 before: nil)

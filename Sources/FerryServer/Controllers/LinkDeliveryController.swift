@@ -13,25 +13,76 @@ struct LinkDeliveryController: Sendable {
 
     func addRoutes(to router: Router<Context>) {
         router.get("/t/{token}", use: deliver)
+        router.post("/t/{token}", use: submitPassword)
     }
 
-    @Sendable func deliver(_ request: Request, context: Context) async throws -> Response {
+    /// What one `/t/` request is about: the verified token, the link's state and the client.
+    struct Facts: Sendable {
+        var token: LinkToken?
+        var state: LinkState?
+        var clientIP: String
+        var userAgent: String
+        var clientKey: String
+        var now: Date
+        var path: String
+
+        func decide(password: LinkDecision.PasswordVerdict?) -> LinkDecision {
+            LinkDecision.decide(
+                token: token, state: state, clientIP: clientIP, userAgent: userAgent, now: now, password: password)
+        }
+    }
+
+    func facts(_ request: Request, context: Context) async throws -> Facts {
         let clientIP = services.clientIP(request, context: context)
         let userAgent = request.headers[.userAgent] ?? ""
-        let token = LinkToken.verify(try context.parameters.require("token"), keys: services.keyring.verifying)
+        let raw = try context.parameters.require("token")
+        let token = LinkToken.verify(raw, keys: services.keyring.verifying)
         // A client of a limited link is its address plus its User-Agent (API.md "Limited links").
         let clientKey = Hex.encode(SHA256.hash(data: Array("\(clientIP)\n\(userAgent)".utf8)).prefix(16))
         let now = services.now()
         var state: LinkState?
         if let token { state = try await services.catalog.linkState(id: token.linkID, clientKey: clientKey, now: now) }
-        let link = state?.link
-        if let link { context.notes.set("link_id", link.id) }
-        let failure = Failure(services: services, request: request, clientIP: clientIP, link: link)
-        switch LinkDecision.decide(token: token, state: state, clientIP: clientIP, userAgent: userAgent, now: now) {
+        if let link = state?.link { context.notes.set("link_id", link.id) }
+        return Facts(
+            token: token, state: state, clientIP: clientIP, userAgent: userAgent, clientKey: clientKey, now: now,
+            path: "/t/" + raw)
+    }
+
+    @Sendable func deliver(_ request: Request, context: Context) async throws -> Response {
+        let facts = try await facts(request, context: context)
+        let link = facts.state?.link
+        let failure = Failure(services: services, request: request, clientIP: facts.clientIP, link: link)
+        var decision = facts.decide(password: nil)
+        if case .checkPassword = decision, let link {
+            let verdict: LinkDecision.PasswordVerdict
+            do {
+                verdict = try await passwordVerdict(request, link: link, clientIP: facts.clientIP)
+            } catch let error as FerryError where error.code == .rateLimited {
+                _ = await failure.record(error)
+                guard LinkPasswordPage.wantsPage(request) else { throw error }
+                return LinkPasswordPage.response(
+                    path: facts.path, status: .tooManyRequests, error: error.message, retryAfter: error.retryAfter)
+            }
+            decision = facts.decide(password: verdict)
+        }
+        switch decision {
+        case .checkPassword:
+            throw FerryError(.internalError, "A password link was decided without its password.")
         case .refuse(let refusal):
-            throw await failure.record(refusal.error)
+            let error = await failure.record(refusal.error)
+            if refusal.code == .passwordRequired || refusal.code == .wrongPassword, LinkPasswordPage.wantsPage(request)
+            {
+                return LinkPasswordPage.response(
+                    path: facts.path, status: .unauthorized,
+                    error: refusal.code == .wrongPassword ? refusal.message : nil)
+            }
+            throw error
         case .serve(let file, let takesDownload):
-            guard let token, let link else { throw FerryError(.internalError, "A served link has no token.") }
+            guard let token = facts.token, let link else {
+                throw FerryError(.internalError, "A served link has no token.")
+            }
+            let clientKey = facts.clientKey
+            let now = facts.now
             var takeDownload: (@Sendable () async throws -> Void)?
             if takesDownload, let max = link.maxDownloads {
                 // Taken atomically only when bytes are about to go out (see Delivery.Options).
@@ -46,10 +97,74 @@ struct LinkDeliveryController: Sendable {
             let remaining = max(0, Int(Double(token.expiresAt) - now.timeIntervalSince1970))
             let options = Delivery.Options(
                 disposition: ContentDisposition(kind: token.disposition, filename: token.filename ?? file.name),
-                cacheControl: "private, max-age=\(remaining)", actor: link.issuerName, clientIP: clientIP,
+                cacheControl: "private, max-age=\(remaining)", actor: link.issuerName, clientIP: facts.clientIP,
                 auditDetail: ["link_id": .string(link.id), "via": "link"], beforeBytes: takeDownload)
             return try await Delivery(services: services).respond(file: file, request: request, options: options)
         }
+    }
+
+    /// The password a request shows: this link's cookie (browsers), else HTTP Basic with any user
+    /// name (programs). A cookie of a changed password counts as none, so the page asks again.
+    func passwordVerdict(
+        _ request: Request, link: LinkRecord, clientIP: String
+    ) async throws
+        -> LinkDecision.PasswordVerdict
+    {
+        if let cookie = request.cookies[LinkPasswords.cookieName]?.value,
+            services.linkPasswords.acceptsCookie(cookie, link: link)
+        {
+            return .accepted
+        }
+        return try await services.linkPasswords.check(Self.basicPassword(request), link: link, clientIP: clientIP)
+    }
+
+    /// The password of `Authorization: Basic` (the user name is ignored); nil without one.
+    static func basicPassword(_ request: Request) -> String? {
+        guard let authorization = request.headers[.authorization] else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+            let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return String(text[text.index(after: colon)...])
+    }
+
+    /// `POST /t/{token}`: the password page's form. The right password -> 303 back to the link
+    /// with a cookie scoped to it; a wrong one -> the page again (401), too many -> 429.
+    @Sendable func submitPassword(_ request: Request, context: Context) async throws -> Response {
+        let facts = try await facts(request, context: context)
+        let failure = Failure(services: services, request: request, clientIP: facts.clientIP, link: facts.state?.link)
+        guard request.headers[.origin] == services.configuration.publicOrigin else {
+            throw FerryError(.forbidden, "The password form must be sent from this link's own page.")
+        }
+        // Whatever comes before the password (signature, revoked, expiry) answers as it would on GET.
+        guard case .checkPassword = facts.decide(password: nil), let link = facts.state?.link else {
+            if case .refuse(let refusal) = facts.decide(password: nil) { throw await failure.record(refusal.error) }
+            throw FerryError(.badRequest, "This link has no password; open it directly.")
+        }
+        let body = try await request.body.collect(upTo: 8192)
+        let password = FormQuery(String(buffer: body)).get("password") ?? ""
+        let verdict: LinkDecision.PasswordVerdict
+        do {
+            verdict = try await services.linkPasswords.check(password, link: link, clientIP: facts.clientIP)
+        } catch let error as FerryError where error.code == .rateLimited {
+            _ = await failure.record(error)
+            return LinkPasswordPage.response(
+                path: facts.path, status: .tooManyRequests, error: error.message, retryAfter: error.retryAfter)
+        }
+        guard verdict == .accepted, let cookie = services.linkPasswords.cookieValue(link: link) else {
+            let refusal = FerryError(.wrongPassword, LinkDecision.wrongPasswordMessage)
+            _ = await failure.record(verdict == .missing ? FerryError(.passwordRequired, "") : refusal)
+            return LinkPasswordPage.response(
+                path: facts.path, status: .unauthorized,
+                error: verdict == .missing ? "Type the password." : refusal.message)
+        }
+        let lifetime = max(0, Int(link.expiresAt.timeIntervalSince(facts.now).rounded(.down)))
+        let setCookie =
+            "\(LinkPasswords.cookieName)=\(cookie); Path=\(facts.path); Max-Age=\(lifetime); HttpOnly; SameSite=Lax"
+            + (services.configuration.isSecure ? "; Secure" : "")
+        return Response(
+            status: .seeOther, headers: [.location: facts.path, .setCookie: setCookie, .cacheControl: "no-store"])
     }
 
     /// Audits a refused `/t/` request as `download.failed` with its code, then returns the error.

@@ -14,6 +14,7 @@ struct LinksController: Sendable {
         router.post("/v1/files/{id}/links", use: issue)
         router.get("/v1/files/{id}/links", use: list)
         router.delete("/v1/links/{id}", use: revoke)
+        router.patch("/v1/links/{id}", use: update)
     }
 
     @Sendable func issue(_ request: Request, context: Context) async throws -> Response {
@@ -53,9 +54,16 @@ struct LinksController: Sendable {
             bindIP = IPAddress.format(bytes)
         }
         let filename = try body.filename.map { try FileName.validate($0) }
+        var passwordHash: String?
+        if let password = body.password {
+            try LinkPasswords.validate(password)
+            passwordHash = try await LinkPasswords.hash(password)
+        }
         let issued = try await LinkIssuer(services: services).issue(
             file: file, principal: principal,
-            request: .init(ttl: ttl, disposition: kind, filename: filename, maxDownloads: maxDownloads, bindIP: bindIP),
+            request: .init(
+                ttl: ttl, disposition: kind, filename: filename, maxDownloads: maxDownloads, bindIP: bindIP,
+                passwordHash: passwordHash),
             clientIP: services.clientIP(request, context: context))
         return try JSONBody.response(
             APIIssuedLink(
@@ -75,18 +83,24 @@ struct LinksController: Sendable {
         return try JSONBody.response(APILinkList(links: links))
     }
 
-    @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
-        let principal = try context.requirePrincipal()
-        let id = try context.parameters.require("id")
+    /// The link `id` if the caller may manage it (its issuer, the file's owner, an admin); 404
+    /// otherwise, so others learn nothing about it.
+    func managedLink(_ id: String, principal: Principal) async throws -> LinkRecord {
         guard Identifier.isWellFormed(id), let link = try await services.catalog.link(id: id) else {
             throw FerryError(.notFound, "No such link.")
         }
         if link.issuerID != principal.userID && !principal.isAdmin {
-            // Only the file's owner may revoke others' links; others learn nothing about it.
             guard let file = try await services.catalog.file(id: link.fileID), file.ownerID == principal.userID else {
                 throw FerryError(.notFound, "No such link.")
             }
         }
+        return link
+    }
+
+    @Sendable func revoke(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
+        let principal = try context.requirePrincipal()
+        let id = try context.parameters.require("id")
+        let link = try await managedLink(id, principal: principal)
         guard link.strategy == "server" else {
             throw FerryError(
                 .notRevocable,
@@ -99,5 +113,35 @@ struct LinksController: Sendable {
                 at: services.now(), event: "link.revoked", actor: principal.username, fileID: link.fileID,
                 clientIP: services.clientIP(request, context: context), detail: ["link_id": .string(id)]))
         return .noContent
+    }
+
+    /// `PATCH /v1/links/{id}` `{"password": "..." | null}`: sets, changes or removes a server
+    /// link's password. The new hash ends every cookie and remembered check of the old password.
+    @Sendable func update(_ request: Request, context: Context) async throws -> APILink {
+        let principal = try context.requirePrincipal()
+        let id = try context.parameters.require("id")
+        let link = try await managedLink(id, principal: principal)
+        let body = try await JSONBody.decode(APILinkUpdate.self, from: request, context: context)
+        guard link.strategy == "server" else {
+            throw FerryError(
+                .badRequest, "Only links served by Ferry can have a password; a \(link.strategy) link cannot.")
+        }
+        var hash: String?
+        if let password = body.password {
+            try LinkPasswords.validate(password)
+            hash = try await LinkPasswords.hash(password)
+        }
+        guard let updated = try await services.catalog.setLinkPassword(id: id, passwordHash: hash) else {
+            throw FerryError(.notFound, "No such link.")
+        }
+        await services.audit.record(
+            AuditEvent(
+                at: services.now(), event: "link.updated", actor: principal.username, fileID: link.fileID,
+                clientIP: services.clientIP(request, context: context),
+                detail: ["link_id": .string(id), "password": .string(hash == nil ? "removed" : "set")]))
+        let used =
+            try await services.catalog.links(fileID: link.fileID, now: services.now())
+            .first { $0.link.id == id }?.downloadsUsed ?? 0
+        return APILink(LinkSummary(link: updated, downloadsUsed: used))
     }
 }

@@ -20,6 +20,7 @@ extension APIFile: ResponseEncodable {
 extension APIFileList: ResponseEncodable {}
 extension APIToken: ResponseEncodable {}
 extension APIGrant: ResponseEncodable {}
+extension APILink: ResponseEncodable {}
 extension APIAuditList: ResponseEncodable {}
 
 extension APIUser: ResponseEncodable {
@@ -47,7 +48,8 @@ extension APILink {
         self.init(
             id: link.id, issuer: link.issuerName, createdAt: HTTPDate.rfc3339(link.createdAt),
             expiresAt: HTTPDate.rfc3339(link.expiresAt), strategy: link.strategy, maxDownloads: link.maxDownloads,
-            downloadsUsed: summary.downloadsUsed, bindIP: link.bindIP, revokedAt: link.revokedAt.map(HTTPDate.rfc3339))
+            downloadsUsed: summary.downloadsUsed, bindIP: link.bindIP, revokedAt: link.revokedAt.map(HTTPDate.rfc3339),
+            password: link.passwordHash != nil)
     }
 }
 

@@ -18,6 +18,9 @@ extension FerryError {
         ]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if code == .unauthenticated { headers[.wwwAuthenticate] = "Bearer realm=\"ferry\"" }
+        if code == .passwordRequired || code == .wrongPassword {
+            headers[.wwwAuthenticate] = "Basic realm=\"Ferry link\", charset=\"UTF-8\""
+        }
         headers.append(contentsOf: extra)
         return Response(
             status: HTTPResponse.Status(code: code.status), headers: headers,

@@ -15,6 +15,7 @@ public final class FerryMetrics: Sendable {
     let bytesSent: CoreMetrics.Counter
     let uploadBytes: CoreMetrics.Counter
     let downloadsTaken: CoreMetrics.Counter
+    let linkPasswordHashes: CoreMetrics.Counter
 
     /// Creates a fresh registry with Ferry's metrics.
     public init() {
@@ -29,6 +30,7 @@ public final class FerryMetrics: Sendable {
         bytesSent = CoreMetrics.Counter(label: "ferry_bytes_sent_total", factory: factory)
         uploadBytes = CoreMetrics.Counter(label: "ferry_upload_bytes_total", factory: factory)
         downloadsTaken = CoreMetrics.Counter(label: "ferry_link_downloads_taken_total", factory: factory)
+        linkPasswordHashes = CoreMetrics.Counter(label: "ferry_link_password_hashes_total", factory: factory)
     }
 
     /// The handles of one route and status. Routes are the router's patterns (a bounded set),
@@ -95,5 +97,8 @@ public final class FerryMetrics: Sendable {
     func downloadTaken() { downloadsTaken.increment() }
 
     /// The Prometheus text exposition.
+    /// One slow hash of a link password (ideally one per client and link).
+    func linkPasswordHashed() { linkPasswordHashes.increment() }
+
     public func render() -> [UInt8] { registry.emitToBuffer() }
 }

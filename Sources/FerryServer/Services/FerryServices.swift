@@ -23,6 +23,8 @@ public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStrin
     public let keyring: SigningKeyring
     /// The running hashes of the tus uploads this node is writing.
     let uploadHashes = UploadHashes()
+    /// Password links: the slow hash once per client, then fast checks and cookies.
+    let linkPasswords: LinkPasswords
 
     /// Wires the parts together.
     public init(
@@ -39,6 +41,7 @@ public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStrin
         self.metrics = metrics
         self.audit = AuditLog(catalog: catalog, logger: logger, metrics: metrics)
         self.authenticator = Authenticator(catalog: catalog, configuration: configuration, now: now)
+        self.linkPasswords = LinkPasswords(catalog: catalog, keyring: keyring, metrics: metrics, now: now)
     }
 
     /// Forgets this node's running hashes of an upload, as if another node continued it (tests).

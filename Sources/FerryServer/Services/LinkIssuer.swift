@@ -14,6 +14,8 @@ struct LinkIssuer: Sendable {
         var filename: String?
         var maxDownloads: Int?
         var bindIP: String?
+        /// The slow hash of the link's password, when it has one (always a server link).
+        var passwordHash: String?
     }
 
     /// An issued link with its one-time URL.
@@ -28,7 +30,7 @@ struct LinkIssuer: Sendable {
     func issue(file: FileRecord, principal: Principal, request: Request, clientIP: String) async throws -> Issued {
         let now = services.now()
         let storeSigns =
-            services.store.canSignURLs && request.maxDownloads == nil
+            services.store.canSignURLs && request.maxDownloads == nil && request.passwordHash == nil
             && (request.bindIP == nil || services.store.canBindAddresses)
         // Links carry whole seconds. A store-signed one is dated this second (SigV4's X-Amz-Date)
         // and lives exactly its TTL from it (X-Amz-Expires = TTL, expires_at = date + TTL); a
@@ -45,7 +47,7 @@ struct LinkIssuer: Sendable {
             id: Identifier.make(), fileID: file.id, fileVersion: file.version, issuerID: principal.userID,
             issuerName: principal.username, createdAt: now, expiresAt: expires, strategy: "server",
             maxDownloads: request.maxDownloads, bindIP: request.bindIP, disposition: disposition,
-            filename: request.filename, revokedAt: nil)
+            filename: request.filename, revokedAt: nil, passwordHash: request.passwordHash)
         var url: String
         // A limited link is always served by Ferry: no store can count downloads. An address-bound
         // one too, unless a CDN binds the address (CloudFront custom policy).
@@ -77,6 +79,7 @@ struct LinkIssuer: Sendable {
             "max_downloads": link.maxDownloads.map { .int(Int64($0)) } ?? .null,
         ]
         if let bindIP = link.bindIP { detail["bind_ip"] = .string(bindIP) }
+        if link.passwordHash != nil { detail["password"] = .string("required") }
         await services.audit.record(
             AuditEvent(
                 at: now, event: "link.issued", actor: principal.username, fileID: file.id, clientIP: clientIP,
