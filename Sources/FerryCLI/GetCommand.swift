@@ -56,6 +56,13 @@ struct GetCommand: AsyncParsableCommand {
             valueName: "rate"))
     var limitRate: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "For a password link: the password on this file's first line (else FERRY_LINK_PASSWORD, else asked on a terminal).",
+            valueName: "file"))
+    var passwordFile: String?
+
     @Flag(name: .long, help: "One JSON object per line on stdout instead of a progress bar.")
     var json = false
 
@@ -83,8 +90,12 @@ struct GetCommand: AsyncParsableCommand {
                 guard let url = base ?? configuredURL else { return nil }
                 return FerryAPI(baseURL: url, token: token, httpClient: http)
             }
+            let password = try givenLinkPassword()
             if output == "-" {
-                try await stream(parsed, into: .standardOutput, downloader: downloader, context: context)
+                try await Self.askingForPassword(given: password) { password in
+                    try await stream(
+                        parsed, into: .standardOutput, downloader: downloader, context: context, password: password)
+                }
                 return
             }
             if let output, FileManager.default.fileExists(atPath: output), !output.hasSuffix("/"),
@@ -95,7 +106,9 @@ struct GetCommand: AsyncParsableCommand {
                     throw FerryClientError(.unexpected, "Cannot write to \(output).")
                 }
                 defer { try? handle.close() }
-                try await stream(parsed, into: handle, downloader: downloader, context: context)
+                try await Self.askingForPassword(given: password) { password in
+                    try await stream(parsed, into: handle, downloader: downloader, context: context, password: password)
+                }
                 return
             }
             let reporter = Reporter(mode: json ? .json : quiet ? .quiet : Terminal.stderrIsTerminal ? .bar : .lines)
@@ -107,8 +120,15 @@ struct GetCommand: AsyncParsableCommand {
                 return options
             }()
             do {
-                switch try await Self.untilSignalled({ try await downloader.download(options, events: reporter.report) }
-                ) {
+                let ending = try await Self.askingForPassword(given: password) { password in
+                    var withPassword = options
+                    withPassword.linkPassword = password
+                    let final = withPassword
+                    return try await Self.untilSignalled {
+                        try await downloader.download(final, events: reporter.report)
+                    }
+                }
+                switch ending {
                 case .finished(let result):
                     reporter.finish(result)
                 case .signalled(let signal):
@@ -120,6 +140,25 @@ struct GetCommand: AsyncParsableCommand {
                 reporter.failed(error)
                 throw error
             }
+        }
+    }
+
+    /// The password of a password link from `--password-file`, else `FERRY_LINK_PASSWORD`.
+    func givenLinkPassword() throws -> String? {
+        if let passwordFile { return try PasswordInput.firstLine(ofFile: passwordFile) }
+        if let value = ProcessInfo.processInfo.environment["FERRY_LINK_PASSWORD"], !value.isEmpty { return value }
+        return nil
+    }
+
+    /// Runs `work` with the given password; when the link turns out to need one and none was
+    /// given, asks on the terminal (if there is one) and runs it once more. Nothing was written
+    /// by the refused first try (the refusal comes before any byte).
+    static func askingForPassword<T>(given: String?, _ work: (String?) async throws -> T) async throws -> T {
+        do {
+            return try await work(given)
+        } catch let error as FerryClientError where error.code == "password_required" && given == nil {
+            guard PasswordInput.canAsk else { throw error }
+            return try await work(PasswordInput.ask("Password for this link: "))
         }
     }
 
@@ -161,7 +200,8 @@ struct GetCommand: AsyncParsableCommand {
     /// manifest, the server's `Repr-Digest`, or `--sha256`) end with exit 7 (what was written
     /// cannot be taken back, but the reader is told).
     func stream(
-        _ source: DownloadSource, into handle: FileHandle, downloader: Downloader, context: ClientContext
+        _ source: DownloadSource, into handle: FileHandle, downloader: Downloader, context: ClientContext,
+        password: String?
     ) async throws {
         var url = source.description
         var expected: (size: Int64?, sha256: String)?
@@ -170,7 +210,12 @@ struct GetCommand: AsyncParsableCommand {
         }
         let response: HTTPClientResponse
         do {
-            response = try await context.http.execute(HTTPClientRequest(url: url), timeout: .seconds(60))
+            var request = HTTPClientRequest(url: url)
+            if let password, case .url = source {
+                request.headers.add(
+                    name: "Authorization", value: "Basic " + Data(":\(password)".utf8).base64EncodedString())
+            }
+            response = try await context.http.execute(request, timeout: .seconds(60))
         } catch {
             throw FerryClientError(.network, "Could not reach the server: \(error)")
         }

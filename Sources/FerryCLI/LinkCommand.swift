@@ -13,9 +13,24 @@ struct LinkCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Downloads allowed (per client: address + User-Agent).") var maxDownloads: Int?
     @Flag(name: .long, help: "One download only.") var singleUse = false
     @Option(name: .long, help: "Only this client address may use the link.") var bindIP: String?
+    @Flag(name: .long, help: "Protect the link with a password, asked on the terminal (not echoed).")
+    var password = false
+    @Option(name: .long, help: "Protect the link with the password on this file's first line.")
+    var passwordFile: String?
 
     func validate() throws {
         if singleUse && maxDownloads != nil { throw ValidationError("Use --single-use or --max-downloads, not both.") }
+        if password && passwordFile != nil { throw ValidationError("Use --password or --password-file, not both.") }
+    }
+
+    /// The link's password, if one was asked for.
+    func linkPassword() throws -> String? {
+        if let passwordFile { return try PasswordInput.firstLine(ofFile: passwordFile) }
+        guard password else { return nil }
+        guard PasswordInput.canAsk else {
+            throw FerryClientError(.usage, "--password asks on a terminal; without one, use --password-file FILE.")
+        }
+        return try PasswordInput.askNew("Password for the link: ")
     }
 
     func run() async throws {
@@ -23,7 +38,8 @@ struct LinkCommand: AsyncParsableCommand {
             let link = try await context.api().createLink(
                 fileID: id,
                 options: LinkOptions(
-                    ttlSeconds: ttl, maxDownloads: maxDownloads, singleUse: singleUse ? true : nil, bindIP: bindIP))
+                    ttlSeconds: ttl, maxDownloads: maxDownloads, singleUse: singleUse ? true : nil, bindIP: bindIP,
+                    password: try linkPassword()))
             Terminal.out(link.url)
         }
     }

@@ -36,20 +36,8 @@ struct PasswdCommand: AsyncParsableCommand {
     }
 
     func readPassword(for username: String) throws -> String {
-        if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                throw FerryClientError(.usage, "Cannot read \(passwordFile).")
-            }
-            return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
-        }
-        if isatty(STDIN_FILENO) == 1 {
-            let first = getpass("New password for \(username): ").map { String(cString: $0) } ?? ""
-            let again = getpass("Again: ").map { String(cString: $0) } ?? ""
-            guard first == again else {
-                throw FerryClientError(.usage, "The two passwords differ; nothing was changed.")
-            }
-            return first
-        }
+        if let passwordFile { return try PasswordInput.firstLine(ofFile: passwordFile) }
+        if PasswordInput.canAsk { return try PasswordInput.askNew("New password for \(username): ") }
         return readLine(strippingNewline: true) ?? ""
     }
 }

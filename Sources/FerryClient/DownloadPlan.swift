@@ -76,6 +76,8 @@ public struct DownloadPlan: Sendable {
     public var acceptsRanges: Bool
     /// Whether a fresh link can be fetched (file ids and `/d/` URLs).
     public var refreshable: Bool
+    /// `Authorization` sent with every request of a plain URL: HTTP Basic for a password link.
+    public var authorization: String?
 
     var partCount: Int { size == 0 ? 0 : Int((size + partSize - 1) / partSize) }
 
@@ -135,10 +137,13 @@ public struct DownloadPlan: Sendable {
 
 extension DownloadPlan {
     /// Learns size, validator and name of a plain URL with a one-byte ranged GET.
-    static func probe(url: String, http: HTTPClient, userAgent: String, partSize: Int64) async throws -> DownloadPlan {
+    static func probe(
+        url: String, http: HTTPClient, userAgent: String, partSize: Int64, authorization: String? = nil
+    ) async throws -> DownloadPlan {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Range", value: "bytes=0-0")
         request.headers.add(name: "User-Agent", value: userAgent)
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {

@@ -50,6 +50,9 @@ public struct DownloadOptions: Sendable {
     public var expectedSHA256: String?
     /// At most this many bytes a second over all connections together (`--limit-rate`); nil: no limit.
     public var maxBytesPerSecond: Int64?
+    /// The password of a password link (API.md "Password-protected links"), sent as HTTP Basic
+    /// with every request of a plain URL; never sent to Ferry's API or to a store.
+    public var linkPassword: String?
 
     /// Creates options.
     public init(
@@ -167,8 +170,12 @@ public final class Downloader: Sendable {
     func makePlan(_ options: DownloadOptions) async throws -> DownloadPlan {
         if let manifest = try await manifest(for: options.source) { return DownloadPlan(manifest: manifest) }
         guard case .url(let url) = options.source else { preconditionFailure("a Ferry source has a manifest") }
-        return try await DownloadPlan.probe(
-            url: url, http: http, userAgent: userAgent, partSize: options.partSize ?? 8 * 1024 * 1024)
+        let authorization = options.linkPassword.map { "Basic " + Data(":\($0)".utf8).base64EncodedString() }
+        var plan = try await DownloadPlan.probe(
+            url: url, http: http, userAgent: userAgent, partSize: options.partSize ?? 8 * 1024 * 1024,
+            authorization: authorization)
+        plan.authorization = authorization
+        return plan
     }
 
     /// The resume plan of a Ferry file (a file id or a `/d/` URL) from its server; nil for a plain URL.
@@ -388,6 +395,7 @@ public final class Downloader: Sendable {
         let range = (whole.lowerBound + skip)...whole.upperBound
         var request = HTTPClientRequest(url: plan.url)
         request.headers.add(name: "User-Agent", value: userAgent)
+        if let authorization = plan.authorization { request.headers.add(name: "Authorization", value: authorization) }
         if plan.acceptsRanges {
             request.headers.add(name: "Range", value: "bytes=\(range.lowerBound)-\(range.upperBound)")
             if let validator = plan.rangeValidator { request.headers.add(name: "If-Range", value: validator) }
