@@ -64,6 +64,14 @@ import Testing
         try await Self.scenario("upload_reload")
     }
 
+    /// Issue 22: a password link made on the page; a recipient's browser gets the password page,
+    /// a wrong then the right password, the download, and a ranged resume without asking again.
+    @Test func aPasswordLinkInTheBrowserAsksOnceAndResumesWithoutAsking() async throws {
+        try await Self.scenario("password_link") { server, work in
+            try await Self.largeFile(server, work, name: "secret.bin", mebibytes: 24)
+        }
+    }
+
     @Test func managerCompletesThroughExpiringLinks() async throws {
         try await Self.scenario("manager_expiry", environment: ["FERRY_LINK_TTL": "2"]) { server, work in
             try await Self.largeFile(server, work, name: "big-expiry.bin")

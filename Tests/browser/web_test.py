@@ -326,6 +326,42 @@ def scenario_revoked(driver, args):
     check(not os.path.exists(os.path.join(args.downloads, name)), "nothing handed over")
 
 
+def scenario_password_link(driver, args):
+    """A password link made on the file page, opened by a recipient without a session: the page
+    asks, a wrong password is refused on the page, the right one starts the download, and a ranged
+    request of the browser's own (as its resume sends) needs no password again (the cookie)."""
+    file_id, name, expected = args.file
+    sign_in(driver, args)
+    driver.get(args.base + f"/files/{file_id}")
+    wait(driver, 20, lambda d: d.find_elements(By.ID, "link-password"), "the link form offers a password")
+    driver.find_element(By.ID, "link-password").send_keys("open sesame 42")
+    driver.find_element(By.CSS_SELECTOR, "form.inline button[type=submit]").click()
+    wait(driver, 20, lambda d: "/t/" in text_of(d, "#link-url"), "the link is shown once")
+    url = text_of(driver, "#link-url").strip()
+    wait(driver, 20, lambda d: "yes" in [c.strip() for c in d.execute_script(
+        "return [...document.querySelectorAll('tbody tr td:nth-child(4)')].map(t => t.textContent)")],
+        "the links list says the link has a password")
+    driver.delete_all_cookies()
+    throttle(driver, 8 * 1024 * 1024)
+    driver.get(url)
+    wait(driver, 20, lambda d: text_of(d, "main h1") == "This download needs a password", "the password page")
+    driver.find_element(By.ID, "password").send_keys("wrong password")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver, 20, lambda d: "The password is wrong" in text_of(d, "#password-error"), "a wrong password is refused")
+    driver.find_element(By.ID, "password").send_keys("open sesame 42")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    path = downloaded(args.downloads, name, seconds=180)
+    check(sha256(path) == expected, "the password link's download has the right SHA-256")
+    # The browser's own resume is a ranged GET of the link with its cookie: no password again.
+    result = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0], {headers: {Range: 'bytes=1000-1999'}, credentials: 'same-origin'})
+          .then(async r => done({status: r.status, length: (await r.arrayBuffer()).byteLength}))
+          .catch(e => done({status: 0, error: String(e)}));
+    """, url)
+    check(result.get("status") == 206 and result.get("length") == 1000, f"a ranged resume needs no password: {result}")
+
+
 def scenario_screenshots(driver, args):
     """Every page at desktop and phone width, saved as PNG artifacts to look at."""
     file_id = args.file[0]

@@ -234,6 +234,10 @@ export async function file(me, id) {
   // Links: issue (shown once, with a copy button) and list.
   const ttl = el('input', { id: 'link-ttl', type: 'number', min: '1', value: String((await limits()).link_ttl) });
   const single = el('input', { id: 'link-single', type: 'checkbox' });
+  const linkPassword = el('input', {
+    id: 'link-password', type: 'password', minlength: '8', maxlength: '1024', autocomplete: 'new-password',
+    placeholder: 'none',
+  });
   const issued = el('div', { id: 'issued-link' });
   const linkList = el('tbody');
   async function refreshLinks() {
@@ -243,6 +247,7 @@ export async function file(me, id) {
         el('td', {}, date(link.expires_at)),
         el('td', {}, `${link.downloads_used}/${link.max_downloads ?? '∞'}`),
         el('td', {}, link.strategy),
+        el('td', {}, link.password ? 'yes' : 'no'),
         el('td', { class: 'wide' }, link.issuer),
         el('td', {}, link.revoked_at ? 'revoked' : el('button', {
           class: 'secondary', onclick: async () => {
@@ -258,7 +263,9 @@ export async function file(me, id) {
         try {
           const link = await api('POST', `/v1/files/${encodeURIComponent(id)}/links`, {
             ttl_seconds: Number(ttl.value), single_use: single.checked || undefined,
+            password: linkPassword.value || undefined,
           });
+          linkPassword.value = '';
           const url = el('p', { class: 'secret', id: 'link-url' }, link.url);
           issued.replaceChildren(el('p', {}, `Shown once; expires ${date(link.expires_at)}.`), url,
             el('button', { class: 'secondary', onclick: () => navigator.clipboard.writeText(link.url).then(() => toast('Link copied.')) }, 'Copy link'));
@@ -266,8 +273,9 @@ export async function file(me, id) {
         } catch (error) { issued.replaceChildren(errorLine(error)); }
       },
     }, el('label', { for: 'link-ttl' }, 'Lifetime (seconds)', ttl), el('label', { class: 'check', for: 'link-single' }, single, 'Single use'),
+    el('label', { for: 'link-password' }, 'Password (optional)', linkPassword),
     el('button', { type: 'submit' }, 'Create link')),
-    issued, el('table', {}, el('thead', {}, el('tr', {}, ...[['Expires'], ['Downloads'], ['Kind'], ['Issuer', 'wide'], ['']]
+    issued, el('table', {}, el('thead', {}, el('tr', {}, ...[['Expires'], ['Downloads'], ['Kind'], ['Password'], ['Issuer', 'wide'], ['']]
       .map(([h, c]) => el('th', { scope: 'col', class: c }, h)))), linkList));
   refreshLinks();
 

@@ -26,7 +26,6 @@ enum LinkPasswordPage {
             <head>
               <meta charset="utf-8">
               <meta name="viewport" content="width=device-width, initial-scale=1">
-              <meta name="referrer" content="no-referrer">
               <title>Password needed · Ferry</title>
               <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
               <link rel="stylesheet" href="/assets/app.css">
@@ -48,6 +47,10 @@ enum LinkPasswordPage {
 
             """
         var headers = WebController.securityHeaders(connectSources: [])
+        // `same-origin`, not the app's `no-referrer`: with no-referrer a browser sends the form's
+        // POST with `Origin: null`, which the same-origin check must refuse. The link's token
+        // still never leaves for another site.
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
         if status == .unauthorized { headers[.wwwAuthenticate] = challenge }
