@@ -198,59 +198,67 @@ extension ClusterTests {
     /// both nodes: uploads stream through, ranges and links work whichever node answers.
     @Test func nginxInFrontOfTwoNodes() async throws {
         try await Self.withCluster { a, b, token in
-            let work = try TemporaryDirectory("ferry-nginx")
-            defer { work.remove() }
-            let port = try FreePort.pick()
-            let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("deploy/nginx-cluster.conf")
-            let config = try String(contentsOf: template, encoding: .utf8)
-                .replacingOccurrences(of: "@NODE_A@", with: "127.0.0.1:\(a.port)")
-                .replacingOccurrences(of: "@NODE_B@", with: "127.0.0.1:\(b.port)")
-                .replacingOccurrences(of: "@PORT@", with: "\(port)")
-                .replacingOccurrences(of: "@WORK@", with: work.path)
-            try config.write(toFile: work.appending("nginx.conf"), atomically: true, encoding: .utf8)
-            // In the foreground, as a child of the test (a daemonising start escapes process monitoring).
-            let nginx = try ExternalTool.start(
-                "nginx",
-                [
-                    "-p", work.path, "-c", work.appending("nginx.conf"), "-e", work.appending("error.log"), "-g",
-                    "daemon off;",
+            try await Self.withNginx(a, b) { front in
+                let work = try TemporaryDirectory("ferry-nginx-files")
+                defer { work.remove() }
+                let auth = "Authorization: Bearer \(token)"
+                let bytes = TestData.bytes(9 * 1024 * 1024 + 3)
+                let source = work.appending("source.bin")
+                try Data(bytes).write(to: URL(fileURLWithPath: source))
+                let uploaded = try await Self.curl([
+                    "-H", auth, "-T", source, "-X", "POST", "\(front)/v1/files?name=big.bin",
                 ])
-            defer { nginx.terminate() }  // SIGTERM: the master stops its workers
-            let front = "http://127.0.0.1:\(port)"
-            try await Eventually.check(timeout: 20) {
-                (try? await ExternalTool.run("curl", ["-sf", "\(front)/readyz"], timeout: 5))?.status == 0
+                #expect(uploaded.status == 201, "\(uploaded.body)")
+                let fileID = try #require(Self.json(uploaded.body)["id"] as? String)
+                // Many requests: least_conn spreads them over both nodes; every answer is right.
+                for offset in stride(from: 0, to: bytes.count, by: 1_000_003) {
+                    let end = min(offset + 999, bytes.count - 1)
+                    let part = work.appending("part")
+                    let r = try await Self.curl([
+                        "-H", auth, "-r", "\(offset)-\(end)", "-o", part, "\(front)/v1/files/\(fileID)/content",
+                    ])
+                    #expect(r.status == 206)
+                    #expect(try Array(Data(contentsOf: URL(fileURLWithPath: part))) == Array(bytes[offset...end]))
+                }
+                let out = work.appending("out.bin")
+                let aria = try await ExternalTool.run(
+                    "aria2c",
+                    [
+                        "-x4", "-s4", "-k1M", "--header", auth, "-d", work.path, "-o", "out.bin",
+                        "\(front)/v1/files/\(fileID)/content",
+                    ])
+                #expect(aria.status == 0, "\(aria.stdout)")
+                #expect(try TestData.sha256(file: out) == TestData.sha256(bytes))
             }
-
-            let auth = "Authorization: Bearer \(token)"
-            let bytes = TestData.bytes(9 * 1024 * 1024 + 3)
-            let source = work.appending("source.bin")
-            try Data(bytes).write(to: URL(fileURLWithPath: source))
-            let uploaded = try await Self.curl([
-                "-H", auth, "-T", source, "-X", "POST", "\(front)/v1/files?name=big.bin",
-            ])
-            #expect(uploaded.status == 201, "\(uploaded.body)")
-            let fileID = try #require(Self.json(uploaded.body)["id"] as? String)
-            // Many requests: least_conn spreads them over both nodes; every answer is right.
-            for offset in stride(from: 0, to: bytes.count, by: 1_000_003) {
-                let end = min(offset + 999, bytes.count - 1)
-                let part = work.appending("part")
-                let r = try await Self.curl([
-                    "-H", auth, "-r", "\(offset)-\(end)", "-o", part, "\(front)/v1/files/\(fileID)/content",
-                ])
-                #expect(r.status == 206)
-                #expect(try Array(Data(contentsOf: URL(fileURLWithPath: part))) == Array(bytes[offset...end]))
-            }
-            let out = work.appending("out.bin")
-            let aria = try await ExternalTool.run(
-                "aria2c",
-                [
-                    "-x4", "-s4", "-k1M", "--header", auth, "-d", work.path, "-o", "out.bin",
-                    "\(front)/v1/files/\(fileID)/content",
-                ])
-            #expect(aria.status == 0, "\(aria.stdout)")
-            #expect(try TestData.sha256(file: out) == TestData.sha256(bytes))
         }
+    }
+
+    /// nginx with README's configuration (deploy/nginx-cluster.conf) in front of both nodes, for `body`.
+    static func withNginx(_ a: Node, _ b: Node, _ body: (String) async throws -> Void) async throws {
+        let work = try TemporaryDirectory("ferry-nginx")
+        defer { work.remove() }
+        let port = try FreePort.pick()
+        let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/nginx-cluster.conf")
+        let config = try String(contentsOf: template, encoding: .utf8)
+            .replacingOccurrences(of: "@NODE_A@", with: "127.0.0.1:\(a.port)")
+            .replacingOccurrences(of: "@NODE_B@", with: "127.0.0.1:\(b.port)")
+            .replacingOccurrences(of: "@PORT@", with: "\(port)")
+            .replacingOccurrences(of: "@WORK@", with: work.path)
+        try config.write(toFile: work.appending("nginx.conf"), atomically: true, encoding: .utf8)
+        // In the foreground, as a child of the test (a daemonising start escapes process monitoring).
+        let nginx = try ExternalTool.start(
+            "nginx",
+            [
+                "-p", work.path, "-c", work.appending("nginx.conf"), "-e", work.appending("error.log"), "-g",
+                "daemon off;",
+            ])
+        defer { nginx.terminate() }  // SIGTERM: the master stops its workers
+        let front = "http://127.0.0.1:\(port)"
+        try await Eventually.check(timeout: 20) {
+            (try? await ExternalTool.run("curl", ["-sf", "\(front)/readyz"], timeout: 5))?.status == 0
+        }
+        try await body(front)
     }
 }
 
