@@ -12,10 +12,11 @@ extension PostgresCatalog {
         try await self.rows(
             """
             INSERT INTO files (id, name, size, content_type, sha256, version, owner_id, created_at, updated_at,
-                               blob_key, block_sha256)
+                               blob_key, block_sha256, crc32)
             VALUES (\(file.id), \(file.name), \(file.size), \(file.contentType), \(file.sha256), \(file.version),
                     \(file.ownerID), \(file.createdAt.timeIntervalSince1970), \(file.updatedAt.timeIntervalSince1970),
-                    \(file.blobKey), \(file.blockSHA256.joined(separator: ",")))
+                    \(file.blobKey), \(file.blockSHA256.joined(separator: ",")),
+                    \(file.crc32.map { Int64($0) })::BIGINT)
             """)
     }
 
@@ -80,7 +81,8 @@ extension PostgresCatalog {
                 WITH updated AS (
                     UPDATE files SET size = \(content.size), content_type = \(content.contentType),
                         sha256 = \(content.sha256), version = version + 1, updated_at = \(now.timeIntervalSince1970),
-                        blob_key = \(content.blobKey), block_sha256 = \(content.blockSHA256.joined(separator: ","))
+                        blob_key = \(content.blobKey), block_sha256 = \(content.blockSHA256.joined(separator: ",")),
+                        crc32 = \(content.crc32.map { Int64($0) })::BIGINT
                     WHERE id = \(fileID) AND version = \(expectedVersion) RETURNING *)
                 SELECT updated.*, u.username AS owner_name FROM updated JOIN users u ON u.id = updated.owner_id
                 """, on: connection
@@ -156,6 +158,12 @@ extension PostgresCatalog {
             ownerID: try row["owner_id"].decode(String.self), ownerName: try row["owner_name"].decode(String.self),
             createdAt: try date(row["created_at"]), updatedAt: try date(row["updated_at"]),
             blobKey: try row["blob_key"].decode(String.self),
-            blockSHA256: blocks.isEmpty ? [] : blocks.split(separator: ",").map(String.init))
+            blockSHA256: blocks.isEmpty ? [] : blocks.split(separator: ",").map(String.init),
+            crc32: try row["crc32"].decode(Int64?.self).map { UInt32(truncatingIfNeeded: $0) })
+    }
+
+    public func setFileCRC32(id: String, version: Int, crc32: UInt32) async throws {
+        try await self.rows(
+            "UPDATE files SET crc32 = \(Int64(crc32)) WHERE id = \(id) AND version = \(version)")
     }
 }

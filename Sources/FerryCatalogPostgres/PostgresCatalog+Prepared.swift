@@ -17,7 +17,7 @@ extension PostgresCatalog {
     /// The columns `file(_:)` reads, of `files f` joined with its owner `u`.
     static let fileColumns = """
         f.id, f.name, f.size, f.content_type, f.sha256, f.version, f.owner_id, f.created_at, f.updated_at,
-        f.blob_key, f.block_sha256, u.username AS owner_name
+        f.blob_key, f.block_sha256, f.crc32, u.username AS owner_name
         """
 
     /// Runs a prepared statement and reads every row.

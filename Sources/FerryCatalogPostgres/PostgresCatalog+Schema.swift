@@ -140,6 +140,7 @@ extension PostgresCatalog {
             ]
         ),
         (6, ["ALTER TABLE links ADD COLUMN password_hash TEXT"]),
+        (7, ["ALTER TABLE files ADD COLUMN crc32 BIGINT"]),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

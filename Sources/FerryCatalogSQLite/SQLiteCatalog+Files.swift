@@ -11,7 +11,7 @@ extension SQLiteCatalog {
     /// The file columns, in the order `file(_:at:)` reads them.
     static let fileColumnList = """
         f.seq, f.id, f.name, f.size, f.content_type, f.sha256, f.version, f.owner_id, u.username AS owner_name,
-        f.created_at, f.updated_at, f.blob_key, f.block_sha256
+        f.created_at, f.updated_at, f.blob_key, f.block_sha256, f.crc32
         """
     static let fileColumnCount = fileColumnList.split(separator: ",").count
     static let fileColumns = SQL(sql: fileColumnList)
@@ -21,11 +21,11 @@ extension SQLiteCatalog {
             try db.execute(
                 literal: """
                     INSERT INTO files (id, name, size, content_type, sha256, version, owner_id, created_at,
-                                       updated_at, blob_key, block_sha256)
+                                       updated_at, blob_key, block_sha256, crc32)
                     VALUES (\(file.id), \(file.name), \(file.size), \(file.contentType), \(file.sha256),
                             \(file.version), \(file.ownerID), \(file.createdAt.timeIntervalSince1970),
                             \(file.updatedAt.timeIntervalSince1970), \(file.blobKey),
-                            \(file.blockSHA256.joined(separator: ",")))
+                            \(file.blockSHA256.joined(separator: ",")), \(file.crc32.map { Int64($0) }))
                     """)
         }
     }
@@ -97,7 +97,8 @@ extension SQLiteCatalog {
                     UPDATE files SET size = \(content.size), content_type = \(content.contentType),
                         sha256 = \(content.sha256), version = version + 1,
                         updated_at = \(now.timeIntervalSince1970), blob_key = \(content.blobKey),
-                        block_sha256 = \(content.blockSHA256.joined(separator: ","))
+                        block_sha256 = \(content.blockSHA256.joined(separator: ",")),
+                        crc32 = \(content.crc32.map { Int64($0) })
                     WHERE id = \(fileID) AND version = \(expectedVersion)
                     """)
             guard db.changesCount > 0 else { return nil }
@@ -175,6 +176,14 @@ extension SQLiteCatalog {
             sha256: row[base + 5], version: row[base + 6], ownerID: row[base + 7], ownerName: row[base + 8],
             createdAt: Date(timeIntervalSince1970: row[base + 9]),
             updatedAt: Date(timeIntervalSince1970: row[base + 10]), blobKey: row[base + 11],
-            blockSHA256: blocks.isEmpty ? [] : blocks.split(separator: ",").map(String.init))
+            blockSHA256: blocks.isEmpty ? [] : blocks.split(separator: ",").map(String.init),
+            crc32: (row[base + 13] as Int64?).map { UInt32(truncatingIfNeeded: $0) })
+    }
+
+    public func setFileCRC32(id: String, version: Int, crc32: UInt32) async throws {
+        try await write { db in
+            try db.execute(
+                literal: "UPDATE files SET crc32 = \(Int64(crc32)) WHERE id = \(id) AND version = \(version)")
+        }
     }
 }

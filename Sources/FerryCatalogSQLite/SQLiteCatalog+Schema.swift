@@ -110,6 +110,9 @@ extension SQLiteCatalog {
         migrator.registerMigration("v7-link-passwords") { db in
             try db.execute(sql: "ALTER TABLE links ADD COLUMN password_hash TEXT")
         }
+        migrator.registerMigration("v8-file-crc32") { db in
+            try db.execute(sql: "ALTER TABLE files ADD COLUMN crc32 INTEGER")
+        }
         return migrator
     }
 

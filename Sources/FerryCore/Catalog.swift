@@ -65,6 +65,9 @@ public protocol Catalog: Sendable {
     func files(visibleTo principal: Principal, now: Date, limit: Int, before: Int64?) async throws -> Page<FileRecord>
     /// Replaces the content of a file if it is still at `expectedVersion`: a new version is published
     /// atomically. Returns the new record, or nil when the file is gone or moved on (`.conflict`).
+    /// Records the CRC-32 of a version that has none (files uploaded before Ferry kept it); a
+    /// version replaced meanwhile is left alone.
+    func setFileCRC32(id: String, version: Int, crc32: UInt32) async throws
     func replaceContent(
         fileID: String, expectedVersion: Int, with content: FileContent, now: Date
     ) async throws -> FileRecord?

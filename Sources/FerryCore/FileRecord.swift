@@ -30,6 +30,9 @@ public struct FileRecord: Hashable, Sendable {
     public var blobKey: String
     /// SHA-256 (hex) of each `FileRecord.blockSize` block of the content.
     public var blockSHA256: [String]
+    /// CRC-32 of the content (for bundles' zip headers); nil for versions uploaded before Ferry
+    /// kept it, until computed once.
+    public var crc32: UInt32?
 
     /// The block size of `blockSHA256` (API.md "Resume plan").
     public static let blockSize: Int64 = 8 * 1024 * 1024
@@ -38,8 +41,9 @@ public struct FileRecord: Hashable, Sendable {
     public init(
         id: String, name: String, size: Int64, contentType: String, sha256: String, version: Int,
         ownerID: String, ownerName: String, createdAt: Date, updatedAt: Date, blobKey: String,
-        blockSHA256: [String]
+        blockSHA256: [String], crc32: UInt32? = nil
     ) {
+        self.crc32 = crc32
         self.id = id
         self.name = name
         self.size = size
@@ -81,9 +85,15 @@ public struct FileContent: Hashable, Sendable {
     public var blobKey: String
     /// SHA-256 of each block, in order (the last one shorter).
     public var blockSHA256: [String]
+    /// CRC-32 of the content.
+    public var crc32: UInt32?
 
     /// Creates a content description.
-    public init(size: Int64, contentType: String, sha256: String, blobKey: String, blockSHA256: [String]) {
+    public init(
+        size: Int64, contentType: String, sha256: String, blobKey: String, blockSHA256: [String],
+        crc32: UInt32? = nil
+    ) {
+        self.crc32 = crc32
         self.size = size
         self.contentType = contentType
         self.sha256 = sha256

@@ -184,14 +184,21 @@ public enum CatalogContract {
         try await catalog.createUser(ann)
         let record = file(owner: ann)
         try await catalog.insertFile(record)
+        // A version without a CRC-32 (uploaded before Ferry kept it) gets one once; a stale version's is ignored.
+        #expect(try await catalog.file(id: record.id)?.crc32 == nil)
+        try await catalog.setFileCRC32(id: record.id, version: 1, crc32: 0xFFFF_FFFF)
+        #expect(try await catalog.file(id: record.id)?.crc32 == 0xFFFF_FFFF)
         let content = FileContent(
             size: 20, contentType: "text/plain", sha256: String(repeating: "d", count: 64),
             blobKey: "\(record.id)/next",
-            blockSHA256: ["e"])
+            blockSHA256: ["e"], crc32: 0x1234_5678)
         let later = t0.addingTimeInterval(5)
         let updated = try #require(
             try await catalog.replaceContent(fileID: record.id, expectedVersion: 1, with: content, now: later))
         #expect(updated.version == 2 && updated.size == 20 && updated.blobKey == "\(record.id)/next")
+        #expect(updated.crc32 == 0x1234_5678)
+        try await catalog.setFileCRC32(id: record.id, version: 1, crc32: 7)
+        #expect(try await catalog.file(id: record.id)?.crc32 == 0x1234_5678)
         #expect(updated.updatedAt == later && updated.createdAt == t0 && updated.etag != record.etag)
         #expect(
             try await catalog.replaceContent(fileID: record.id, expectedVersion: 1, with: content, now: later) == nil)

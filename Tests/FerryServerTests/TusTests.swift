@@ -81,8 +81,11 @@ import Testing
                 from: Data(buffer: try await client.get("/v1/files/\(fileID)", token: server.adminToken).body))
             #expect(file.sha256 == TestData.sha256(bytes) && file.size == Int64(bytes.count))
             #expect(file.name == "report.pdf" && file.contentType == "application/pdf")
+            // The CRC-32 bundles need is kept at upload, PATCH by PATCH and in one shot alike.
+            #expect(try await server.services.catalog.file(id: fileID)?.crc32 == CRC32.of(bytes))
             // The same block hashes as a one-shot upload of the same bytes.
             let oneShot = try await client.uploadFile(bytes, name: "same.pdf", token: server.adminToken)
+            #expect(try await server.services.catalog.file(id: oneShot.id)?.crc32 == CRC32.of(bytes))
             let viaTus = try JSONDecoder().decode(
                 APIManifest.self,
                 from: Data(buffer: try await client.get("/v1/files/\(fileID)/manifest", token: server.adminToken).body))
@@ -256,6 +259,7 @@ import Testing
                 APIFile.self,
                 from: Data(buffer: try await client.get("/v1/files/\(fileID)", token: server.adminToken).body))
             #expect(file.sha256 == TestData.sha256(bytes))
+            #expect(try await server.services.catalog.file(id: fileID)?.crc32 == CRC32.of(bytes))
             let manifest = try JSONDecoder().decode(
                 APIManifest.self,
                 from: Data(buffer: try await client.get("/v1/files/\(fileID)/manifest", token: server.adminToken).body))

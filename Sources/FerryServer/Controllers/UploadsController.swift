@@ -297,7 +297,8 @@ struct UploadsController: Sendable {
         if let kept = await services.uploadHashes.take(upload.id, at: upload.offset) { return kept }
         if upload.offset == 0 { return .fresh }
         var hasher = UploadHasher(
-            whole: nil, blocks: upload.blockSHA256, offset: Int64(upload.blockSHA256.count) * FileRecord.blockSize)
+            whole: nil, crc: nil, blocks: upload.blockSHA256,
+            offset: Int64(upload.blockSHA256.count) * FileRecord.blockSize)
         if hasher.offset < upload.offset {
             let partial = try await services.store.resumableBytes(
                 key: upload.blobKey, state: upload.storeState, range: hasher.offset...(upload.offset - 1))
@@ -314,15 +315,22 @@ struct UploadsController: Sendable {
         await services.uploadHashes.remove(upload.id)
         try await services.store.finishResumable(key: upload.blobKey, state: upload.storeState, length: upload.length)
         let sha256: String
-        if let whole = hasher.whole {
+        let crc32: UInt32
+        if let whole = hasher.whole, let crc = hasher.crc {
             sha256 = Hex.encode(whole.finalize())
+            crc32 = crc.value
         } else {
             // Another node hashed the start: read the content back once.
             var digest = SHA256()
+            var crc = CRC32()
             try await services.store.read(key: upload.blobKey, range: nil) { chunk in
-                chunk.withUnsafeReadableBytes { digest.update(bufferPointer: $0) }
+                chunk.withUnsafeReadableBytes {
+                    digest.update(bufferPointer: $0)
+                    crc.update($0)
+                }
             }
             sha256 = Hex.encode(digest.finalize())
+            crc32 = crc.value
         }
         if let expected = upload.expectedSHA256, expected != sha256 {
             try? await services.store.delete(key: upload.blobKey)
@@ -334,7 +342,7 @@ struct UploadsController: Sendable {
         }
         let content = FileContent(
             size: upload.length, contentType: upload.contentType, sha256: sha256, blobKey: upload.blobKey,
-            blockSHA256: hasher.allBlocks)
+            blockSHA256: hasher.allBlocks, crc32: crc32)
         let clientIP = services.clientIP(request, context: context)
         let publisher = FilePublisher(services: services)
         let file: FileRecord

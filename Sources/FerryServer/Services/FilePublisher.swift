@@ -16,7 +16,7 @@ struct FilePublisher: Sendable {
         let file = FileRecord(
             id: fileID, name: name, size: content.size, contentType: content.contentType, sha256: content.sha256,
             version: 1, ownerID: principal.userID, ownerName: principal.username, createdAt: now, updatedAt: now,
-            blobKey: content.blobKey, blockSHA256: content.blockSHA256)
+            blobKey: content.blobKey, blockSHA256: content.blockSHA256, crc32: content.crc32)
         do {
             try await services.catalog.insertFile(file)
         } catch {

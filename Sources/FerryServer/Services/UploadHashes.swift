@@ -2,8 +2,9 @@ import Crypto
 import FerryCore
 import NIOCore
 
-/// The hashes of one tus upload as its bytes pass: the whole content's SHA-256 and the SHA-256
-/// of each 8 MiB block (the manifest's), carried from one PATCH to the next.
+/// The hashes of one upload as its bytes pass: the whole content's SHA-256 and CRC-32 (bundles'
+/// zip headers) and the SHA-256 of each 8 MiB block (the manifest's), carried from one tus PATCH
+/// to the next.
 struct UploadHasher: @unchecked Sendable {
     // Unchecked for swift-crypto's `SHA256`, which is a plain value not marked Sendable on Linux:
     // a hasher is used by one request at a time (the one holding the upload's lease).
@@ -11,6 +12,8 @@ struct UploadHasher: @unchecked Sendable {
     /// The running whole-content hash; nil when this node took the upload over midway (another
     /// node hashed the start), then completion reads the content back once.
     var whole: SHA256?
+    /// The running CRC-32; nil exactly when `whole` is.
+    var crc: CRC32?
     var block = SHA256()
     var blockFill: Int64 = 0
     /// SHA-256 of each whole block so far.
@@ -19,10 +22,13 @@ struct UploadHasher: @unchecked Sendable {
     var offset: Int64
 
     /// A hasher at the start of an upload.
-    static var fresh: UploadHasher { UploadHasher(whole: SHA256(), blocks: [], offset: 0) }
+    static var fresh: UploadHasher { UploadHasher(whole: SHA256(), crc: CRC32(), blocks: [], offset: 0) }
 
     mutating func update(_ buffer: ByteBuffer) {
-        buffer.withUnsafeReadableBytes { whole?.update(bufferPointer: $0) }
+        buffer.withUnsafeReadableBytes {
+            whole?.update(bufferPointer: $0)
+            crc?.update($0)
+        }
         var rest = buffer
         while rest.readableBytes > 0 {
             let take = Int(min(Int64(rest.readableBytes), FileRecord.blockSize - blockFill))

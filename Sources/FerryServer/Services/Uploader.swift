@@ -57,7 +57,8 @@ struct Uploader: Sendable {
             }
             try await upload.commit()
             return FileContent(
-                size: size, contentType: contentType, sha256: Hex.encode(digest), blobKey: key, blockSHA256: blocks)
+                size: size, contentType: contentType, sha256: Hex.encode(digest), blobKey: key, blockSHA256: blocks,
+                crc32: hasher.crc?.value)
         } catch {
             await upload.abort()
             throw error
