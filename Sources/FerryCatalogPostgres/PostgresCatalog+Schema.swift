@@ -141,6 +141,20 @@ extension PostgresCatalog {
         ),
         (6, ["ALTER TABLE links ADD COLUMN password_hash TEXT"]),
         (7, ["ALTER TABLE files ADD COLUMN crc32 BIGINT"]),
+        (
+            8,
+            [
+                """
+                CREATE TABLE bundles (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    creator_id TEXT NOT NULL REFERENCES users(id),
+                    created_at DOUBLE PRECISION NOT NULL,
+                    members TEXT NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

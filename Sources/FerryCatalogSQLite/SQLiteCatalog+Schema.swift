@@ -113,6 +113,18 @@ extension SQLiteCatalog {
         migrator.registerMigration("v8-file-crc32") { db in
             try db.execute(sql: "ALTER TABLE files ADD COLUMN crc32 INTEGER")
         }
+        migrator.registerMigration("v9-bundles") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE bundles (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        creator_id TEXT NOT NULL REFERENCES users(id),
+                        created_at REAL NOT NULL,
+                        members TEXT NOT NULL
+                    )
+                    """)
+        }
         return migrator
     }
 

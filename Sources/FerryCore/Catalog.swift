@@ -61,6 +61,19 @@ public protocol Catalog: Sendable {
     func file(id: String) async throws -> FileRecord?
     /// A file and whether `userID` holds an unexpired grant on it, in one read.
     func file(id: String, grantFor userID: String, now: Date) async throws -> (FileRecord, granted: Bool)?
+    /// Files among `ids` that exist, each with whether `userID` holds an unexpired grant, in one
+    /// read (bundles authorize every member on every request).
+    func files(ids: [String], grantFor userID: String, now: Date) async throws -> [String: (FileRecord, granted: Bool)]
+
+    // MARK: Bundles
+
+    /// Stores a new bundle.
+    func insertBundle(_ bundle: BundleRecord) async throws
+    /// A bundle by id.
+    func bundle(id: String) async throws -> BundleRecord?
+    /// Deletes a bundle; true when it existed.
+    func deleteBundle(id: String) async throws -> Bool
+
     /// Files the principal may see (own, granted, or all for an admin), newest first, after a position.
     func files(visibleTo principal: Principal, now: Date, limit: Int, before: Int64?) async throws -> Page<FileRecord>
     /// Replaces the content of a file if it is still at `expectedVersion`: a new version is published

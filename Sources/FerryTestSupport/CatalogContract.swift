@@ -30,7 +30,39 @@ public enum CatalogContract {
         "linkStateTellsIssuerAccessAndDownloads": linkStateTellsIssuerAccessAndDownloads,
         "racingClientsTakeExactlyTheDownloadsLeft": racingClientsTakeExactlyTheDownloadsLeft,
         "pagesStayStableUnderConcurrentInserts": pagesStayStableUnderConcurrentInserts,
+        "bundlesRoundTripAndMembersAreReadTogether": bundlesRoundTripAndMembersAreReadTogether,
     ]
+
+    static func bundlesRoundTripAndMembersAreReadTogether(_ catalog: any Catalog) async throws {
+        let ann = user("ann")
+        let bob = user("bob")
+        try await catalog.createUser(ann)
+        try await catalog.createUser(bob)
+        let a = file(owner: ann, name: "a.bin")
+        var b = file(owner: ann, name: "b.bin")
+        b.crc32 = 0xDEAD_BEEF
+        try await catalog.insertFile(a)
+        try await catalog.insertFile(b)
+        try await catalog.upsertGrant(GrantRecord(fileID: b.id, userID: bob.id, username: "bob", expiresAt: nil))
+        let found = try await catalog.files(ids: [a.id, b.id, "missing", a.id], grantFor: bob.id, now: t0)
+        #expect(found.count == 2)
+        #expect(found[a.id]?.granted == false && found[b.id]?.granted == true)
+        #expect(found[b.id]?.0.crc32 == 0xDEAD_BEEF && found[a.id]?.0 == a)
+        #expect(try await catalog.files(ids: [], grantFor: bob.id, now: t0).isEmpty)
+
+        let bundle = BundleRecord(
+            id: Identifier.make(), name: "photos.zip", creatorID: ann.id, creatorName: "ann", createdAt: t0,
+            members: [
+                .init(fileID: a.id, version: 1, name: "a.bin", size: 10, crc32: 1, modified: t0),
+                .init(fileID: b.id, version: 1, name: "ب.bin", size: 10, crc32: 0xDEAD_BEEF, modified: t0),
+            ])
+        try await catalog.insertBundle(bundle)
+        #expect(try await catalog.bundle(id: bundle.id) == bundle)
+        #expect(try await catalog.bundle(id: "nope") == nil)
+        #expect(try await catalog.deleteBundle(id: bundle.id))
+        #expect(!(try await catalog.deleteBundle(id: bundle.id)))
+        #expect(try await catalog.bundle(id: bundle.id) == nil)
+    }
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 

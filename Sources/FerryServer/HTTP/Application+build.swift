@@ -22,6 +22,7 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
     FilesController(services: services).addRoutes(to: router)
     UploadsController(services: services).addRoutes(to: router)
     LinksController(services: services).addRoutes(to: router)
+    BundlesController(services: services).addRoutes(to: router)
     LinkDeliveryController(services: services).addRoutes(to: router)
     BrokerController(services: services).addRoutes(to: router)
     WebController(services: services).addRoutes(to: router)

@@ -24,15 +24,40 @@ struct Delivery: Sendable {
         var beforeBytes: (@Sendable () async throws -> Void)?
     }
 
+    /// What is served: a file's current version or a bundle's archive, with how to read a range of it.
+    struct Representation: Sendable {
+        /// The audit's `file_id`: the file's or the bundle's id.
+        var id: String
+        var size: Int64
+        var etag: EntityTag
+        var lastModified: Date
+        var contentType: String
+        /// RFC 9530 `Repr-Digest`, when the whole content's digest is known.
+        var reprDigest: String?
+        /// Opens a reader of `range` (the store read starts before the head is committed).
+        var open: @Sendable (ClosedRange<Int64>) async throws -> any BlobReader
+    }
+
     func respond(file: FileRecord, request: Request, options: Options) async throws -> Response {
+        let store = services.store
+        let key = file.blobKey
+        return try await respond(
+            Representation(
+                id: file.id, size: file.size, etag: file.etag, lastModified: file.lastModified,
+                contentType: file.contentType, reprDigest: file.reprDigest,
+                open: { range in try await store.openRead(key: key, range: range) }),
+            request: request, options: options)
+    }
+
+    func respond(_ file: Representation, request: Request, options: Options) async throws -> Response {
         var headers: HTTPFields = [
             .eTag: file.etag.description,
             .lastModified: HTTPDate.format(file.lastModified),
-            .reprDigest: file.reprDigest,
             .acceptRanges: "bytes",
             .cacheControl: options.cacheControl,
             .xContentTypeOptions: "nosniff",
         ]
+        if let digest = file.reprDigest { headers[.reprDigest] = digest }
         let plan = DeliveryPlan.make(
             size: file.size, etag: file.etag, lastModified: file.lastModified, contentType: file.contentType,
             conditions: Preconditions(request.headers), range: request.headers[.range], boundary: Identifier.make)
@@ -73,7 +98,7 @@ struct Delivery: Sendable {
         var opened: (any BlobReader)?
         if let range = body.firstRange {
             do {
-                opened = try await services.store.openRead(key: file.blobKey, range: range)
+                opened = try await file.open(range)
             } catch {
                 services.logger.error(
                     "storage read could not start", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
@@ -114,7 +139,7 @@ struct Delivery: Sendable {
                             reader = opened
                             firstReader = nil
                         } else {
-                            reader = try await services.store.openRead(key: file.blobKey, range: range)
+                            reader = try await file.open(range)
                         }
                         do {
                             while let chunks = try await reader.next() {
@@ -165,13 +190,13 @@ struct Delivery: Sendable {
         return Response(status: status, headers: headers, body: responseBody)
     }
 
-    func event(_ name: String, file: FileRecord, options: Options, detail: [String: AuditValue]) -> AuditEvent {
+    func event(_ name: String, file: Representation, options: Options, detail: [String: AuditValue]) -> AuditEvent {
         AuditEvent(
             at: services.now(), event: name, actor: options.actor, fileID: file.id, clientIP: options.clientIP,
             detail: detail)
     }
 
-    func auditFailure(file: FileRecord, request: Request, options: Options, code: String) async {
+    func auditFailure(file: Representation, request: Request, options: Options, code: String) async {
         guard request.method != .head else { return }
         var detail = options.auditDetail
         detail["code"] = .string(code)
