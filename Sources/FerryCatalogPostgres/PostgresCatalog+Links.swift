@@ -12,12 +12,12 @@ extension PostgresCatalog {
         try await self.rows(
             """
             INSERT INTO links (id, file_id, file_version, issuer_id, created_at, expires_at, strategy, max_downloads,
-                               bind_ip, disposition, filename, revoked_at, password_hash)
+                               bind_ip, disposition, filename, revoked_at, password_hash, subject)
             VALUES (\(link.id), \(link.fileID), \(link.fileVersion), \(link.issuerID),
                     \(link.createdAt.timeIntervalSince1970), \(link.expiresAt.timeIntervalSince1970), \(link.strategy),
                     \(link.maxDownloads)::INTEGER, \(link.bindIP)::TEXT, \(link.disposition.rawValue),
                     \(link.filename)::TEXT, \(link.revokedAt?.timeIntervalSince1970)::DOUBLE PRECISION,
-                    \(link.passwordHash)::TEXT)
+                    \(link.passwordHash)::TEXT, \(link.subject.rawValue))
             """)
     }
 
@@ -26,7 +26,7 @@ extension PostgresCatalog {
             """
             SELECT l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id, iu.username AS issuer_name,
                    l.created_at AS link_created_at, l.expires_at, l.strategy, l.max_downloads, l.bind_ip,
-                   l.disposition, l.filename AS link_filename, l.revoked_at, l.password_hash
+                   l.disposition, l.filename AS link_filename, l.revoked_at, l.password_hash, l.subject
             FROM links l JOIN users iu ON iu.id = l.issuer_id WHERE l.id = \(id)
             """
         ).first.map(Self.link)
@@ -71,7 +71,7 @@ extension PostgresCatalog {
             """
             SELECT l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id, iu.username AS issuer_name,
                    l.created_at AS link_created_at, l.expires_at, l.strategy, l.max_downloads, l.bind_ip,
-                   l.disposition, l.filename AS link_filename, l.revoked_at, l.password_hash,
+                   l.disposition, l.filename AS link_filename, l.revoked_at, l.password_hash, l.subject,
                    (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) AS used
             FROM links l JOIN users iu ON iu.id = l.issuer_id
             WHERE l.file_id = \(fileID) AND l.expires_at > \(now.timeIntervalSince1970 - 86_400)
@@ -110,6 +110,7 @@ extension PostgresCatalog {
             maxDownloads: try row["max_downloads"].decode(Int?.self), bindIP: try row["bind_ip"].decode(String?.self),
             disposition: ContentDisposition.Kind(rawValue: try row["disposition"].decode(String.self)) ?? .attachment,
             filename: try row["link_filename"].decode(String?.self), revokedAt: try optionalDate(row["revoked_at"]),
-            passwordHash: try row["password_hash"].decode(String?.self))
+            passwordHash: try row["password_hash"].decode(String?.self),
+            subject: LinkRecord.Subject(rawValue: try row["subject"].decode(String.self)) ?? .file)
     }
 }

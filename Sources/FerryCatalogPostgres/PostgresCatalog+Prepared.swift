@@ -72,7 +72,7 @@ extension PostgresCatalog {
             SELECT l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id,
                    iu.username AS issuer_name, l.created_at AS link_created_at, l.expires_at, l.strategy,
                    l.max_downloads, l.bind_ip, l.disposition, l.filename AS link_filename, l.revoked_at,
-                   l.password_hash, \(PostgresCatalog.fileColumns),
+                   l.password_hash, l.subject, \(PostgresCatalog.fileColumns),
                    (NOT iu.disabled AND f.id IS NOT NULL AND (iu.role = 'admin' OR f.owner_id = l.issuer_id
                     OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
                                AND (g.expires_at IS NULL OR g.expires_at > $1))))

@@ -155,6 +155,7 @@ extension PostgresCatalog {
                 """
             ]
         ),
+        (9, ["ALTER TABLE links ADD COLUMN subject TEXT NOT NULL DEFAULT 'file'"]),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

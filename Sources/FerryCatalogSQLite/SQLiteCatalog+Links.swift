@@ -13,13 +13,15 @@ extension SQLiteCatalog {
             try db.execute(
                 cached: """
                     INSERT INTO links (id, file_id, file_version, issuer_id, created_at, expires_at, strategy,
-                                       max_downloads, bind_ip, disposition, filename, revoked_at, password_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       max_downloads, bind_ip, disposition, filename, revoked_at, password_hash,
+                                       subject)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 [
                     link.id, link.fileID, link.fileVersion, link.issuerID, link.createdAt.timeIntervalSince1970,
                     link.expiresAt.timeIntervalSince1970, link.strategy, link.maxDownloads, link.bindIP,
                     link.disposition.rawValue, link.filename, link.revokedAt?.timeIntervalSince1970, link.passwordHash,
+                    link.subject.rawValue,
                 ])
         }
     }
@@ -28,7 +30,7 @@ extension SQLiteCatalog {
     static let linkColumnList = """
         l.id AS link_id, l.file_id AS link_file_id, l.file_version, l.issuer_id, iu.username AS issuer_name,
         l.created_at AS link_created_at, l.expires_at, l.strategy, l.max_downloads, l.bind_ip, l.disposition,
-        l.filename AS link_filename, l.revoked_at, l.password_hash
+        l.filename AS link_filename, l.revoked_at, l.password_hash, l.subject
         """
     static let linkColumnCount = linkColumnList.split(separator: ",").count
     static let linkColumns = SQL(sql: linkColumnList)
@@ -146,6 +148,7 @@ extension SQLiteCatalog {
             createdAt: Date(timeIntervalSince1970: row[5]), expiresAt: Date(timeIntervalSince1970: row[6]),
             strategy: row[7], maxDownloads: row[8], bindIP: row[9],
             disposition: ContentDisposition.Kind(rawValue: row[10]) ?? .attachment, filename: row[11],
-            revokedAt: (row[12] as Double?).map(Date.init(timeIntervalSince1970:)), passwordHash: row[13])
+            revokedAt: (row[12] as Double?).map(Date.init(timeIntervalSince1970:)), passwordHash: row[13],
+            subject: LinkRecord.Subject(rawValue: row[14]) ?? .file)
     }
 }

@@ -125,6 +125,9 @@ extension SQLiteCatalog {
                     )
                     """)
         }
+        migrator.registerMigration("v10-link-subject") { db in
+            try db.execute(sql: "ALTER TABLE links ADD COLUMN subject TEXT NOT NULL DEFAULT 'file'")
+        }
         return migrator
     }
 

@@ -19,6 +19,15 @@ public enum LinkDecision: Equatable, Sendable {
     /// Served; `takesDownload` when the client must take one of a limited link's downloads if the
     /// answer carries bytes (taken atomically in the catalog at that moment, `Catalog.takeDownload`).
     case serve(file: FileRecord, takesDownload: Bool)
+    /// Served, for a bundle link: every member checked by the handler (`BundleCheck`).
+    case serveBundle(takesDownload: Bool)
+
+    /// For a bundle link, what the handler found of the bundle and its members for the link's
+    /// issuer: nil when all is well, else the refusal at the "file exists / version / access" step.
+    public enum BundleCheck: Equatable, Sendable {
+        case ok
+        case refused(Refusal)
+    }
 
     /// Why a request was refused: an API code and a sentence for the person.
     public struct Refusal: Equatable, Sendable {
@@ -29,6 +38,12 @@ public enum LinkDecision: Equatable, Sendable {
 
         /// The error to answer with.
         public var error: FerryError { FerryError(code, message) }
+
+        /// Creates a refusal.
+        public init(code: FerryError.Code, message: String) {
+            self.code = code
+            self.message = message
+        }
     }
 
     /// User agents of chat apps' link previewers: they never take a download of a limited link.
@@ -51,7 +66,7 @@ public enum LinkDecision: Equatable, Sendable {
     /// the catalog has no such link; `password` is nil until the handler checked one.
     public static func decide(
         token: LinkToken?, state: LinkState?, clientIP: String, userAgent: String, now: Date,
-        password: PasswordVerdict? = nil
+        password: PasswordVerdict? = nil, bundle: BundleCheck? = nil
     ) -> LinkDecision {
         guard let token else {
             return refuse(.invalidSignature, "This link is not valid: it was altered or its signing key was retired.")
@@ -79,6 +94,13 @@ public enum LinkDecision: Equatable, Sendable {
                 .ipMismatch,
                 "This link is bound to another network address; open it from the address it was issued for.")
         }
+        if state.link.subject == .bundle {
+            switch bundle ?? .refused(Refusal(code: .fileGone, message: "The bundle behind this link was deleted.")) {
+            case .refused(let refusal): return .refuse(refusal)
+            case .ok: break
+            }
+            return downloads(state: state, userAgent: userAgent) { .serveBundle(takesDownload: $0) }
+        }
         guard let file = state.file else { return refuse(.fileGone, "The file behind this link was deleted.") }
         guard file.version == token.fileVersion else {
             return refuse(.fileChanged, "The file was replaced after this link was issued. Ask for a fresh link.")
@@ -86,13 +108,18 @@ public enum LinkDecision: Equatable, Sendable {
         guard state.issuerMayRead else {
             return refuse(.forbidden, "The person who shared this link no longer has access to the file.")
         }
-        guard let max = state.link.maxDownloads else { return .serve(file: file, takesDownload: false) }
+        return downloads(state: state, userAgent: userAgent) { .serve(file: file, takesDownload: $0) }
+    }
+
+    /// The last steps: link previews (limited links), then downloads left.
+    static func downloads(state: LinkState, userAgent: String, serve: (Bool) -> LinkDecision) -> LinkDecision {
+        guard let max = state.link.maxDownloads else { return serve(false) }
         if previewAgents.contains(where: { userAgent.contains($0) }) {
             return refuse(.forbidden, "Link previews are not served for limited links.")
         }
-        if state.clientHoldsDownload { return .serve(file: file, takesDownload: false) }
+        if state.clientHoldsDownload { return serve(false) }
         if state.downloadsUsed >= max { return refuse(.linkUsed, linkUsedMessage) }
-        return .serve(file: file, takesDownload: true)
+        return serve(true)
     }
 
     /// What a client without the password of a password link hears.

@@ -34,14 +34,23 @@ public struct LinkRecord: Hashable, Sendable {
     public var revokedAt: Date?
     /// The slow hash (bcrypt) of the link's password; nil: no password (API.md "Password-protected links").
     public var passwordHash: String?
+    /// What the link serves: a file's version, or a bundle (`fileID` is then the bundle's id and
+    /// `fileVersion` 0).
+    public var subject: Subject
+
+    /// What a link serves.
+    public enum Subject: String, Sendable, Hashable {
+        case file, bundle
+    }
 
     /// Creates a link record.
     public init(
         id: String, fileID: String, fileVersion: Int, issuerID: String, issuerName: String, createdAt: Date,
         expiresAt: Date, strategy: String, maxDownloads: Int?, bindIP: String?, disposition: ContentDisposition.Kind,
-        filename: String?, revokedAt: Date?, passwordHash: String? = nil
+        filename: String?, revokedAt: Date?, passwordHash: String? = nil, subject: Subject = .file
     ) {
         self.passwordHash = passwordHash
+        self.subject = subject
         self.id = id
         self.fileID = fileID
         self.fileVersion = fileVersion

@@ -80,6 +80,33 @@ import Testing
         #expect(plain.decide() == .serve(file: plain.state!.file!, takesDownload: true))
     }
 
+    @Test func aBundleLinkIsDecidedOnWhatTheHandlerFoundOfItsMembers() {
+        var facts = Facts()
+        facts.state?.link.subject = .bundle
+        facts.state?.file = nil
+        func decide(_ check: LinkDecision.BundleCheck?) -> LinkDecision {
+            LinkDecision.decide(
+                token: facts.token, state: facts.state, clientIP: facts.clientIP, userAgent: facts.userAgent,
+                now: facts.now, password: facts.password, bundle: check)
+        }
+        #expect(decide(.ok) == .serveBundle(takesDownload: true))
+        let changed = LinkDecision.Refusal(code: .fileChanged, message: "b.bin was replaced")
+        #expect(decide(.refused(changed)) == .refuse(changed))
+        guard case .refuse(let gone) = decide(nil) else {
+            Issue.record("a bundle link without its bundle was served")
+            return
+        }
+        #expect(gone.code == .fileGone)
+        // The password still comes first, and downloads left last.
+        facts.password = .wrong
+        guard case .refuse(let wrong) = decide(.refused(changed)) else { return }
+        #expect(wrong.code == .wrongPassword)
+        facts.password = .accepted
+        facts.state?.downloadsUsed = 1
+        guard case .refuse(let used) = decide(.ok) else { return }
+        #expect(used.code == .linkUsed)
+    }
+
     @Test func eachCauseAloneIsRefusedWithItsCode() {
         for cause in Self.causes {
             var facts = Facts()

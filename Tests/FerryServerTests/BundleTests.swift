@@ -150,4 +150,76 @@ import Testing
             #expect(try await server.services.catalog.file(id: old.id)?.crc32 == CRC32.of(bytes))
         }
     }
+
+    @Test func bundleLinksHaveEveryOptionOfFileLinks() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            let a = try await client.uploadFile(
+                TestData.bytes(40_000, seed: 11), name: "a.bin", token: server.adminToken)
+            let b = try await client.uploadFile(
+                TestData.bytes(50_000, seed: 12), name: "b.bin", token: server.adminToken)
+            let created = try await Self.create(client, token: server.adminToken, ids: [a.id, b.id])
+            let bundle = try JSONDecoder().decode(APIBundle.self, from: Data(buffer: created.body))
+            let whole = Array(
+                try await client.get("/v1/bundles/\(bundle.id)/content", token: server.adminToken).body
+                    .readableBytesView)
+            let r = try await client.json(
+                "/v1/bundles/\(bundle.id)/links", method: .post, token: server.adminToken,
+                body: #"{"password": "bundle password", "max_downloads": 1, "ttl_seconds": 600}"#)
+            #expect(r.status == .created, "\(String(buffer: r.body))")
+            let link = try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: r.body))
+            #expect(link.strategy == "server" && link.etag == bundle.etag && link.maxDownloads == 1)
+            let path = String(link.url[link.url.range(of: "/t/")!.lowerBound...])
+            let basic = "Basic " + Data(":bundle password".utf8).base64EncodedString()
+            #expect(ErrorInfo.code(try await client.execute(uri: path, method: .get)) == "password_required")
+            let got = try await client.execute(
+                uri: path, method: .get, headers: [.authorization: basic, .userAgent: "first"])
+            #expect(got.status == .ok && Array(got.body.readableBytesView) == whole)
+            #expect(got.headers[.contentDisposition]?.contains("photos.zip") == true)
+            let part = try await client.execute(
+                uri: path, method: .get, headers: [.authorization: basic, .userAgent: "first", .range: "bytes=10-99"])
+            #expect(part.status == .partialContent && Array(part.body.readableBytesView) == Array(whole[10...99]))
+            let second = try await client.execute(
+                uri: path, method: .get, headers: [.authorization: basic, .userAgent: "second"])
+            #expect(ErrorInfo.code(second) == "link_used")
+            let listing = try JSONDecoder().decode(
+                APILinkList.self,
+                from: Data(
+                    buffer: try await client.get("/v1/bundles/\(bundle.id)/links", token: server.adminToken).body))
+            #expect(
+                listing.links.map(\.id) == [link.id] && listing.links[0].password && listing.links[0].downloadsUsed == 1
+            )
+
+            // A member replaced: the link says so; revoked: link_revoked first.
+            let open = try JSONDecoder().decode(
+                APIIssuedLink.self,
+                from: Data(
+                    buffer: try await client.json(
+                        "/v1/bundles/\(bundle.id)/links", method: .post, token: server.adminToken, body: "{}"
+                    ).body))
+            let openPath = String(open.url[open.url.range(of: "/t/")!.lowerBound...])
+            #expect(try await client.execute(uri: openPath, method: .get).status == .ok)
+            _ = try await client.execute(
+                uri: "/v1/files/\(b.id)/content", method: .put,
+                headers: [.authorization: "Bearer \(server.adminToken)", .contentType: "application/octet-stream"],
+                body: ByteBuffer(bytes: TestData.bytes(10, seed: 13)))
+            let changed = try await client.execute(uri: openPath, method: .get)
+            #expect(changed.status == .gone && ErrorInfo.code(changed) == "file_changed")
+            #expect(
+                try await client.get("/v1/links/\(open.id)", token: server.adminToken, method: .delete).status
+                    == .noContent)
+            #expect(ErrorInfo.code(try await client.execute(uri: openPath, method: .get)) == "link_revoked")
+            #expect(
+                try await client.get("/v1/bundles/\(bundle.id)", token: server.adminToken, method: .delete).status
+                    == .noContent)
+            let deleted = try await client.execute(
+                uri: path, method: .get, headers: [.authorization: basic, .userAgent: "first"])
+            #expect(deleted.status == .gone && ErrorInfo.code(deleted) == "file_gone")
+            let events = try await server.auditEvents(AuditFilter(fileID: bundle.id, event: "download.completed"))
+            #expect(
+                events.items.contains {
+                    $0.detail["link_id"] == .string(link.id) && $0.detail["bundle_id"] == .string(bundle.id)
+                })
+        }
+    }
 }

@@ -25,10 +25,15 @@ struct LinkDeliveryController: Sendable {
         var clientKey: String
         var now: Date
         var path: String
+        /// For a bundle link: the bundle, its members' current records, and what checking them found.
+        var bundle: BundleRecord?
+        var members: [FileRecord] = []
+        var bundleCheck: LinkDecision.BundleCheck?
 
         func decide(password: LinkDecision.PasswordVerdict?) -> LinkDecision {
             LinkDecision.decide(
-                token: token, state: state, clientIP: clientIP, userAgent: userAgent, now: now, password: password)
+                token: token, state: state, clientIP: clientIP, userAgent: userAgent, now: now, password: password,
+                bundle: bundleCheck)
         }
     }
 
@@ -43,9 +48,38 @@ struct LinkDeliveryController: Sendable {
         var state: LinkState?
         if let token { state = try await services.catalog.linkState(id: token.linkID, clientKey: clientKey, now: now) }
         if let link = state?.link { context.notes.set("link_id", link.id) }
-        return Facts(
+        var facts = Facts(
             token: token, state: state, clientIP: clientIP, userAgent: userAgent, clientKey: clientKey, now: now,
             path: "/t/" + raw)
+        if let link = state?.link, link.subject == .bundle { try await checkBundle(link, into: &facts) }
+        return facts
+    }
+
+    /// A bundle link's subject: the bundle exists, its issuer is enabled and may still read every
+    /// member, and every member is the version the bundle was made of.
+    func checkBundle(_ link: LinkRecord, into facts: inout Facts) async throws {
+        guard let bundle = try await services.catalog.bundle(id: link.fileID) else {
+            facts.bundleCheck = .refused(
+                .init(code: .fileGone, message: "The bundle behind this link was deleted. Ask for a new link."))
+            return
+        }
+        facts.bundle = bundle
+        guard let issuer = try await services.catalog.user(named: link.issuerName), !issuer.disabled else {
+            facts.bundleCheck = .refused(
+                .init(code: .forbidden, message: "The person who shared this link no longer has access to the files."))
+            return
+        }
+        do {
+            facts.members = try await Bundles(services: services).currentMembers(
+                of: bundle,
+                reader: Principal(userID: issuer.id, username: issuer.username, role: issuer.role, via: .token))
+            facts.bundleCheck = .ok
+        } catch let error as FerryError {
+            let message =
+                error.code == .forbidden
+                ? "The person who shared this link no longer has access to every file in it." : error.message
+            facts.bundleCheck = .refused(.init(code: error.code, message: message))
+        }
     }
 
     @Sendable func deliver(_ request: Request, context: Context) async throws -> Response {
@@ -78,29 +112,44 @@ struct LinkDeliveryController: Sendable {
             }
             throw error
         case .serve(let file, let takesDownload):
-            guard let token = facts.token, let link else {
-                throw FerryError(.internalError, "A served link has no token.")
+            let served = Delivery(services: services)
+            return try await served.respond(
+                file: file, request: request,
+                options: try options(facts, failure: failure, takesDownload: takesDownload, name: file.name))
+        case .serveBundle(let takesDownload):
+            guard let bundle = facts.bundle else {
+                throw FerryError(.internalError, "A served bundle link has no bundle.")
             }
-            let clientKey = facts.clientKey
-            let now = facts.now
-            var takeDownload: (@Sendable () async throws -> Void)?
-            if takesDownload, let max = link.maxDownloads {
-                // Taken atomically only when bytes are about to go out (see Delivery.Options).
-                takeDownload = { [services] in
-                    guard
-                        try await services.catalog.takeDownload(
-                            linkID: link.id, clientKey: clientKey, max: max, now: now)
-                    else { throw await failure.record(FerryError(.linkUsed, LinkDecision.linkUsedMessage)) }
-                    services.metrics.downloadTaken()
-                }
-            }
-            let remaining = max(0, Int(Double(token.expiresAt) - now.timeIntervalSince1970))
-            let options = Delivery.Options(
-                disposition: ContentDisposition(kind: token.disposition, filename: token.filename ?? file.name),
-                cacheControl: "private, max-age=\(remaining)", actor: link.issuerName, clientIP: facts.clientIP,
-                auditDetail: ["link_id": .string(link.id), "via": "link"], beforeBytes: takeDownload)
-            return try await Delivery(services: services).respond(file: file, request: request, options: options)
+            var options = try options(facts, failure: failure, takesDownload: takesDownload, name: bundle.name)
+            options.auditDetail["bundle_id"] = .string(bundle.id)
+            options.auditDetail["files"] = .string(bundle.members.map(\.fileID).joined(separator: ","))
+            return try await Delivery(services: services).respond(
+                Bundles(services: services).representation(bundle, files: facts.members), request: request,
+                options: options)
         }
+    }
+
+    /// How a served link presents and audits its bytes; a limited link takes its download when bytes
+    /// are about to go out (see `Delivery.Options`).
+    func options(_ facts: Facts, failure: Failure, takesDownload: Bool, name: String) throws -> Delivery.Options {
+        guard let token = facts.token, let link = facts.state?.link else {
+            throw FerryError(.internalError, "A served link has no token.")
+        }
+        let clientKey = facts.clientKey
+        let now = facts.now
+        var takeDownload: (@Sendable () async throws -> Void)?
+        if takesDownload, let max = link.maxDownloads {
+            takeDownload = { [services] in
+                guard try await services.catalog.takeDownload(linkID: link.id, clientKey: clientKey, max: max, now: now)
+                else { throw await failure.record(FerryError(.linkUsed, LinkDecision.linkUsedMessage)) }
+                services.metrics.downloadTaken()
+            }
+        }
+        let remaining = max(0, Int(Double(token.expiresAt) - now.timeIntervalSince1970))
+        return Delivery.Options(
+            disposition: ContentDisposition(kind: token.disposition, filename: token.filename ?? name),
+            cacheControl: "private, max-age=\(remaining)", actor: link.issuerName, clientIP: facts.clientIP,
+            auditDetail: ["link_id": .string(link.id), "via": "link"], beforeBytes: takeDownload)
     }
 
     /// The password a request shows: this link's cookie (browsers), else HTTP Basic with any user

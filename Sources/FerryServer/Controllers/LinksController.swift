@@ -15,12 +15,42 @@ struct LinksController: Sendable {
         router.get("/v1/files/{id}/links", use: list)
         router.delete("/v1/links/{id}", use: revoke)
         router.patch("/v1/links/{id}", use: update)
+        router.post("/v1/bundles/{id}/links", use: issueForBundle)
+        router.get("/v1/bundles/{id}/links", use: listForBundle)
     }
 
     @Sendable func issue(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .read)
+        let issued = try await LinkIssuer(services: services).issue(
+            file: file, principal: principal, request: try await linkRequest(request, context: context),
+            clientIP: services.clientIP(request, context: context))
+        return try Self.created(issued, etag: file.etag)
+    }
+
+    /// `POST /v1/bundles/{id}/links`: the same options, always a server link.
+    @Sendable func issueForBundle(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let bundles = Bundles(services: services)
+        let bundle = try await bundles.managed(try context.parameters.require("id"), principal: principal)
+        _ = try await bundles.currentMembers(of: bundle, reader: principal)
+        let issued = try await LinkIssuer(services: services).issue(
+            bundle: bundle, principal: principal, request: try await linkRequest(request, context: context),
+            clientIP: services.clientIP(request, context: context))
+        return try Self.created(issued, etag: bundle.etag)
+    }
+
+    static func created(_ issued: LinkIssuer.Issued, etag: EntityTag) throws -> Response {
+        try JSONBody.response(
+            APIIssuedLink(
+                id: issued.link.id, url: issued.url, expiresAt: HTTPDate.rfc3339(issued.link.expiresAt),
+                etag: etag.description, strategy: issued.link.strategy, maxDownloads: issued.link.maxDownloads),
+            status: .created)
+    }
+
+    /// The options of a new link (API.md "Signed links", "Limited links", "Password-protected links").
+    func linkRequest(_ request: Request, context: Context) async throws -> LinkIssuer.Request {
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? true
         let body =
             hasBody ? try await JSONBody.decode(APILinkRequest.self, from: request, context: context) : APILinkRequest()
@@ -59,17 +89,9 @@ struct LinksController: Sendable {
             try LinkPasswords.validate(password)
             passwordHash = try await LinkPasswords.hash(password)
         }
-        let issued = try await LinkIssuer(services: services).issue(
-            file: file, principal: principal,
-            request: .init(
-                ttl: ttl, disposition: kind, filename: filename, maxDownloads: maxDownloads, bindIP: bindIP,
-                passwordHash: passwordHash),
-            clientIP: services.clientIP(request, context: context))
-        return try JSONBody.response(
-            APIIssuedLink(
-                id: issued.link.id, url: issued.url, expiresAt: HTTPDate.rfc3339(issued.link.expiresAt),
-                etag: file.etag.description, strategy: issued.link.strategy, maxDownloads: issued.link.maxDownloads),
-            status: .created)
+        return .init(
+            ttl: ttl, disposition: kind, filename: filename, maxDownloads: maxDownloads, bindIP: bindIP,
+            passwordHash: passwordHash)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -77,7 +99,18 @@ struct LinksController: Sendable {
         let file = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .read)
         let manages = principal.isAdmin || file.ownerID == principal.userID
-        let links = try await services.catalog.links(fileID: file.id, now: services.now())
+        return try await listing(of: file.id, principal: principal, manages: manages)
+    }
+
+    @Sendable func listForBundle(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let bundle = try await Bundles(services: services).managed(
+            try context.parameters.require("id"), principal: principal)
+        return try await listing(of: bundle.id, principal: principal, manages: true)
+    }
+
+    func listing(of subject: String, principal: Principal, manages: Bool) async throws -> Response {
+        let links = try await services.catalog.links(fileID: subject, now: services.now())
             .filter { manages || $0.link.issuerID == principal.userID }
             .map(APILink.init)
         return try JSONBody.response(APILinkList(links: links))
@@ -90,9 +123,12 @@ struct LinksController: Sendable {
             throw FerryError(.notFound, "No such link.")
         }
         if link.issuerID != principal.userID && !principal.isAdmin {
-            guard let file = try await services.catalog.file(id: link.fileID), file.ownerID == principal.userID else {
-                throw FerryError(.notFound, "No such link.")
-            }
+            // The file's owner (or the bundle's creator) manages its links too.
+            let owner =
+                link.subject == .bundle
+                ? try await services.catalog.bundle(id: link.fileID)?.creatorID
+                : try await services.catalog.file(id: link.fileID)?.ownerID
+            guard owner == principal.userID else { throw FerryError(.notFound, "No such link.") }
         }
         return link
     }

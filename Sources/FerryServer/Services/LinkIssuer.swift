@@ -73,17 +73,41 @@ struct LinkIssuer: Sendable {
                 disposition: disposition, bindIP: request.bindIP, filename: request.filename)
             url = services.configuration.publicURL + "/t/" + token.signed(with: services.keyring.current.secret)
         }
+        try await record(link, ttl: request.ttl, principal: principal, clientIP: clientIP)
+        return Issued(link: link, url: url)
+    }
+
+    /// Issues a link to a bundle: always served by Ferry (no store can serve a zip it never stored).
+    func issue(bundle: BundleRecord, principal: Principal, request: Request, clientIP: String) async throws -> Issued {
+        let now = services.now()
+        let expires = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(request.ttl)).rounded(.up))
+        let link = LinkRecord(
+            id: Identifier.make(), fileID: bundle.id, fileVersion: 0, issuerID: principal.userID,
+            issuerName: principal.username, createdAt: now, expiresAt: expires, strategy: "server",
+            maxDownloads: request.maxDownloads, bindIP: request.bindIP, disposition: .attachment,
+            filename: request.filename, revokedAt: nil, passwordHash: request.passwordHash, subject: .bundle)
+        let token = LinkToken(
+            linkID: link.id, fileID: bundle.id, fileVersion: 0, expiresAt: Int64(expires.timeIntervalSince1970),
+            keyID: services.keyring.current.id, disposition: .attachment, bindIP: request.bindIP,
+            filename: request.filename)
+        let url = services.configuration.publicURL + "/t/" + token.signed(with: services.keyring.current.secret)
+        try await record(link, ttl: request.ttl, principal: principal, clientIP: clientIP)
+        return Issued(link: link, url: url)
+    }
+
+    /// Stores the link and audits `link.issued`.
+    func record(_ link: LinkRecord, ttl: Int, principal: Principal, clientIP: String) async throws {
         try await services.catalog.insertLink(link)
         var detail: [String: AuditValue] = [
-            "link_id": .string(link.id), "ttl_seconds": .int(Int64(request.ttl)), "strategy": .string(link.strategy),
+            "link_id": .string(link.id), "ttl_seconds": .int(Int64(ttl)), "strategy": .string(link.strategy),
             "max_downloads": link.maxDownloads.map { .int(Int64($0)) } ?? .null,
         ]
         if let bindIP = link.bindIP { detail["bind_ip"] = .string(bindIP) }
         if link.passwordHash != nil { detail["password"] = .string("required") }
+        if link.subject == .bundle { detail["bundle_id"] = .string(link.fileID) }
         await services.audit.record(
             AuditEvent(
-                at: now, event: "link.issued", actor: principal.username, fileID: file.id, clientIP: clientIP,
-                detail: detail))
-        return Issued(link: link, url: url)
+                at: link.createdAt, event: "link.issued", actor: principal.username, fileID: link.fileID,
+                clientIP: clientIP, detail: detail))
     }
 }
