@@ -82,7 +82,14 @@ struct GetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ClientContext.run(server) { context in
-            let parsed = try DownloadSource(parsing: source)
+            var parsed = try DownloadSource(parsing: source)
+            // A bundle id (CLI.md "Bundles"): its archive, a plain URL with the bearer token, ranged
+            // and resumable like any file (bound to the bundle's strong ETag).
+            var bearer: String?
+            if case .file(let id) = parsed, let api = try? context.api(), (try? await api.bundle(id: id)) != nil {
+                parsed = .url(api.bundleContentURL(id: id))
+                bearer = api.authorizationHeader
+            }
             let token = context.token
             let http = context.http
             let configuredURL = context.url
@@ -94,7 +101,8 @@ struct GetCommand: AsyncParsableCommand {
             if output == "-" {
                 try await Self.askingForPassword(given: password) { password in
                     try await stream(
-                        parsed, into: .standardOutput, downloader: downloader, context: context, password: password)
+                        parsed, into: .standardOutput, downloader: downloader, context: context, password: password,
+                        authorization: bearer)
                 }
                 return
             }
@@ -107,7 +115,9 @@ struct GetCommand: AsyncParsableCommand {
                 }
                 defer { try? handle.close() }
                 try await Self.askingForPassword(given: password) { password in
-                    try await stream(parsed, into: handle, downloader: downloader, context: context, password: password)
+                    try await stream(
+                        parsed, into: handle, downloader: downloader, context: context, password: password,
+                        authorization: bearer)
                 }
                 return
             }
@@ -117,6 +127,7 @@ struct GetCommand: AsyncParsableCommand {
                     source: parsed, destination: output, connections: connections, partSize: partSize)
                 options.expectedSHA256 = sha256
                 options.maxBytesPerSecond = limitRate.flatMap(Self.bytes)
+                options.authorization = bearer
                 return options
             }()
             do {
@@ -201,7 +212,7 @@ struct GetCommand: AsyncParsableCommand {
     /// cannot be taken back, but the reader is told).
     func stream(
         _ source: DownloadSource, into handle: FileHandle, downloader: Downloader, context: ClientContext,
-        password: String?
+        password: String?, authorization: String? = nil
     ) async throws {
         var url = source.description
         var expected: (size: Int64?, sha256: String)?
@@ -211,7 +222,9 @@ struct GetCommand: AsyncParsableCommand {
         let response: HTTPClientResponse
         do {
             var request = HTTPClientRequest(url: url)
-            if let password, case .url = source {
+            if let authorization {
+                request.headers.add(name: "Authorization", value: authorization)
+            } else if let password, case .url = source {
                 request.headers.add(
                     name: "Authorization", value: "Basic " + Data(":\(password)".utf8).base64EncodedString())
             }

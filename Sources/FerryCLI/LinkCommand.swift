@@ -5,10 +5,10 @@ import Foundation
 /// `ferry link ID`: prints the URL alone.
 struct LinkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "link", abstract: "Issue a short-lived link to a file and print its URL.",
+        commandName: "link", abstract: "Issue a short-lived link to a file or bundle and print its URL.",
         discussion: "The URL is a secret shown only now. Limited links count downloads per client.")
     @OptionGroup var server: ServerOptions
-    @Argument(help: "File id.") var id: String
+    @Argument(help: "File or bundle id.") var id: String
     @Option(name: .long, help: "Lifetime in seconds (default: the server's FERRY_LINK_TTL).") var ttl: Int?
     @Option(name: .long, help: "Downloads allowed (per client: address + User-Agent).") var maxDownloads: Int?
     @Flag(name: .long, help: "One download only.") var singleUse = false
@@ -35,11 +35,20 @@ struct LinkCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ClientContext.run(server) { context in
-            let link = try await context.api().createLink(
-                fileID: id,
-                options: LinkOptions(
-                    ttlSeconds: ttl, maxDownloads: maxDownloads, singleUse: singleUse ? true : nil, bindIP: bindIP,
-                    password: try linkPassword()))
+            let options = LinkOptions(
+                ttlSeconds: ttl, maxDownloads: maxDownloads, singleUse: singleUse ? true : nil, bindIP: bindIP,
+                password: try linkPassword())
+            let api = try context.api()
+            let link: IssuedLink
+            do {
+                link = try await api.createLink(fileID: id, options: options)
+            } catch let error as FerryClientError where error.status == 404 {
+                // Not a file: perhaps a bundle (CLI.md "Bundles"); otherwise the file's 404 stands.
+                guard let bundleLink = try? await api.createBundleLink(bundleID: id, options: options) else {
+                    throw error
+                }
+                link = bundleLink
+            }
             Terminal.out(link.url)
         }
     }

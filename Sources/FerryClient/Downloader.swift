@@ -53,6 +53,9 @@ public struct DownloadOptions: Sendable {
     /// The password of a password link (API.md "Password-protected links"), sent as HTTP Basic
     /// with every request of a plain URL; never sent to Ferry's API or to a store.
     public var linkPassword: String?
+    /// `Authorization` for every request of a plain URL (a bundle's archive: the bearer token);
+    /// wins over `linkPassword`.
+    public var authorization: String?
 
     /// Creates options.
     public init(
@@ -170,7 +173,8 @@ public final class Downloader: Sendable {
     func makePlan(_ options: DownloadOptions) async throws -> DownloadPlan {
         if let manifest = try await manifest(for: options.source) { return DownloadPlan(manifest: manifest) }
         guard case .url(let url) = options.source else { preconditionFailure("a Ferry source has a manifest") }
-        let authorization = options.linkPassword.map { "Basic " + Data(":\($0)".utf8).base64EncodedString() }
+        let authorization =
+            options.authorization ?? options.linkPassword.map { "Basic " + Data(":\($0)".utf8).base64EncodedString() }
         var plan = try await DownloadPlan.probe(
             url: url, http: http, userAgent: userAgent, partSize: options.partSize ?? 8 * 1024 * 1024,
             authorization: authorization)

@@ -204,6 +204,29 @@ public final class FerryAPI: Sendable {
         try await call(IssuedLink.self, .POST, "/v1/files/\(Self.segment(fileID))/links", json: options)
     }
 
+    /// Makes a bundle of files (in order) served as one resumable zip.
+    public func createBundle(fileIDs: [String], name: String?) async throws -> APIBundle {
+        try await call(APIBundle.self, .POST, "/v1/bundles", json: APIBundleRequest(fileIDs: fileIDs, name: name))
+    }
+
+    /// A bundle.
+    public func bundle(id: String) async throws -> APIBundle {
+        try await call(APIBundle.self, .GET, "/v1/bundles/\(Self.segment(id))")
+    }
+
+    /// Issues a link to a bundle.
+    public func createBundleLink(bundleID: String, options: LinkOptions) async throws -> IssuedLink {
+        try await call(IssuedLink.self, .POST, "/v1/bundles/\(Self.segment(bundleID))/links", json: options)
+    }
+
+    /// The absolute URL of a bundle's archive.
+    public func bundleContentURL(id: String) -> String {
+        baseURL + "/v1/bundles/\(Self.segment(id))/content"
+    }
+
+    /// `Authorization` for requests the caller makes itself (a bundle's archive).
+    public var authorizationHeader: String? { token.map { "Bearer \($0)" } }
+
     /// The file's links.
     public func links(fileID: String) async throws -> [LinkListing] {
         struct Shape: Decodable { var links: [LinkListing] }

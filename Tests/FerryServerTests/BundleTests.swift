@@ -54,7 +54,7 @@ import Testing
             #expect(head.headers[.contentLength] == String(bundle.size) && head.body.readableBytes == 0)
             let zipPath = scratch.appending("photos.zip")
             try Data(whole).write(to: URL(fileURLWithPath: zipPath))
-            try await ZipToolTests.checkWithTools(
+            try await ZipChecks.check(
                 zipPath,
                 expected: Dictionary(
                     uniqueKeysWithValues: zip(bundle.files.map(\.name), contents.map { TestData.sha256($0) })))

@@ -32,35 +32,6 @@ import Testing
         try handle.truncate(atOffset: UInt64(position))
     }
 
-    /// Every tool accepts the archive; Python extracts each member and checks its SHA-256.
-    static func checkWithTools(_ path: String, expected: [String: String], timeout: TimeInterval = 120) async throws {
-        let unzip = try await ExternalTool.run("unzip", ["-tq", path], timeout: timeout)
-        #expect(unzip.status == 0, "unzip: \(unzip.stdout.suffix(2000)) \(unzip.stderr)")
-        let bsdtar = try await ExternalTool.run("bsdtar", ["-tf", path], timeout: timeout)
-        #expect(bsdtar.status == 0, "bsdtar: \(bsdtar.stderr)")
-        #expect(Set(bsdtar.stdout.split(separator: "\n").map(String.init)) == Set(expected.keys))
-        let seven = try await ExternalTool.run("7z", ["t", path], timeout: timeout)
-        #expect(seven.status == 0 && seven.stdout.contains("Everything is Ok"), "7z: \(seven.stdout.suffix(2000))")
-        let script = """
-            import hashlib, json, sys, zipfile
-            with zipfile.ZipFile(sys.argv[1]) as z:
-                bad = z.testzip()
-                digests = {}
-                for info in z.infolist():
-                    h = hashlib.sha256()
-                    with z.open(info) as f:
-                        for chunk in iter(lambda: f.read(1 << 20), b""):
-                            h.update(chunk)
-                    digests[info.filename] = h.hexdigest()
-            print(json.dumps({"bad": bad, "digests": digests}))
-            """
-        let python = try await ExternalTool.run("python3", ["-c", script, path], timeout: timeout)
-        #expect(python.status == 0, "zipfile: \(python.stderr)")
-        let result = try JSONSerialization.jsonObject(with: Data(python.stdout.utf8)) as? [String: Any]
-        #expect(result?["bad"] is NSNull, "zipfile: \(python.stdout)")
-        #expect(result?["digests"] as? [String: String] == expected)
-    }
-
     @Test func smallArchivesOfAwkwardNamesPassEveryTool() async throws {
         let scratch = try TemporaryDirectory("ferry-zip")
         defer { scratch.remove() }
@@ -83,14 +54,14 @@ import Testing
         }
         var expected: [String: String] = [:]
         for (name, bytes) in zip(names, contents) { expected[name] = TestData.sha256(bytes) }
-        try await Self.checkWithTools(path, expected: expected)
+        try await ZipChecks.check(path, expected: expected)
 
         // One member, and a thousand small ones.
         let one = ZipLayout(members: [layout.members[0]])
         try Self.write(one, to: scratch.appending("one.zip")) { _, range in
             Array(contents[0][Int(range.lowerBound)...Int(range.upperBound)])
         }
-        try await Self.checkWithTools(scratch.appending("one.zip"), expected: [names[0]: TestData.sha256(contents[0])])
+        try await ZipChecks.check(scratch.appending("one.zip"), expected: [names[0]: TestData.sha256(contents[0])])
         let many = (0..<1000).map { TestData.bytes(50 + $0 % 97, seed: UInt64($0)) }
         let manyNames = ZipLayout.safeNames((0..<1000).map { "item-\($0 % 500).dat" })
         let manyLayout = ZipLayout(
@@ -102,7 +73,7 @@ import Testing
         }
         var manyExpected: [String: String] = [:]
         for (name, bytes) in zip(manyNames, many) { manyExpected[name] = TestData.sha256(bytes) }
-        try await Self.checkWithTools(scratch.appending("many.zip"), expected: manyExpected)
+        try await ZipChecks.check(scratch.appending("many.zip"), expected: manyExpected)
     }
 
     /// A member over 4 GiB (zeros, sparse on disk) after a small one: ZIP64 sizes in its headers,
@@ -145,7 +116,7 @@ import Testing
         }
         let zerosSHA = try await ExternalTool.run(
             "sh", ["-c", "head -c \(big) /dev/zero | sha256sum | cut -c1-64"], timeout: 120)
-        try await Self.checkWithTools(
+        try await ZipChecks.check(
             path,
             expected: [
                 "small.bin": TestData.sha256(small),
