@@ -362,6 +362,56 @@ def scenario_password_link(driver, args):
     check(result.get("status") == 206 and result.get("length") == 1000, f"a ranged resume needs no password: {result}")
 
 
+def scenario_zip(driver, args):
+    """Two files ticked in the list -> "Download as zip" through the manager (paused and resumed
+    midway), the zip checked with Python's zipfile; then "Share as zip link" -> the bundle page,
+    where a password link is made."""
+    big_id, big_name, big_sha = args.file
+    small_id, small_name, small_sha = args.second
+    sign_in(driver, args)
+    wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-file='{big_id}'] input.pick"), "files can be ticked")
+    for file_id in (big_id, small_id):
+        driver.find_element(By.CSS_SELECTOR, f"tr[data-file='{file_id}'] input.pick").click()
+    check(text_of(driver, "#picked") == "2 selected", "two files selected")
+    throttle(driver, 16 * 1024 * 1024)
+    driver.find_element(By.ID, "download-zip").click()
+    card = wait(driver, 20, lambda d: d.execute_script(
+        "return document.querySelector('#downloads .dl')?.id ?? null"), "the zip appears in the manager")
+    zip_key = card[len("dl-"):]
+    wait(driver, 60, lambda d: percent(d, zip_key) >= 20, "zip progress before the pause")
+    press(driver, zip_key, "pause")
+    wait(driver, 10, lambda d: status(d, zip_key) == "paused", "the zip pauses")
+    paused_at = percent(driver, zip_key)
+    press(driver, zip_key, "resume")
+    wait(driver, 180, lambda d: status(d, zip_key) in ("done", "failed"), "the zip download ends")
+    check(status(driver, zip_key) == "done", f"the zip completed: {card_text(driver, zip_key)!r}")
+    check(percent(driver, zip_key) == 100 and paused_at >= 20, f"resumed from {paused_at}%")
+    names = [f for f in os.listdir(args.downloads) if f.endswith(".zip")]
+    check(len(names) == 1, f"one zip in the downloads: {names}")
+    path = downloaded(args.downloads, names[0])
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        check(z.testzip() is None, "zipfile finds no bad member")
+        digests = {info.filename: hashlib.sha256(z.read(info)).hexdigest() for info in z.infolist()}
+    check(digests == {big_name: big_sha, small_name: small_sha}, f"the members are the files: {sorted(digests)}")
+
+    driver.get(args.base + "/")
+    wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-file='{small_id}'] input.pick"), "the list again")
+    driver.find_element(By.CSS_SELECTOR, f"tr[data-file='{small_id}'] input.pick").click()
+    driver.find_element(By.ID, "share-zip").click()
+    wait(driver, 20, lambda d: "/bundles/" in d.current_url and d.find_elements(By.ID, "members"), "the bundle page")
+    check(small_name in text_of(driver, "#members"), "the bundle page lists its member")
+    driver.find_element(By.ID, "link-password").send_keys("zip link password")
+    driver.find_element(By.CSS_SELECTOR, "form.inline button[type=submit]").click()
+    wait(driver, 20, lambda d: "/t/" in text_of(d, "#link-url"), "a bundle link is shown once")
+    url = text_of(driver, "#link-url").strip()
+    request = urllib.request.Request(url)
+    request.add_header("Authorization", "Basic " + __import__("base64").b64encode(b":zip link password").decode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+    check(body[:4] == b"PK\x03\x04", "the bundle link serves the zip with its password")
+
+
 def scenario_screenshots(driver, args):
     """Every page at desktop and phone width, saved as PNG artifacts to look at."""
     file_id = args.file[0]
@@ -393,6 +443,7 @@ def main():
     parser.add_argument("--password", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--file", nargs=3, metavar=("ID", "NAME", "SHA256"))
+    parser.add_argument("--second", nargs=3, metavar=("ID", "NAME", "SHA256"))
     parser.add_argument("--link", help="the sign-in link `ferry serve` printed (scenario sign_in_link)")
     parser.add_argument("--artifacts", default=os.environ.get("FERRY_TEST_ARTIFACTS", "/tmp/ferry-test-artifacts"))
     args = parser.parse_args()

@@ -3,12 +3,14 @@ import { api } from './api.js';
 import { el } from './format.js';
 import { restoreDownloads } from './manager.js';
 import * as pages from './pages.js';
+import * as sharing from './sharing.js';
 
 const routes = [
   [/^\/login$/, () => pages.login()],
   [/^\/$/, (me) => pages.files(me)],
   [/^\/upload$/, (me) => pages.upload(me)],
   [/^\/files\/([A-Za-z0-9_-]+)$/, (me, id) => pages.file(me, id)],
+  [/^\/bundles\/([A-Za-z0-9_-]+)$/, (me, id) => sharing.bundle(me, id)],
   [/^\/admin\/users$/, (me) => pages.users(me)],
   [/^\/admin\/tokens$/, (me) => pages.tokens(me)],
   [/^\/admin\/audit$/, (me) => pages.audit(me)],

@@ -131,7 +131,10 @@ export class Download {
           this.render();
           return;
         }
-        if (response.status === 200) throw new Restart('The file was replaced on the server while it downloaded.');
+        if (response.status === 200) {
+          if (s.kind === 'bundle') throw new Stop('The zip changed on the server while it downloaded; make a new one.');
+          throw new Restart('The file was replaced on the server while it downloaded.');
+        }
         const error = await errorFrom(response);
         // Paused (or cancelled) while this answer was on its way: the resume asks again.
         if (s.status !== 'running') return;
@@ -139,6 +142,9 @@ export class Download {
           await this.refresh(generation);
           attempt = 0;
           continue;
+        }
+        if (s.kind === 'bundle' && (error.code === 'file_changed' || error.code === 'file_gone')) {
+          throw new Stop(`${error.message} The zip download stopped; make a new one.`);
         }
         if (error.code === 'file_changed' || error.status === 412) throw new Restart('The file was replaced on the server.');
         if (error.status >= 500 || error.status === 429) throw new TypeError(`HTTP ${error.status}`);
@@ -163,9 +169,10 @@ export class Download {
     return `The download stopped: ${cause(error.code) || error.message} (${error.message})`;
   }
 
-  /** Each block of a part against the manifest's SHA-256. */
+  /** Each block of a part against the manifest's SHA-256 (a zip has none: its ranges are bound to its strong ETag). */
   async verify(part, data) {
     const s = this.state;
+    if (!s.blocks) return true;
     const firstBlock = (part * s.partSize) / s.blockSize;
     for (let offset = 0, block = firstBlock; offset < data.byteLength; offset += s.blockSize, block++) {
       const slice = data.slice(offset, Math.min(data.byteLength, offset + s.blockSize));
@@ -178,6 +185,8 @@ export class Download {
   /** One fresh manifest for everyone who saw the link expire; a new version restarts. */
   async refresh(generation) {
     if (generation !== this.generation || this.state.status !== 'running') return;
+    // A zip is fetched with the page's session, not a link: nothing expires but the session.
+    if (this.state.kind === 'bundle') throw new Stop('The session ended; sign in again and press Resume.');
     if (!this.refreshing) {
       this.refreshing = (async () => {
         let manifest;
@@ -312,6 +321,28 @@ export async function startManagedDownload(fileId) {
   }
   const download = new Download(state);
   downloads.set(fileId, download);
+  download.run();
+  return download;
+}
+
+/**
+ * Starts (or resumes) the managed download of a bundle's zip: parallel ranges of
+ * /v1/bundles/{id}/content with the session cookie, each bound to the zip's strong ETag.
+ */
+export async function startManagedBundle(bundle) {
+  const key = 'z' + bundle.id;
+  const existing = downloads.get(key);
+  if (existing) { existing.resume(); return existing; }
+  const saved = JSON.parse(localStorage.getItem('ferry.dl.' + key) || 'null');
+  const block = 8 * 1024 * 1024;
+  let state = {
+    kind: 'bundle', fileId: key, bundleId: bundle.id, name: bundle.name, size: bundle.size, etag: bundle.etag,
+    url: `/v1/bundles/${encodeURIComponent(bundle.id)}/content`, ifRange: bundle.etag, partSize: block,
+    blockSize: block, blocks: null, done: [], status: 'running', message: '', pausedAt: null,
+  };
+  if (saved && saved.etag === state.etag && saved.status !== 'done') state = { ...saved, status: 'running' };
+  const download = new Download(state);
+  downloads.set(key, download);
   download.run();
   return download;
 }

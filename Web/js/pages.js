@@ -2,15 +2,16 @@
 import { api } from './api.js';
 import { interrupted, tusUpload } from './tus.js';
 import { bytes, date, el, expectedTime, toast, cause } from './format.js';
-import { startManagedDownload } from './manager.js';
+import { startManagedBundle, startManagedDownload } from './manager.js';
+import { linksSection } from './sharing.js';
 
 let limitsCache = null;
-async function limits() {
+export async function limits() {
   limitsCache ??= await api('GET', '/v1/limits');
   return limitsCache;
 }
 
-function errorLine(error) {
+export function errorLine(error) {
   return el('p', { class: 'error', role: 'alert' }, error.message);
 }
 
@@ -108,6 +109,10 @@ export async function files() {
     const result = await api('GET', '/v1/files?limit=50' + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''));
     for (const file of result.files) {
       table.append(el('tr', { 'data-file': file.id },
+        el('td', {}, el('input', {
+          type: 'checkbox', class: 'pick', value: file.id, 'aria-label': `Select ${file.name}`,
+          onchange: () => { picked.textContent = selection().length ? `${selection().length} selected` : ''; },
+        })),
         el('td', {}, el('a', { href: `/files/${encodeURIComponent(file.id)}` }, file.name)),
         el('td', { class: 'num' }, bytes(file.size)),
         el('td', { class: 'wide' }, file.content_type),
@@ -119,12 +124,36 @@ export async function files() {
     cursor = result.next_cursor;
     more.hidden = !cursor;
   }
+  const picked = el('span', { class: 'muted', id: 'picked', role: 'status' });
+  const selection = () => [...table.querySelectorAll('input.pick:checked')].map((box) => box.value);
+  async function makeBundle() {
+    const ids = selection();
+    if (!ids.length) { toast('Select files first.'); return null; }
+    const stamp = new Date().toISOString().slice(0, 10);
+    return api('POST', '/v1/bundles', { file_ids: ids, name: `ferry-${stamp}.zip` });
+  }
+  const zipActions = el('div', { class: 'row', id: 'zip-actions' },
+    el('button', {
+      class: 'secondary', id: 'download-zip',
+      onclick: async () => {
+        try { const bundle = await makeBundle(); if (bundle) await startManagedBundle(bundle); } catch (e) { toast(e.message); }
+      },
+    }, 'Download as zip'),
+    el('button', {
+      class: 'secondary', id: 'share-zip',
+      onclick: async () => {
+        try { const bundle = await makeBundle(); if (bundle) location.assign(`/bundles/${encodeURIComponent(bundle.id)}`); } catch (e) { toast(e.message); }
+      },
+    }, 'Share as zip link'),
+    picked);
   more.addEventListener('click', () => page().catch((e) => toast(e.message)));
   await page();
   return el('section', {},
     el('h1', {}, 'Files'),
+    zipActions,
     el('table', {},
       el('thead', {}, el('tr', {},
+        el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'Select')),
         el('th', { scope: 'col' }, 'Name'), el('th', { scope: 'col' }, 'Size'),
         el('th', { scope: 'col', class: 'wide' }, 'Type'), el('th', { scope: 'col', class: 'wide' }, 'Modified'),
         el('th', { scope: 'col', class: 'wide' }, 'Owner'), el('th', { scope: 'col', class: 'wide' }, 'Expected time'),
@@ -232,52 +261,7 @@ export async function file(me, id) {
     await downloadControl(info));
 
   // Links: issue (shown once, with a copy button) and list.
-  const ttl = el('input', { id: 'link-ttl', type: 'number', min: '1', value: String((await limits()).link_ttl) });
-  const single = el('input', { id: 'link-single', type: 'checkbox' });
-  const linkPassword = el('input', {
-    id: 'link-password', type: 'password', minlength: '8', maxlength: '1024', autocomplete: 'new-password',
-    placeholder: 'none',
-  });
-  const issued = el('div', { id: 'issued-link' });
-  const linkList = el('tbody');
-  async function refreshLinks() {
-    try {
-      const { links } = await api('GET', `/v1/files/${encodeURIComponent(id)}/links`);
-      linkList.replaceChildren(...links.map((link) => el('tr', {},
-        el('td', {}, date(link.expires_at)),
-        el('td', {}, `${link.downloads_used}/${link.max_downloads ?? '∞'}`),
-        el('td', {}, link.strategy),
-        el('td', {}, link.password ? 'yes' : 'no'),
-        el('td', { class: 'wide' }, link.issuer),
-        el('td', {}, link.revoked_at ? 'revoked' : el('button', {
-          class: 'secondary', onclick: async () => {
-            try { await api('DELETE', `/v1/links/${encodeURIComponent(link.id)}`); refreshLinks(); } catch (e) { toast(e.message); }
-          },
-        }, 'Revoke')))));
-    } catch (error) { linkList.replaceChildren(el('tr', {}, el('td', {}, error.message))); }
-  }
-  section.append(el('h2', {}, 'Links'),
-    el('form', {
-      class: 'inline', onsubmit: async (event) => {
-        event.preventDefault();
-        try {
-          const link = await api('POST', `/v1/files/${encodeURIComponent(id)}/links`, {
-            ttl_seconds: Number(ttl.value), single_use: single.checked || undefined,
-            password: linkPassword.value || undefined,
-          });
-          linkPassword.value = '';
-          const url = el('p', { class: 'secret', id: 'link-url' }, link.url);
-          issued.replaceChildren(el('p', {}, `Shown once; expires ${date(link.expires_at)}.`), url,
-            el('button', { class: 'secondary', onclick: () => navigator.clipboard.writeText(link.url).then(() => toast('Link copied.')) }, 'Copy link'));
-          refreshLinks();
-        } catch (error) { issued.replaceChildren(errorLine(error)); }
-      },
-    }, el('label', { for: 'link-ttl' }, 'Lifetime (seconds)', ttl), el('label', { class: 'check', for: 'link-single' }, single, 'Single use'),
-    el('label', { for: 'link-password' }, 'Password (optional)', linkPassword),
-    el('button', { type: 'submit' }, 'Create link')),
-    issued, el('table', {}, el('thead', {}, el('tr', {}, ...[['Expires'], ['Downloads'], ['Kind'], ['Password'], ['Issuer', 'wide'], ['']]
-      .map(([h, c]) => el('th', { scope: 'col', class: c }, h)))), linkList));
-  refreshLinks();
+  section.append(...await linksSection(`/v1/files/${encodeURIComponent(id)}`, (await limits()).link_ttl));
 
   if (manage) {
     const grantList = el('ul', { id: 'grants' });

@@ -30,7 +30,9 @@ struct WebController: Sendable {
     let services: FerryServices
 
     /// Pages of the app; each is the same shell, which routes on the path.
-    static let pages = ["/", "/login", "/upload", "/files/{id}", "/admin/users", "/admin/tokens", "/admin/audit"]
+    static let pages = [
+        "/", "/login", "/upload", "/files/{id}", "/bundles/{id}", "/admin/users", "/admin/tokens", "/admin/audit",
+    ]
 
     func addRoutes(to router: Router<Context>) {
         for page in Self.pages {
