@@ -88,6 +88,15 @@ extension ClusterTests {
             let withCookie = try await Self.curl(
                 ["-H", "Cookie: \(try #require(cookie))", "-r", "0-99", "-o", "/dev/null", b.base + path])
             #expect(withCookie.status == 206)
+
+            // Wrong passwords are counted on the whole cluster: 5 spread over A and B, then 429 on either.
+            for attempt in 0..<5 {
+                let node = attempt.isMultiple(of: 2) ? a : b
+                let wrong = try await Self.curl(["-u", ":wrong guess \(attempt)", "-o", "/dev/null", node.base + path])
+                #expect(wrong.status == 401)
+            }
+            let limited = try await Self.curl(["-u", ":wrong guess 5", b.base + path])
+            #expect(limited.status == 429 && limited.body.contains("rate_limited"), "\(limited.body)")
         }
     }
 }

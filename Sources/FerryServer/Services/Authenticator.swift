@@ -63,14 +63,9 @@ struct Authenticator: Sendable {
     /// sign-in forgets them.
     func login(username: String, password: String, clientIP: String) async throws -> UserRecord {
         let key = "\(username)|\(clientIP)"
-        let at = now()
-        if let oldest = try await catalog.takeLoginAttempt(
-            key: key, at: at, windowStart: at.addingTimeInterval(-Self.loginWindow), limit: Self.loginLimit)
-        {
-            let wait = max(1, Int((Self.loginWindow - at.timeIntervalSince(oldest)).rounded(.up)))
-            throw FerryError(
-                .rateLimited, "Too many failed sign-ins; wait \(wait) seconds and try again.", retryAfter: wait)
-        }
+        try await catalog.takeAttempt(
+            key: key, at: now(), limit: Self.loginLimit, window: Self.loginWindow,
+            refusal: { "Too many failed sign-ins; wait \($0) seconds and try again." })
         let user = try await catalog.user(named: username)
         let hash = user?.passwordHash
         let ok = try await NIOThreadPool.singleton.runIfActive {
@@ -111,6 +106,21 @@ struct Authenticator: Sendable {
     }
 
     static let dummyHash = Bcrypt.hash("ferry-dummy-password", cost: bcryptCost)
+}
+
+extension Catalog {
+    /// Records an attempt for `key` (sign-ins, link passwords), or throws 429 `rate_limited` with
+    /// `Retry-After` when `limit` attempts are in the last `window` seconds, on the whole cluster.
+    func takeAttempt(
+        key: String, at: Date, limit: Int, window: TimeInterval, refusal: (Int) -> String
+    ) async throws {
+        guard
+            let oldest = try await takeLoginAttempt(
+                key: key, at: at, windowStart: at.addingTimeInterval(-window), limit: limit)
+        else { return }
+        let wait = max(1, Int((window - at.timeIntervalSince(oldest)).rounded(.up)))
+        throw FerryError(.rateLimited, refusal(wait), retryAfter: wait)
+    }
 }
 
 extension HTTPRequest.Method {

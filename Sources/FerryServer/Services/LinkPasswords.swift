@@ -99,15 +99,9 @@ final class LinkPasswords: Sendable {
     private func slowCheck(_ password: String, link: LinkRecord, stored: String, clientIP: String) async throws -> Bool
     {
         let key = "link|\(link.id)|\(clientIP)"
-        let at = now()
-        if let oldest = try await catalog.takeLoginAttempt(
-            key: key, at: at, windowStart: at.addingTimeInterval(-Self.attemptWindow), limit: Self.attemptLimit)
-        {
-            let wait = max(1, Int((Self.attemptWindow - at.timeIntervalSince(oldest)).rounded(.up)))
-            throw FerryError(
-                .rateLimited, "Too many wrong passwords for this link; wait \(wait) seconds and try again.",
-                retryAfter: wait)
-        }
+        try await catalog.takeAttempt(
+            key: key, at: now(), limit: Self.attemptLimit, window: Self.attemptWindow,
+            refusal: { "Too many wrong passwords for this link; wait \($0) seconds and try again." })
         metrics.linkPasswordHashed()
         let ok = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: stored) }
         if ok { try await catalog.clearLoginAttempts(key: key) }
