@@ -5,6 +5,10 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `--url` and `--token`, shared by every client command.
 struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "Server URL (else FERRY_URL, else the one saved by `ferry login`).")
@@ -106,11 +110,26 @@ struct ClientContext {
 /// Writing to the terminal.
 enum Terminal {
     static func out(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        write(STDOUT_FILENO, line + "\n")
     }
 
     static func error(_ line: String) {
-        FileHandle.standardError.write(Data(("ferry: " + line + "\n").utf8))
+        write(STDERR_FILENO, "ferry: " + line + "\n")
+    }
+
+    /// Writes all of `text`; a reader that went away (`ferry ls | head`) ends the program quietly,
+    /// as other command-line tools do, instead of Foundation's trap on EPIPE.
+    static func write(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { exit(fd == STDOUT_FILENO ? 0 : 1) }
+                return
+            }
+            bytes = bytes.dropFirst(n)
+        }
     }
 
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }

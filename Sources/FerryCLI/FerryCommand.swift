@@ -16,7 +16,7 @@ public struct FerryCommand: AsyncParsableCommand {
             ServeCommand.self, LoginCommand.self, GetCommand.self, PutCommand.self, ListCommand.self,
             InfoCommand.self, RemoveCommand.self, LinkCommand.self, LinksCommand.self, RevokeLinkCommand.self,
             ShareCommand.self, UnshareCommand.self, UsersCommand.self, PasswdCommand.self, TokensCommand.self,
-            AuditCommand.self, BundleCommand.self,
+            AuditCommand.self, BundleCommand.self, DoctorCommand.self,
         ])
 
     /// Creates the root command (ArgumentParser fills it in).

@@ -1,0 +1,135 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// `ferry doctor` (CLI.md "Deployment check") against real parts: the embedded default before and
+/// while it runs, moto S3, an unreachable store and database, a world-readable signing key.
+@Suite struct DoctorTests {
+    struct Report {
+        var result: ExternalTool.Result
+        var checks: [String: (status: String, detail: String, fix: String?)]
+    }
+
+    static func doctor(_ env: [String: String], directory: String, timeout: TimeInterval = 60) async throws -> Report {
+        var environment = ServeCommandTests.baseEnvironment
+        environment.merge(env) { $1 }
+        let run = try ExternalTool.start(
+            path: ServeCommandTests.binary, ["doctor", "--json"], environment: environment, directory: directory)
+        let result = await run.wait(timeout: timeout)
+        var checks: [String: (status: String, detail: String, fix: String?)] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let name = object["check"] as? String, let status = object["status"] as? String
+            else { continue }
+            checks[name] = (status, object["detail"] as? String ?? "", object["fix"] as? String)
+        }
+        return Report(result: result, checks: checks)
+    }
+
+    @Test func theEmbeddedDefaultBeforeAndWhileItRuns() async throws {
+        let home = try TemporaryDirectory("ferry-doctor")
+        defer { home.remove() }
+        let port = try FreePort.pick()
+        let env = ["FERRY_LISTEN": "127.0.0.1:\(port)", "FERRY_LINK_TLL": "600"]
+        let before = try await Self.doctor(env, directory: home.path)
+        #expect(before.result.status == 0, "\(before.result.stdout)\(before.result.stderr)")
+        #expect(before.checks["catalog.reachable"]?.status == "ok")
+        #expect(before.checks["service.healthz"]?.status == "skip")
+        #expect(before.checks["config.unknown_variables"]?.status == "warn")
+        #expect(before.checks["config.unknown_variables"]?.detail.contains("FERRY_LINK_TLL") == true)
+        #expect(!FileManager.default.fileExists(atPath: home.appending("ferry-data")), "the doctor created nothing")
+
+        var serverEnv = ServeCommandTests.baseEnvironment
+        serverEnv.merge(env) { $1 }
+        let server = try ExternalTool.start(
+            path: ServeCommandTests.binary, ["serve"], environment: serverEnv, directory: home.path)
+        defer { server.kill() }
+        try await Eventually.check(timeout: 60) {
+            (try? await ExternalTool.run("curl", ["-sf", "http://127.0.0.1:\(port)/readyz"], timeout: 5))?.status == 0
+        }
+        let running = try await Self.doctor(env, directory: home.path)
+        #expect(running.result.status == 0, "\(running.result.stdout)")
+        for name in [
+            "catalog.reachable", "storage.probe", "storage.free_space", "links.signing_keys", "service.healthz",
+            "service.readyz",
+        ] {
+            #expect(running.checks[name]?.status == "ok", "\(name): \(String(describing: running.checks[name]))")
+        }
+        let blobs = try FileManager.default.subpathsOfDirectory(atPath: home.appending("ferry-data/blobs"))
+        #expect(!blobs.contains { $0.contains("doctor-probe") }, "the probe object was deleted: \(blobs)")
+
+        // A signing key others can read fails, with the fix, and the exit code says so.
+        let keys = home.appending("ferry-data/signing-keys")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keys)
+        let exposed = try await Self.doctor(env, directory: home.path)
+        #expect(exposed.result.status == 1)
+        #expect(exposed.checks["links.signing_keys"]?.status == "fail")
+        #expect(exposed.checks["links.signing_keys"]?.fix?.contains("chmod 600") == true)
+        // No secret in what it prints.
+        let secret =
+            try String(contentsOfFile: keys, encoding: .utf8).split(separator: ":").last.map(String.init) ?? "x"
+        #expect(!exposed.result.stdout.contains(secret.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    @Test func aConfigurationThatDoesNotParseExitsTwoWithServesLine() async throws {
+        let home = try TemporaryDirectory("ferry-doctor-bad")
+        defer { home.remove() }
+        let bad = try await Self.doctor(["FERRY_LINK_TTL": "abc"], directory: home.path)
+        #expect(bad.result.status == 2)
+        #expect(bad.result.stderr.contains("ferry: invalid configuration: FERRY_LINK_TTL"), "\(bad.result.stderr)")
+    }
+
+    @Test func anUnreachableStoreAndDatabaseFailWithinSeconds() async throws {
+        let home = try TemporaryDirectory("ferry-doctor-down")
+        defer { home.remove() }
+        let closed = try FreePort.pick()
+        let started = Date()
+        let report = try await Self.doctor(
+            [
+                "FERRY_STORAGE": "s3://nowhere/blobs", "FERRY_S3_ENDPOINT": "http://127.0.0.1:\(closed)",
+                "FERRY_S3_PATH_STYLE": "true", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+                "FERRY_DATABASE_URL": "postgres://u:p@127.0.0.1:\(closed)/db",
+            ], directory: home.path)
+        #expect(Date().timeIntervalSince(started) < 45)
+        #expect(report.result.status == 1, "\(report.result.stdout)\(report.result.stderr)")
+        #expect(report.checks["catalog.reachable"]?.status == "fail")
+        #expect(report.checks["storage.probe"]?.status == "fail")
+        #expect(report.checks["storage.clock"]?.status == "fail")
+        #expect(!report.result.stdout.contains("u:p@"), "no credentials printed")
+    }
+
+    @Test func s3ClockSkewAndTemporaryCredentials() async throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let s3 = env["FERRY_TEST_S3_ENDPOINT"] else {
+            throw ClusterServiceMissing(description: "FERRY_TEST_S3_ENDPOINT must be set: run scripts/test")
+        }
+        let home = try TemporaryDirectory("ferry-doctor-s3")
+        defer { home.remove() }
+        let bucket = "doctor-" + Identifier.make().lowercased().filter { $0.isLetter || $0.isNumber }.prefix(16)
+        #expect(try await ClusterTests.curl(["-X", "PUT", "\(s3)/\(bucket)"]).status == 200)
+        let base = [
+            "FERRY_STORAGE": "s3://\(bucket)/blobs", "FERRY_S3_ENDPOINT": s3, "FERRY_S3_PATH_STYLE": "true",
+            "AWS_ACCESS_KEY_ID": env["FERRY_TEST_S3_ACCESS_KEY"] ?? "test",
+            "AWS_SECRET_ACCESS_KEY": env["FERRY_TEST_S3_SECRET_KEY"] ?? "test-secret",
+            "FERRY_LISTEN": "127.0.0.1:\(try FreePort.pick())",
+        ]
+        let good = try await Self.doctor(base, directory: home.path)
+        #expect(good.checks["storage.probe"]?.status == "ok", "\(good.result.stdout)")
+        #expect(good.checks["storage.clock"]?.status == "ok")
+        #expect(good.checks["storage.credentials"]?.status == "ok")
+        let listing = try await ClusterTests.curl(["\(s3)/\(bucket)?list-type=2"])
+        #expect(!listing.body.contains("doctor-probe"), "the probe object was deleted")
+
+        var temporary = base
+        temporary["AWS_SESSION_TOKEN"] = "session-token"
+        temporary["FERRY_LINK_TTL_MAX"] = "86400"
+        temporary["FERRY_TEST_CLOCK_OFFSET"] = "1800"
+        let skewed = try await Self.doctor(temporary, directory: home.path)
+        #expect(skewed.result.status == 1)
+        #expect(skewed.checks["storage.credentials"]?.status == "warn")
+        #expect(skewed.checks["storage.clock"]?.status == "fail")
+        #expect(skewed.checks["storage.clock"]?.fix?.contains("clock") == true)
+        #expect(!skewed.result.stdout.contains("session-token"))
+    }
+}
