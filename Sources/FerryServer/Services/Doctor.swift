@@ -186,7 +186,7 @@ public struct Doctor: Sendable {
             try await withBackends { opened in try await bounded { try await opened.catalog.ping() } }
             let kind = if case .postgres = configuration.database { "PostgreSQL" } else { "SQLite" }
             return [
-                Check("catalog.reachable", .ok, "\(kind) catalog answers; its schema is current (migrated on open)")
+                Check("catalog.reachable", .ok, "the \(kind) catalog answers")
             ]
         } catch {
             return [
