@@ -121,6 +121,20 @@ public struct APILink: Codable, Sendable, Equatable {
         case revokedAt = "revoked_at"
     }
 
+    /// Decodes a listing; `password` is absent in listings of servers that predate password links.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        issuer = try c.decode(String.self, forKey: .issuer)
+        createdAt = try c.decode(String.self, forKey: .createdAt)
+        expiresAt = try c.decode(String.self, forKey: .expiresAt)
+        strategy = try c.decode(String.self, forKey: .strategy)
+        _maxDownloads = try c.decode(Nullable<Int>.self, forKey: .maxDownloads)
+        downloadsUsed = try c.decode(Int.self, forKey: .downloadsUsed)
+        _bindIP = try c.decode(Nullable<String>.self, forKey: .bindIP)
+        _revokedAt = try c.decode(Nullable<String>.self, forKey: .revokedAt)
+        password = try c.decodeIfPresent(Bool.self, forKey: .password) ?? false
+    }
 }
 
 /// A change to a link (`PATCH /v1/links/{id}`): `password` set to a new one, or to null to

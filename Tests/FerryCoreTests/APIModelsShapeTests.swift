@@ -40,6 +40,10 @@ import Testing
 
     @Test func linksIssuedAndListed() throws {
         // Request (all optional): {"ttl_seconds", "disposition", "filename", "max_downloads", "single_use", "bind_ip"}
+        // and "password" (API.md "Password-protected links").
+        let withPassword = try JSONDecoder().decode(
+            APILinkRequest.self, from: Data(#"{"password": "correct horse"}"#.utf8))
+        #expect(withPassword.password == "correct horse")
         let request = try JSONDecoder().decode(
             APILinkRequest.self,
             from: Data(
@@ -56,14 +60,22 @@ import Testing
             #"{"id": "L1", "url": "https://f.example/t/x", "expires_at": "2026-11-22T18:05:00Z", "etag": "\"e\"", "strategy": "server", "max_downloads": null}"#,
             keys: ["id", "url", "expires_at", "etag", "strategy", "max_downloads"])
         // {"links": [{"id", "issuer", "created_at", "expires_at", "strategy", "max_downloads", "downloads_used", "bind_ip", "revoked_at"}]}
+        // plus "password": true|false ("Password-protected links": "Listings show ...").
         let listed = try Self.roundTrip(
             APILink.self,
-            #"{"id": "L1", "issuer": "bob", "created_at": "2026-11-22T18:00:00Z", "expires_at": "2026-11-22T18:05:00Z", "strategy": "server", "max_downloads": 1, "downloads_used": 0, "bind_ip": null, "revoked_at": null}"#,
+            #"{"id": "L1", "issuer": "bob", "created_at": "2026-11-22T18:00:00Z", "expires_at": "2026-11-22T18:05:00Z", "strategy": "server", "max_downloads": 1, "downloads_used": 0, "bind_ip": null, "revoked_at": null, "password": true}"#,
             keys: [
                 "id", "issuer", "created_at", "expires_at", "strategy", "max_downloads", "downloads_used", "bind_ip",
-                "revoked_at",
+                "revoked_at", "password",
             ])
-        #expect(listed.maxDownloads == 1 && listed.downloadsUsed == 0)
+        #expect(listed.maxDownloads == 1 && listed.downloadsUsed == 0 && listed.password)
+        // A listing from a server that predates password links decodes as "no password".
+        let older = try JSONDecoder().decode(
+            APILink.self,
+            from: Data(
+                #"{"id": "L1", "issuer": "bob", "created_at": "2026-11-22T18:00:00Z", "expires_at": "2026-11-22T18:05:00Z", "strategy": "server", "max_downloads": 1, "downloads_used": 0, "bind_ip": null, "revoked_at": null}"#
+                    .utf8))
+        #expect(!older.password)
     }
 
     @Test func theResumePlan() throws {

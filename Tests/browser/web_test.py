@@ -386,7 +386,9 @@ def scenario_zip(driver, args):
     wait(driver, 180, lambda d: status(d, zip_key) in ("done", "failed"), "the zip download ends")
     check(status(driver, zip_key) == "done", f"the zip completed: {card_text(driver, zip_key)!r}")
     check(percent(driver, zip_key) == 100 and paused_at >= 20, f"resumed from {paused_at}%")
-    names = [f for f in os.listdir(args.downloads) if f.endswith(".zip")]
+    # The page hands the finished zip to the browser's downloads, which writes it on its own time.
+    names = wait(driver, 60, lambda d: [f for f in os.listdir(args.downloads) if f.endswith(".zip")],
+                 "the zip reaches the download folder")
     check(len(names) == 1, f"one zip in the downloads: {names}")
     path = downloaded(args.downloads, names[0])
     import zipfile

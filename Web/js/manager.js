@@ -231,7 +231,8 @@ export class Download {
     const seconds = (performance.now() - this.startedAt) / 1000;
     if (seconds > 0) rememberRate((this.doneBytes - this.startBytes) / seconds);
     s.status = 'done';
-    s.message = s.message ? `${s.message} Done: every block verified.` : 'Done: every block verified.';
+    const done = s.blocks ? 'Done: every block verified.' : 'Done: every part matched the zip\'s ETag.';
+    s.message = s.message ? `${s.message} ${done}` : done;
     this.save();
     this.render();
     // Handed to the browser's downloads from OPFS: the File is backed by disk, not memory.
