@@ -118,6 +118,16 @@ import Testing
         #expect(good.checks["storage.probe"]?.status == "ok", "\(good.result.stdout)")
         #expect(good.checks["storage.clock"]?.status == "ok")
         #expect(good.checks["storage.credentials"]?.status == "ok")
+        #expect(good.checks["storage.public_endpoint"]?.status == "ok", "\(good.result.stdout)")
+        #expect(good.checks["storage.presign_backdated"]?.status == "ok")
+
+        var wrongEndpoint = base
+        wrongEndpoint["FERRY_S3_PUBLIC_ENDPOINT"] = "http://127.0.0.1:\(try FreePort.pick())"
+        let unreachable = try await Self.doctor(wrongEndpoint, directory: home.path)
+        #expect(unreachable.result.status == 1)
+        #expect(unreachable.checks["storage.public_endpoint"]?.status == "fail")
+        #expect(unreachable.checks["storage.public_endpoint"]?.fix?.contains("FERRY_S3_PUBLIC_ENDPOINT") == true)
+        #expect(unreachable.checks["storage.probe"]?.status == "ok")
         let listing = try await ClusterTests.curl(["\(s3)/\(bucket)?list-type=2"])
         #expect(!listing.body.contains("doctor-probe"), "the probe object was deleted")
 

@@ -208,8 +208,8 @@ public struct Doctor: Sendable {
             return checks
         }
         do {
-            try await withBackends { opened in
-                try await bounded {
+            let linkChecks = try await withBackends { opened in
+                let (back, part) = try await bounded {
                     let upload = try await opened.store.beginUpload(key: key, sizeHint: Int64(content.count))
                     try await upload.write(ByteBuffer(bytes: content))
                     try await upload.commit()
@@ -217,13 +217,18 @@ public struct Doctor: Sendable {
                     try await opened.store.read(key: key, range: nil) { back += Array($0.readableBytesView) }
                     var part: [UInt8] = []
                     try await opened.store.read(key: key, range: 5...10) { part += Array($0.readableBytesView) }
-                    try await opened.store.delete(key: key)
-                    guard back == content, part == Array(content[5...10]) else {
-                        throw DoctorFailure("the probe read back other bytes than were written")
-                    }
+                    return (back, part)
                 }
+                // While the probe exists: the links the store signs, fetched as clients will.
+                let linkChecks = await storageLinkChecks(opened.store, key: key, content: content)
+                try await bounded { try await opened.store.delete(key: key) }
+                guard back == content, part == Array(content[5...10]) else {
+                    throw DoctorFailure("the probe read back other bytes than were written")
+                }
+                return linkChecks
             }
             checks.append(Check("storage.probe", .ok, "wrote, read back, range-read and deleted a probe object"))
+            checks += linkChecks
         } catch {
             checks.append(
                 Check(
@@ -236,6 +241,71 @@ public struct Doctor: Sendable {
         case .s3(let settings):
             checks.append(await clockSkewCheck(settings))
             checks.append(temporaryCredentialsCheck(settings))
+        }
+        return checks
+    }
+
+    /// A presigned GET of the probe through `FERRY_S3_PUBLIC_ENDPOINT` (the host clients reach; the
+    /// Host is signed) answers its bytes; and one dated four minutes back is still accepted (some
+    /// S3-compatible stores refuse a signing time in the past, and nodes' clocks differ).
+    func storageLinkChecks(_ store: any BlobStore, key: String, content: [UInt8]) async -> [Check] {
+        let at = now()
+        func fetch(signedAt: Date) async throws -> (url: String, status: Int, body: [UInt8])? {
+            guard
+                let signed = try await store.signedURL(
+                    for: key,
+                    request: SignedURLRequest(
+                        expiresAt: at.addingTimeInterval(300), now: signedAt, contentType: "text/plain",
+                        contentDisposition: "attachment; filename=\"probe.txt\"")),
+                signed.strategy == "storage"
+            else { return nil }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { _ = client.shutdown() }
+            // Short: the HTTP client retries a refused connection until this deadline.
+            let response = try await client.execute(HTTPClientRequest(url: signed.url), timeout: .seconds(3))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let host = URL(string: signed.url)?.host ?? "?"
+            return (host, Int(response.status.code), Array(body.readableBytesView))
+        }
+        var checks: [Check] = []
+        do {
+            guard let direct = try await fetch(signedAt: at) else { return [] }
+            if direct.status == 200, direct.body == content {
+                checks.append(
+                    Check(
+                        "storage.public_endpoint", .ok,
+                        "a presigned GET through \(direct.url) answers the probe's bytes"))
+            } else {
+                checks.append(
+                    Check(
+                        "storage.public_endpoint", .fail,
+                        "a presigned GET through \(direct.url) answered \(direct.status)",
+                        fix:
+                            "Set FERRY_S3_PUBLIC_ENDPOINT to the store's address as clients reach it (the Host is signed)."
+                    ))
+            }
+        } catch {
+            checks.append(
+                Check(
+                    "storage.public_endpoint", .fail,
+                    "a presigned GET through the public endpoint failed: \(Self.describe(error))",
+                    fix: "Set FERRY_S3_PUBLIC_ENDPOINT to an address of the store that this host and clients reach."))
+            return checks
+        }
+        do {
+            if let backdated = try await fetch(signedAt: at.addingTimeInterval(-240)) {
+                checks.append(
+                    backdated.status == 200
+                        ? Check("storage.presign_backdated", .ok, "a presigned URL dated 4 minutes back is accepted")
+                        : Check(
+                            "storage.presign_backdated", .warn,
+                            "the store refuses a presigned URL dated 4 minutes back (\(backdated.status))",
+                            fix:
+                                "Keep every node's clock within seconds of the store's; links signed on a node slightly behind will fail."
+                        ))
+            }
+        } catch {
+            checks.append(Check("storage.presign_backdated", .skip, "could not fetch: \(Self.describe(error))"))
         }
         return checks
     }
