@@ -1,3 +1,4 @@
+import Crypto
 import FerryCore
 import FerryTestSupport
 import Foundation
@@ -120,6 +121,24 @@ import Testing
         #expect(good.checks["storage.credentials"]?.status == "ok")
         #expect(good.checks["storage.public_endpoint"]?.status == "ok", "\(good.result.stdout)")
         #expect(good.checks["storage.presign_backdated"]?.status == "ok")
+        // A bucket without CORS: browsers cannot download storage links; the fix says what to add.
+        #expect(good.checks["storage.cors"]?.status == "fail", "\(good.result.stdout)")
+        #expect(good.checks["storage.cors"]?.fix?.contains("ExposeHeaders ETag, Content-Range, Content-Length") == true)
+        #expect(good.result.status == 1)
+        let cors =
+            #"<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><CORSRule><AllowedOrigin>*</AllowedOrigin>"#
+            + "<AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader>"
+            + "<ExposeHeader>ETag</ExposeHeader><ExposeHeader>Content-Range</ExposeHeader>"
+            + "<ExposeHeader>Content-Length</ExposeHeader></CORSRule></CORSConfiguration>"
+        let md5 = Data(Insecure.MD5.hash(data: Array(cors.utf8))).base64EncodedString()
+        let put = try await ClusterTests.curl([
+            "-X", "PUT", "-H", "Content-MD5: \(md5)", "-H", "Content-Type: application/xml", "--data-binary", cors,
+            "\(s3)/\(bucket)?cors",
+        ])
+        #expect(put.status == 200, "\(put.body)")
+        let withCORS = try await Self.doctor(base, directory: home.path)
+        #expect(withCORS.checks["storage.cors"]?.status == "ok", "\(withCORS.result.stdout)")
+        #expect(withCORS.result.status == 0, "\(withCORS.result.stdout)")
 
         var wrongEndpoint = base
         wrongEndpoint["FERRY_S3_PUBLIC_ENDPOINT"] = "http://127.0.0.1:\(try FreePort.pick())"

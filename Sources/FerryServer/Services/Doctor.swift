@@ -241,6 +241,7 @@ public struct Doctor: Sendable {
         case .s3(let settings):
             checks.append(await clockSkewCheck(settings))
             checks.append(temporaryCredentialsCheck(settings))
+            checks.append(await corsCheck(settings))
         }
         return checks
     }
@@ -259,7 +260,7 @@ public struct Doctor: Sendable {
                         contentDisposition: "attachment; filename=\"probe.txt\"")),
                 signed.strategy == "storage"
             else { return nil }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let client = Self.httpClient()
             defer { _ = client.shutdown() }
             // Short: the HTTP client retries a refused connection until this deadline.
             let response = try await client.execute(HTTPClientRequest(url: signed.url), timeout: .seconds(3))
@@ -327,7 +328,7 @@ public struct Doctor: Sendable {
     /// The store's clock against this host's, from the `Date` of any answer (SigV4 refuses
     /// requests more than 15 minutes off, and presigned links die early or late).
     func clockSkewCheck(_ settings: S3BlobStore.Configuration) async -> Check {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = Self.httpClient()
         defer { _ = client.shutdown() }
         do {
             let response = try await client.execute(
@@ -353,6 +354,58 @@ public struct Doctor: Sendable {
                 "storage.clock", .fail, "the store at \(settings.endpoint) does not answer: \(Self.describe(error))",
                 fix: "Check FERRY_S3_ENDPOINT and that the store is reachable from this host.")
         }
+    }
+
+    /// The bucket's CORS rules let every origin that fetches storage links from a browser (Ferry's
+    /// own web app, and `FERRY_CORS_ORIGINS`) make ranged GET and HEAD requests and read the
+    /// headers a download manager needs.
+    func corsCheck(_ settings: S3BlobStore.Configuration) async -> Check {
+        let client = S3Client(configuration: settings, logger: logger)
+        let rules: [S3Client.CORSRule]
+        do {
+            rules = try await bounded { try await client.getBucketCors() }
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            return Check("storage.cors", .skip, "cannot read the bucket's CORS rules: \(Self.describe(error))")
+        }
+        let origins =
+            [configuration.publicOrigin] + configuration.corsOrigins.filter { $0 != configuration.publicOrigin }
+        let needed = ["etag", "content-range", "content-length"]
+        var problems: [String] = []
+        for origin in origins {
+            for method in ["GET", "HEAD"] {
+                let matching = rules.filter { $0.allows(origin: origin, method: method) }
+                guard !matching.isEmpty else {
+                    problems.append("\(method) from \(origin) is not allowed")
+                    continue
+                }
+                if method == "GET",
+                    !matching.contains(where: { $0.allowedHeaders.contains { $0 == "*" || $0.lowercased() == "range" } }
+                    )
+                {
+                    problems.append("the Range header from \(origin) is not allowed")
+                }
+                if method == "GET",
+                    !matching.contains(where: { rule in
+                        let exposed = Set(rule.exposeHeaders.map { $0.lowercased() })
+                        return needed.allSatisfy(exposed.contains)
+                    })
+                {
+                    problems.append("ETag, Content-Range and Content-Length are not all exposed to \(origin)")
+                }
+            }
+        }
+        if problems.isEmpty {
+            return Check(
+                "storage.cors", .ok, "the bucket's CORS rules let \(origins.joined(separator: ", ")) fetch ranges")
+        }
+        return Check(
+            "storage.cors", .fail,
+            "browsers cannot download storage links: " + problems.prefix(4).joined(separator: "; "),
+            fix:
+                "Add a CORS rule to the bucket (aws s3api put-bucket-cors): AllowedOrigins \(origins.joined(separator: ", ")), AllowedMethods GET and HEAD, AllowedHeaders Range (or *), ExposeHeaders ETag, Content-Range, Content-Length."
+        )
     }
 
     func temporaryCredentialsCheck(_ settings: S3BlobStore.Configuration) -> Check {
@@ -403,7 +456,7 @@ public struct Doctor: Sendable {
     // MARK: The running service
 
     func serviceChecks() async -> [Check] {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = Self.httpClient()
         defer { _ = client.shutdown() }
         let base = configuration.publicURL
         var checks: [Check] = []
@@ -446,6 +499,14 @@ public struct Doctor: Sendable {
             defer { group.cancelAll() }
             return try await group.next()!
         }
+    }
+
+    /// An HTTP client that fails at once on a refused connection (instead of retrying it until
+    /// the deadline), for probes.
+    static func httpClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// `path` or its nearest ancestor that exists.
