@@ -31,7 +31,11 @@ import Testing
     }
 
     /// Starts two nodes on a fresh schema and a fresh bucket, runs `body`, stops them.
-    static func withCluster(_ body: @Sendable (Node, Node, String) async throws -> Void) async throws {
+    /// `publicURL`: the address in front of both nodes (nginx), which absolute URLs name; by
+    /// default each node names itself.
+    static func withCluster(
+        publicURL: String? = nil, _ body: @Sendable (Node, Node, String) async throws -> Void
+    ) async throws {
         let env = ProcessInfo.processInfo.environment
         guard let postgres = env["FERRY_TEST_POSTGRES_URL"], let s3 = env["FERRY_TEST_S3_ENDPOINT"] else {
             throw ClusterServiceMissing(
@@ -60,6 +64,7 @@ import Testing
             nodeEnv["FERRY_BOOTSTRAP_TOKEN"] = token
             nodeEnv["FERRY_BOOTSTRAP_PASSWORD"] = "cluster-admin-pw"
             nodeEnv["FERRY_TRUSTED_PROXIES"] = "127.0.0.1/32"
+            if let publicURL { nodeEnv["FERRY_PUBLIC_URL"] = publicURL }
             // One signing key for the whole cluster: a link issued on one node verifies on the other.
             nodeEnv["FERRY_SIGNING_KEYS"] = "k1:" + Data(repeating: 7, count: 32).base64EncodedString()
             let process = try ExternalTool.start(path: ServeCommandTests.binary, ["serve"], environment: nodeEnv)
@@ -234,10 +239,12 @@ extension ClusterTests {
     }
 
     /// nginx with README's configuration (deploy/nginx-cluster.conf) in front of both nodes, for `body`.
-    static func withNginx(_ a: Node, _ b: Node, _ body: (String) async throws -> Void) async throws {
+    static func withNginx(
+        _ a: Node, _ b: Node, port chosen: Int? = nil, _ body: (String) async throws -> Void
+    ) async throws {
         let work = try TemporaryDirectory("ferry-nginx")
         defer { work.remove() }
-        let port = try FreePort.pick()
+        let port = try chosen ?? FreePort.pick()
         let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("deploy/nginx-cluster.conf")
         let config = try String(contentsOf: template, encoding: .utf8)

@@ -118,8 +118,11 @@ import Testing
     }
 
     @Test func aNodeKilledMidUploadTheUploadContinuesOnTheOtherNode() async throws {
-        try await ClusterTests.withCluster { a, b, token in
-            try await ClusterTests.withNginx(a, b) { front in
+        // The nodes name nginx in absolute URLs (the tus upload's Location among them), as a real
+        // cluster's FERRY_PUBLIC_URL does: the client never talks to a node directly.
+        let port = try FreePort.pick()
+        try await ClusterTests.withCluster(publicURL: "http://127.0.0.1:\(port)") { a, b, token in
+            try await ClusterTests.withNginx(a, b, port: port) { front in
                 let home = try TemporaryDirectory("ferry-put-node-kill")
                 defer { home.remove() }
                 let source = home.appending("big.bin")
