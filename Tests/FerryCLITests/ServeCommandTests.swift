@@ -170,3 +170,28 @@ import Testing
         #expect(result.stdout.contains("serve"))
     }
 }
+
+/// README's completion scripts: generated for bash, zsh and fish, naming every command; the bash
+/// one parses.
+@Suite struct CompletionScriptTests {
+    @Test func completionScriptsNameEveryCommandAndBashParsesItsOwn() async throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let r = await try ExternalTool.start(
+                path: ServeCommandTests.binary, ["--generate-completion-script", shell],
+                environment: ServeCommandTests.baseEnvironment
+            ).wait(timeout: 60)
+            #expect(r.status == 0, "\(shell): \(r.stderr)")
+            for command in ["serve", "get", "put", "link", "bundle", "doctor"] {
+                #expect(r.stdout.contains(command), "\(shell) completion lacks \(command)")
+            }
+            if shell == "bash" {
+                let scratch = try TemporaryDirectory("ferry-completion")
+                defer { scratch.remove() }
+                let path = scratch.appending("ferry.bash")
+                try r.stdout.write(toFile: path, atomically: true, encoding: .utf8)
+                let parsed = try await ExternalTool.run("bash", ["-n", path])
+                #expect(parsed.status == 0, "\(parsed.stderr)")
+            }
+        }
+    }
+}
