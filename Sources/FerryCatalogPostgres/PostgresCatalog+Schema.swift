@@ -1,6 +1,12 @@
 import FerryCore
 import PostgresNIO
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 extension PostgresCatalog {
     /// Versioned migrations, applied in order, each once.
     static let migrations: [(version: Int, statements: [PostgresQuery])] = [
@@ -204,5 +210,36 @@ extension PostgresCatalog {
     public func dropSchema() async throws {
         guard let schema else { return }
         try await self.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
+    }
+}
+
+extension PostgresCatalog {
+    /// What the database's schema is against this binary's migrations (`ferry doctor`).
+    public enum SchemaState: Sendable, Equatable {
+        /// Every migration this binary knows is applied, and no other.
+        case current(version: Int)
+        /// No schema yet, or an older one: the next `ferry serve` migrates it.
+        case older(applied: Int?, known: Int)
+        /// Migrations this binary does not know were applied by a newer Ferry.
+        case newer(applied: Int, known: Int)
+    }
+
+    /// Reads the applied migrations without changing anything.
+    public func schemaState() async throws -> SchemaState {
+        let known = Self.migrations.map(\.version).max() ?? 0
+        let exists = try await rows("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").first
+        guard try exists?["present"].decode(Bool.self) == true else { return .older(applied: nil, known: known) }
+        let applied = try await rows("SELECT max(version) AS version FROM schema_migrations").first
+        guard let version = try applied?["version"].decode(Int?.self) else { return .older(applied: nil, known: known) }
+        if version > known { return .newer(applied: version, known: known) }
+        if version < known { return .older(applied: version, known: known) }
+        return .current(version: version)
+    }
+
+    /// The database server's clock (link expiry is judged on every node's clock, the database's
+    /// orders what nodes write).
+    public func databaseTime() async throws -> Date {
+        let row = try await rows("SELECT extract(epoch FROM clock_timestamp())::DOUBLE PRECISION AS now").first
+        return Date(timeIntervalSince1970: try row?["now"].decode(Double.self) ?? 0)
     }
 }

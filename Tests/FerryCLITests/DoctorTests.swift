@@ -162,3 +162,38 @@ import Testing
         #expect(!skewed.result.stdout.contains("session-token"))
     }
 }
+
+extension DoctorTests {
+    /// PostgreSQL: a schema not made yet is a warning (the next start migrates), then current once
+    /// a node has started; the database's clock is compared with this host's.
+    @Test func postgresSchemaStateAndClock() async throws {
+        guard let postgres = ProcessInfo.processInfo.environment["FERRY_TEST_POSTGRES_URL"] else {
+            throw ClusterServiceMissing(description: "FERRY_TEST_POSTGRES_URL must be set: run scripts/test")
+        }
+        let home = try TemporaryDirectory("ferry-doctor-pg")
+        defer { home.remove() }
+        let suffix = Identifier.make().lowercased().filter { $0.isLetter || $0.isNumber }.prefix(16)
+        let port = try FreePort.pick()
+        let env = [
+            "FERRY_DATABASE_URL": postgres + "&schema=d_\(suffix)", "FERRY_LISTEN": "127.0.0.1:\(port)",
+            "FERRY_DATA_DIR": home.appending("data"),
+        ]
+        let fresh = try await Self.doctor(env, directory: home.path)
+        #expect(fresh.checks["catalog.reachable"]?.status == "ok", "\(fresh.result.stdout)\(fresh.result.stderr)")
+        #expect(fresh.checks["catalog.schema"]?.status == "warn")
+        #expect(fresh.checks["catalog.schema"]?.fix?.contains("migrates") == true)
+        #expect(fresh.checks["catalog.clock"]?.status == "ok")
+        #expect(!fresh.result.stdout.contains(postgres), "no database URL (it holds a password) printed")
+
+        var serverEnv = ServeCommandTests.baseEnvironment
+        serverEnv.merge(env) { $1 }
+        let server = try ExternalTool.start(
+            path: ServeCommandTests.binary, ["serve"], environment: serverEnv, directory: home.path)
+        defer { server.kill() }
+        try await Eventually.check(timeout: 60) {
+            (try? await ExternalTool.run("curl", ["-sf", "http://127.0.0.1:\(port)/readyz"], timeout: 5))?.status == 0
+        }
+        let migrated = try await Self.doctor(env, directory: home.path)
+        #expect(migrated.checks["catalog.schema"]?.status == "ok", "\(migrated.result.stdout)")
+    }
+}

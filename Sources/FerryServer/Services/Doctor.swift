@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FerryCatalogPostgres
 import FerryCore
 import FerrySigV4
 import FerryStorageS3
@@ -183,11 +184,13 @@ public struct Doctor: Sendable {
             ]
         }
         do {
-            try await withBackends { opened in try await bounded { try await opened.catalog.ping() } }
+            let postgresChecks = try await withBackends { opened in
+                try await bounded { try await opened.catalog.ping() }
+                guard let postgres = opened.catalog as? PostgresCatalog else { return [Check]() }
+                return try await bounded { [self] in try await postgresSchemaAndClock(postgres) }
+            }
             let kind = if case .postgres = configuration.database { "PostgreSQL" } else { "SQLite" }
-            return [
-                Check("catalog.reachable", .ok, "the \(kind) catalog answers")
-            ]
+            return [Check("catalog.reachable", .ok, "the \(kind) catalog answers")] + postgresChecks
         } catch {
             return [
                 Check(
@@ -195,6 +198,36 @@ public struct Doctor: Sendable {
                     fix: "Check FERRY_DATABASE_URL (host, port, credentials) and that the database is running.")
             ]
         }
+    }
+
+    /// PostgreSQL: the schema against this binary's migrations, and the database's clock.
+    func postgresSchemaAndClock(_ postgres: PostgresCatalog) async throws -> [Check] {
+        var checks: [Check] = []
+        switch try await postgres.schemaState() {
+        case .current(let version):
+            checks.append(Check("catalog.schema", .ok, "schema version \(version), this binary's"))
+        case .older(let applied, let known):
+            checks.append(
+                Check(
+                    "catalog.schema", .warn,
+                    applied.map { "schema version \($0), older than this binary's \(known)" } ?? "no Ferry schema yet",
+                    fix: "Nothing to do: the next `ferry serve` migrates it (under a lock, once for all nodes)."))
+        case .newer(let applied, let known):
+            checks.append(
+                Check(
+                    "catalog.schema", .fail,
+                    "schema version \(applied) was written by a newer Ferry; this binary knows \(known)",
+                    fix: "Run the same (or a newer) ferry version on every node."))
+        }
+        let skew = Int(now().timeIntervalSince(try await postgres.databaseTime()).rounded())
+        checks.append(
+            abs(skew) > 30
+                ? Check(
+                    "catalog.clock", .warn, "this host's clock is \(skew) s off the database's",
+                    fix: "Synchronise the clocks (chrony, systemd-timesyncd): every node judges link expiry by its own."
+                )
+                : Check("catalog.clock", .ok, "clock within \(abs(skew)) s of the database's"))
+        return checks
     }
 
     func storageChecks() async -> [Check] {
