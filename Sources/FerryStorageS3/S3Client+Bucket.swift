@@ -59,4 +59,66 @@ extension S3Client {
         }
         return try decode(Configuration.self, body, "GetBucketCors").rules ?? []
     }
+
+    /// One lifecycle rule, as far as Ferry cares: whether it is on, and after how many days it
+    /// aborts unfinished multipart uploads or expires objects.
+    public struct LifecycleRule: Sendable, Hashable, Decodable {
+        /// `Enabled` or `Disabled`.
+        public var status: String
+        /// `AbortIncompleteMultipartUpload/DaysAfterInitiation`.
+        public var abortIncompleteAfterDays: Int?
+        /// `Expiration/Days`: objects deleted this long after they were written.
+        public var expirationDays: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case status = "Status"
+            case abort = "AbortIncompleteMultipartUpload"
+            case expiration = "Expiration"
+        }
+        struct Abort: Decodable {
+            var days: Int?
+            enum CodingKeys: String, CodingKey { case days = "DaysAfterInitiation" }
+        }
+        struct Expiration: Decodable {
+            var days: Int?
+            enum CodingKeys: String, CodingKey { case days = "Days" }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            status = try c.decodeIfPresent(String.self, forKey: .status) ?? "Enabled"
+            abortIncompleteAfterDays = try c.decodeIfPresent(Abort.self, forKey: .abort)?.days
+            expirationDays = try c.decodeIfPresent(Expiration.self, forKey: .expiration)?.days
+        }
+    }
+
+    /// `GetBucketLifecycleConfiguration`: the bucket's rules; empty when it has none.
+    public func getBucketLifecycle() async throws -> [LifecycleRule] {
+        let response = try await send(
+            "GetBucketLifecycleConfiguration", method: .GET, key: nil, query: [("lifecycle", "")])
+        if response.status == .notFound {
+            let body = try await Self.collect(response, limit: 64 * 1024)
+            let error = S3Error.from(
+                operation: "GetBucketLifecycleConfiguration", status: 404, body: body, requestID: nil)
+            if error.code == "NoSuchLifecycleConfiguration" { return [] }
+            throw error
+        }
+        let body = try await expect(response, [200], "GetBucketLifecycleConfiguration")
+        struct Configuration: Decodable {
+            var rules: [LifecycleRule]?
+            enum CodingKeys: String, CodingKey { case rules = "Rule" }
+        }
+        return try decode(Configuration.self, body, "GetBucketLifecycleConfiguration").rules ?? []
+    }
+
+    /// `GetBucketVersioning`: `Enabled`, `Suspended`, or nil when it was never turned on.
+    public func getBucketVersioning() async throws -> String? {
+        let response = try await send("GetBucketVersioning", method: .GET, key: nil, query: [("versioning", "")])
+        let body = try await expect(response, [200], "GetBucketVersioning")
+        struct Configuration: Decodable {
+            var status: String?
+            enum CodingKeys: String, CodingKey { case status = "Status" }
+        }
+        return try decode(Configuration.self, body, "GetBucketVersioning").status
+    }
 }

@@ -139,6 +139,33 @@ import Testing
         let withCORS = try await Self.doctor(base, directory: home.path)
         #expect(withCORS.checks["storage.cors"]?.status == "ok", "\(withCORS.result.stdout)")
         #expect(withCORS.result.status == 0, "\(withCORS.result.stdout)")
+        #expect(withCORS.checks["storage.lifecycle"]?.status == "warn")
+        #expect(withCORS.checks["storage.versioning"]?.status == "ok")
+
+        // A rule aborting multipart uploads after a day (FERRY_UPLOAD_EXPIRY is 7): resumable
+        // uploads would lose their parts. Versioning on: deleted blobs would live on.
+        func putConfiguration(_ query: String, _ xml: String) async throws {
+            let md5 = Data(Insecure.MD5.hash(data: Array(xml.utf8))).base64EncodedString()
+            let r = try await ClusterTests.curl([
+                "-X", "PUT", "-H", "Content-MD5: \(md5)", "-H", "Content-Type: application/xml", "--data-binary", xml,
+                "\(s3)/\(bucket)?\(query)",
+            ])
+            #expect(r.status == 200, "\(query): \(r.body)")
+        }
+        try await putConfiguration(
+            "lifecycle",
+            #"<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ID>abort</ID><Filter><Prefix></Prefix></Filter>"#
+                + "<Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+                + "</AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>")
+        try await putConfiguration(
+            "versioning",
+            #"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#
+        )
+        let rules = try await Self.doctor(base, directory: home.path)
+        #expect(rules.result.status == 1)
+        #expect(rules.checks["storage.lifecycle"]?.status == "fail", "\(rules.result.stdout)")
+        #expect(rules.checks["storage.lifecycle"]?.fix?.contains("DaysAfterInitiation") == true)
+        #expect(rules.checks["storage.versioning"]?.status == "warn")
 
         var wrongEndpoint = base
         wrongEndpoint["FERRY_S3_PUBLIC_ENDPOINT"] = "http://127.0.0.1:\(try FreePort.pick())"

@@ -275,6 +275,7 @@ public struct Doctor: Sendable {
             checks.append(await clockSkewCheck(settings))
             checks.append(temporaryCredentialsCheck(settings))
             checks.append(await corsCheck(settings))
+            checks += await bucketRulesChecks(settings)
         }
         return checks
     }
@@ -439,6 +440,65 @@ public struct Doctor: Sendable {
             fix:
                 "Add a CORS rule to the bucket (aws s3api put-bucket-cors): AllowedOrigins \(origins.joined(separator: ", ")), AllowedMethods GET and HEAD, AllowedHeaders Range (or *), ExposeHeaders ETag, Content-Range, Content-Length."
         )
+    }
+
+    /// Lifecycle rules that would abort a tus upload's multipart upload (or delete blobs) before
+    /// `FERRY_UPLOAD_EXPIRY`, the lack of any abort rule (abandoned parts are billed), and
+    /// versioning (deleted blobs would live on as noncurrent versions).
+    func bucketRulesChecks(_ settings: S3BlobStore.Configuration) async -> [Check] {
+        let client = S3Client(configuration: settings, logger: logger)
+        var checks: [Check] = []
+        let expiryDays = Double(configuration.uploadExpiry) / 86_400
+        do {
+            let rules = try await bounded { try await client.getBucketLifecycle() }.filter { $0.status == "Enabled" }
+            let aborts = rules.compactMap(\.abortIncompleteAfterDays)
+            let expirations = rules.compactMap(\.expirationDays)
+            if let soonest = aborts.min(), Double(soonest) < expiryDays {
+                checks.append(
+                    Check(
+                        "storage.lifecycle", .fail,
+                        "a lifecycle rule aborts multipart uploads after \(soonest) day(s), sooner than FERRY_UPLOAD_EXPIRY (\(configuration.uploadExpiry) s): a resumable upload would lose its parts",
+                        fix:
+                            "Set DaysAfterInitiation to at least \(Int(expiryDays.rounded(.up))) (plus a day), or lower FERRY_UPLOAD_EXPIRY."
+                    ))
+            } else if let soonest = expirations.min() {
+                checks.append(
+                    Check(
+                        "storage.lifecycle", .fail,
+                        "a lifecycle rule deletes objects after \(soonest) day(s): files would lose their bytes",
+                        fix:
+                            "Remove the Expiration rule from the bucket (or its prefix); Ferry deletes what it no longer needs."
+                    ))
+            } else if aborts.isEmpty {
+                checks.append(
+                    Check(
+                        "storage.lifecycle", .warn, "no rule aborts incomplete multipart uploads",
+                        fix:
+                            "Add AbortIncompleteMultipartUpload with DaysAfterInitiation \(Int(expiryDays.rounded(.up)) + 1): parts a crash leaves are billed until aborted (Ferry's janitor aborts those it knows)."
+                    ))
+            } else {
+                checks.append(
+                    Check(
+                        "storage.lifecycle", .ok,
+                        "unfinished multipart uploads are aborted after \(aborts.min() ?? 0) days"))
+            }
+        } catch {
+            checks.append(Check("storage.lifecycle", .skip, "cannot read the lifecycle rules: \(Self.describe(error))"))
+        }
+        do {
+            let versioning = try await bounded { try await client.getBucketVersioning() }
+            checks.append(
+                versioning == "Enabled"
+                    ? Check(
+                        "storage.versioning", .warn,
+                        "versioning is on: blobs Ferry deletes stay as noncurrent versions (billed, and readable by whoever can read versions)",
+                        fix: "Suspend versioning, or add a NoncurrentVersionExpiration rule.")
+                    : Check("storage.versioning", .ok, "versioning is off"))
+        } catch {
+            checks.append(Check("storage.versioning", .skip, "cannot read versioning: \(Self.describe(error))"))
+        }
+        await client.shutdown()
+        return checks
     }
 
     func temporaryCredentialsCheck(_ settings: S3BlobStore.Configuration) -> Check {
