@@ -27,9 +27,9 @@ extension PostgresCatalog {
     public func insertBundle(_ bundle: BundleRecord) async throws {
         try await self.rows(
             """
-            INSERT INTO bundles (id, name, creator_id, created_at, members)
+            INSERT INTO bundles (id, name, creator_id, created_at, members, sha256)
             VALUES (\(bundle.id), \(bundle.name), \(bundle.creatorID), \(bundle.createdAt.timeIntervalSince1970),
-                    \(bundle.membersJSON))
+                    \(bundle.membersJSON), \(bundle.sha256)::TEXT)
             """)
     }
 
@@ -37,7 +37,7 @@ extension PostgresCatalog {
         guard
             let row = try await self.rows(
                 """
-                SELECT b.id, b.name, b.creator_id, u.username, b.created_at, b.members
+                SELECT b.id, b.name, b.creator_id, u.username, b.created_at, b.members, b.sha256
                 FROM bundles b JOIN users u ON u.id = b.creator_id WHERE b.id = \(id)
                 """
             ).first
@@ -46,7 +46,8 @@ extension PostgresCatalog {
             id: try row["id"].decode(String.self), name: try row["name"].decode(String.self),
             creatorID: try row["creator_id"].decode(String.self), creatorName: try row["username"].decode(String.self),
             createdAt: try Self.date(row["created_at"]),
-            members: try BundleRecord.members(fromJSON: try row["members"].decode(String.self)))
+            members: try BundleRecord.members(fromJSON: try row["members"].decode(String.self)),
+            sha256: try row["sha256"].decode(String?.self))
     }
 
     public func deleteBundle(id: String) async throws -> Bool {

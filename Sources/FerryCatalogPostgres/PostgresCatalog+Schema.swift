@@ -162,6 +162,7 @@ extension PostgresCatalog {
             ]
         ),
         (9, ["ALTER TABLE links ADD COLUMN subject TEXT NOT NULL DEFAULT 'file'"]),
+        (10, ["ALTER TABLE bundles ADD COLUMN sha256 TEXT"]),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

@@ -30,9 +30,9 @@ extension SQLiteCatalog {
         try await write { db in
             try db.execute(
                 literal: """
-                    INSERT INTO bundles (id, name, creator_id, created_at, members)
+                    INSERT INTO bundles (id, name, creator_id, created_at, members, sha256)
                     VALUES (\(bundle.id), \(bundle.name), \(bundle.creatorID), \(bundle.createdAt.timeIntervalSince1970),
-                            \(bundle.membersJSON))
+                            \(bundle.membersJSON), \(bundle.sha256))
                     """)
         }
     }
@@ -44,13 +44,14 @@ extension SQLiteCatalog {
                     db,
                     SQLRequest<Row>(
                         """
-                        SELECT b.id, b.name, b.creator_id, u.username, b.created_at, b.members
+                        SELECT b.id, b.name, b.creator_id, u.username, b.created_at, b.members, b.sha256
                         FROM bundles b JOIN users u ON u.id = b.creator_id WHERE b.id = \(id)
                         """))
             else { return nil }
             return BundleRecord(
                 id: row[0], name: row[1], creatorID: row[2], creatorName: row[3],
-                createdAt: Date(timeIntervalSince1970: row[4]), members: try BundleRecord.members(fromJSON: row[5]))
+                createdAt: Date(timeIntervalSince1970: row[4]), members: try BundleRecord.members(fromJSON: row[5]),
+                sha256: row[6])
         }
     }
 

@@ -128,6 +128,9 @@ extension SQLiteCatalog {
         migrator.registerMigration("v10-link-subject") { db in
             try db.execute(sql: "ALTER TABLE links ADD COLUMN subject TEXT NOT NULL DEFAULT 'file'")
         }
+        migrator.registerMigration("v11-bundle-sha256") { db in
+            try db.execute(sql: "ALTER TABLE bundles ADD COLUMN sha256 TEXT")
+        }
         return migrator
     }
 

@@ -71,9 +71,15 @@ public struct BundleRecord: Hashable, Sendable {
     public var createdAt: Date
     /// The members, in archive order.
     public var members: [Member]
+    /// Lowercase hex SHA-256 of the whole archive, computed once when the bundle is made.
+    public var sha256: String?
 
     /// Creates a record.
-    public init(id: String, name: String, creatorID: String, creatorName: String, createdAt: Date, members: [Member]) {
+    public init(
+        id: String, name: String, creatorID: String, creatorName: String, createdAt: Date, members: [Member],
+        sha256: String? = nil
+    ) {
+        self.sha256 = sha256
         self.id = id
         self.name = name
         self.creatorID = creatorID
@@ -100,6 +106,11 @@ public struct BundleRecord: Hashable, Sendable {
                         .utf8))
         }
         return EntityTag(opaque: "z" + Hex.encode(hasher.finalize()).prefix(32))
+    }
+
+    /// The archive's RFC 9530 `Repr-Digest` value, when its SHA-256 is known.
+    public var reprDigest: String? {
+        sha256.flatMap(Hex.decode).map { DigestField.value(sha256: $0) }
     }
 
     /// Last-Modified: the newest member's time.

@@ -55,7 +55,7 @@ public enum CatalogContract {
             members: [
                 .init(fileID: a.id, version: 1, name: "a.bin", size: 10, crc32: 1, modified: t0),
                 .init(fileID: b.id, version: 1, name: "ب.bin", size: 10, crc32: 0xDEAD_BEEF, modified: t0),
-            ])
+            ], sha256: String(repeating: "c", count: 64))
         try await catalog.insertBundle(bundle)
         #expect(try await catalog.bundle(id: bundle.id) == bundle)
         #expect(try await catalog.bundle(id: "nope") == nil)

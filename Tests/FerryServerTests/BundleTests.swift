@@ -50,6 +50,9 @@ import Testing
             #expect(full.headers[.contentDisposition]?.contains("photos.zip") == true)
             let whole = Array(full.body.readableBytesView)
             #expect(Int64(whole.count) == bundle.size)
+            // Repr-Digest (RFC 9530) of the whole archive, on every 200 and 206.
+            let digest = DigestField.value(sha256: Hex.decode(TestData.sha256(whole))!)
+            #expect(full.headers[HTTPField.Name("Repr-Digest")!] == digest)
             let head = try await client.get(path, token: server.adminToken, method: .head)
             #expect(head.headers[.contentLength] == String(bundle.size) && head.body.readableBytes == 0)
             let zipPath = scratch.appending("photos.zip")
@@ -66,6 +69,7 @@ import Testing
                 let part = try await client.get(path, token: server.adminToken, headers: [.range: "bytes=\(a)-\(b)"])
                 #expect(part.status == .partialContent)
                 #expect(part.headers[.contentRange] == "bytes \(a)-\(b)/\(whole.count)")
+                #expect(part.headers[HTTPField.Name("Repr-Digest")!] == digest)
                 #expect(Array(part.body.readableBytesView) == Array(whole[a...b]), "\(a)-\(b)")
             }
             let two = try await client.get(path, token: server.adminToken, headers: [.range: "bytes=0-9,-10"])

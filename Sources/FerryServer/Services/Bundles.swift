@@ -1,3 +1,4 @@
+import Crypto
 import FerryCore
 import Foundation
 import NIOCore
@@ -36,11 +37,31 @@ struct Bundles: Sendable {
                     fileID: file.id, version: file.version, name: memberName, size: file.size, crc32: crc,
                     modified: file.updatedAt))
         }
-        let bundle = BundleRecord(
+        var bundle = BundleRecord(
             id: Identifier.make(), name: name, creatorID: principal.userID, creatorName: principal.username,
             createdAt: services.now(), members: members)
+        bundle.sha256 = try await sha256(of: bundle, files: files)
         try await services.catalog.insertBundle(bundle)
         return bundle
+    }
+
+    /// The archive's SHA-256, read once through the same reader that serves it (members from the
+    /// store), so every download can carry `Repr-Digest` (API.md "Observability").
+    func sha256(of bundle: BundleRecord, files: [FileRecord]) async throws -> String {
+        let layout = bundle.layout
+        let reader = BundleReader(
+            layout: layout, range: 0...(layout.size - 1), keys: files.map(\.blobKey), store: services.store)
+        var hasher = SHA256()
+        do {
+            while let chunks = try await reader.next() {
+                for chunk in chunks { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
+            }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+        return Hex.encode(hasher.finalize())
     }
 
     /// The version's CRC-32: kept since upload, or computed once now and kept.
@@ -89,7 +110,7 @@ struct Bundles: Sendable {
         let store = services.store
         return Delivery.Representation(
             id: bundle.id, size: layout.size, etag: bundle.etag, lastModified: bundle.lastModified,
-            contentType: "application/zip", reprDigest: nil,
+            contentType: "application/zip", reprDigest: bundle.reprDigest,
             open: { range in
                 let reader = BundleReader(layout: layout, range: range, keys: keys, store: store)
                 try await reader.prime()
