@@ -28,6 +28,24 @@ import Testing
         return Report(result: result, checks: checks)
     }
 
+    /// `ferry serve` with `env` on `port`, once it is ready.
+    static func serve(_ env: [String: String], port: Int, directory: String) async throws -> ExternalTool.Running {
+        var serverEnv = ServeCommandTests.baseEnvironment
+        serverEnv.merge(env) { $1 }
+        let server = try ExternalTool.start(
+            path: ServeCommandTests.binary, ["serve"], environment: serverEnv, directory: directory)
+        do {
+            try await Eventually.check(timeout: 60) {
+                (try? await ExternalTool.run("curl", ["-sf", "http://127.0.0.1:\(port)/readyz"], timeout: 5))?.status
+                    == 0
+            }
+        } catch {
+            server.kill()
+            throw error
+        }
+        return server
+    }
+
     @Test func theEmbeddedDefaultBeforeAndWhileItRuns() async throws {
         let home = try TemporaryDirectory("ferry-doctor")
         defer { home.remove() }
@@ -41,14 +59,8 @@ import Testing
         #expect(before.checks["config.unknown_variables"]?.detail.contains("FERRY_LINK_TLL") == true)
         #expect(!FileManager.default.fileExists(atPath: home.appending("ferry-data")), "the doctor created nothing")
 
-        var serverEnv = ServeCommandTests.baseEnvironment
-        serverEnv.merge(env) { $1 }
-        let server = try ExternalTool.start(
-            path: ServeCommandTests.binary, ["serve"], environment: serverEnv, directory: home.path)
+        let server = try await Self.serve(env, port: port, directory: home.path)
         defer { server.kill() }
-        try await Eventually.check(timeout: 60) {
-            (try? await ExternalTool.run("curl", ["-sf", "http://127.0.0.1:\(port)/readyz"], timeout: 5))?.status == 0
-        }
         let running = try await Self.doctor(env, directory: home.path)
         #expect(running.result.status == 0, "\(running.result.stdout)")
         for name in [
@@ -212,14 +224,8 @@ extension DoctorTests {
         #expect(fresh.checks["catalog.clock"]?.status == "ok")
         #expect(!fresh.result.stdout.contains(postgres), "no database URL (it holds a password) printed")
 
-        var serverEnv = ServeCommandTests.baseEnvironment
-        serverEnv.merge(env) { $1 }
-        let server = try ExternalTool.start(
-            path: ServeCommandTests.binary, ["serve"], environment: serverEnv, directory: home.path)
+        let server = try await Self.serve(env, port: port, directory: home.path)
         defer { server.kill() }
-        try await Eventually.check(timeout: 60) {
-            (try? await ExternalTool.run("curl", ["-sf", "http://127.0.0.1:\(port)/readyz"], timeout: 5))?.status == 0
-        }
         let migrated = try await Self.doctor(env, directory: home.path)
         #expect(migrated.checks["catalog.schema"]?.status == "ok", "\(migrated.result.stdout)")
     }

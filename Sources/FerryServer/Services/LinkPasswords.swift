@@ -66,8 +66,9 @@ final class LinkPasswords: Sendable {
         guard let stored = link.passwordHash else { return .accepted }
         guard let password, !password.isEmpty else { return .missing }
         let digest = fastDigest(password, link: link, stored: stored)
-        let task: Task<Bool, any Error> = state.withLock { state in
-            if state.remembered[digest] != nil { return Task { true } }
+        // The common case, every request of a segmented download after its first: no task, no await.
+        let task: Task<Bool, any Error>? = state.withLock { state in
+            if state.remembered[digest] != nil { return nil }
             if let running = state.inFlight[digest] { return running }
             let task = Task { [self] in
                 try await slowCheck(password, link: link, stored: stored, clientIP: clientIP)
@@ -75,6 +76,7 @@ final class LinkPasswords: Sendable {
             state.inFlight[digest] = task
             return task
         }
+        guard let task else { return .accepted }
         let ok: Bool
         do {
             ok = try await task.value
