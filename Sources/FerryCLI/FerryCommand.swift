@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryBuildInfo
 import Foundation
 
 /// The `ferry` command: the server and the client in one binary.
@@ -12,6 +13,7 @@ public struct FerryCommand: AsyncParsableCommand {
             then what `ferry login` saved ($XDG_CONFIG_HOME/ferry/config, mode 0600). \
             Shell completion: `ferry --generate-completion-script bash` (or zsh, fish).
             """,
+        version: "ferry " + FerryVersion.description,
         subcommands: [
             ServeCommand.self, LoginCommand.self, GetCommand.self, PutCommand.self, ListCommand.self,
             InfoCommand.self, RemoveCommand.self, LinkCommand.self, LinksCommand.self, RevokeLinkCommand.self,

@@ -243,4 +243,18 @@ extension PostgresCatalog {
         let row = try await rows("SELECT extract(epoch FROM clock_timestamp())::DOUBLE PRECISION AS now").first
         return Date(timeIntervalSince1970: try row?["now"].decode(Double.self) ?? 0)
     }
+
+    /// A LISTEN/NOTIFY round trip on one connection: a notification sent is received. A pooler in
+    /// transaction mode (PgBouncer's default) between the node and PostgreSQL breaks it.
+    public func notificationRoundTrip() async throws -> Bool {
+        let channel = "ferry_doctor_" + Identifier.random(bytes: 8).lowercased().filter { $0.isLetter || $0.isNumber }
+        let payload = Identifier.make()
+        return try await client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                try await connection.query("SELECT pg_notify(\(channel), \(payload))", logger: self.logger)
+                for try await notification in notifications where notification.payload == payload { return true }
+                return false
+            }
+        }
+    }
 }

@@ -121,6 +121,13 @@ public struct S3Configuration: Sendable, Equatable {
             && last != UInt8(ascii: ".") && !name.contains("..")
     }
 
+    /// The unsigned URL of `key` (relative to the prefix; nil: the bucket itself) on the public
+    /// endpoint: what anyone without credentials would ask for.
+    public func unsignedURL(of key: String?, query: String? = nil) -> String {
+        let (host, path) = location(of: key, on: publicEndpoint)
+        return "\(publicEndpoint.scheme)://\(host)\(SigV4.encodePath(path))" + (query.map { "?" + $0 } ?? "")
+    }
+
     /// Host and path of `key` on `endpoint`, by the configured addressing style.
     func location(of key: String?, on endpoint: S3Endpoint) -> (host: String, path: String) {
         let objectPath = key.map { "/" + prefix + $0 } ?? "/"

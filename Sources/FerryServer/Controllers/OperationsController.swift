@@ -1,4 +1,5 @@
 import FerryAPIModels
+import FerryBuildInfo
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -12,7 +13,9 @@ struct OperationsController: Sendable {
     let services: FerryServices
 
     func addRoutes(to router: Router<Context>) {
-        router.get("/healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+        router.get("/healthz") { _, _ in
+            try JSONBody.response(["status": "ok", "version": FerryVersion.description])
+        }
         router.get("/readyz", use: ready)
         router.get("/v1/audit", use: audit)
         router.get("/metrics", use: metrics)
@@ -26,8 +29,18 @@ struct OperationsController: Sendable {
             throw FerryError(
                 .unavailable, "Not ready: the \(problems.joined(separator: " and ")) did not answer.", retryAfter: 5)
         }
-        return try JSONBody.response(["status": "ready"])
+        var response = try JSONBody.response(["status": "ready"])
+        // `ferry doctor`'s deployment probe: proves this node holds the doctor's signing key.
+        if let nonce = request.uri.queryParameters.get("probe"), (16...128).contains(nonce.utf8.count),
+            nonce.utf8.allSatisfy(Base64URL.isAlphabetCharacter)
+        {
+            response.headers[Self.probeHeader] = services.keyring.deploymentProof(nonce: nonce)
+        }
+        return response
     }
+
+    /// The header answering `/readyz?probe=` (README "Checking a deployment").
+    static let probeHeader = HTTPField.Name("Ferry-Probe")!
 
     @Sendable func metrics(_ request: Request, context: Context) async throws -> Response {
         if let expected = services.configuration.metricsToken {

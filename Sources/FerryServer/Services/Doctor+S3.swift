@@ -83,8 +83,20 @@ extension Doctor {
             }
         }
         if problems.isEmpty {
+            // The rules read right; now what a browser gets: a real preflight on the public endpoint.
+            let refused = await preflightRefusals(settings, origins: origins)
+            guard refused.isEmpty else {
+                return Check(
+                    "storage.cors", .fail,
+                    "the bucket's rules allow ranged GETs, but the store's preflight refuses: "
+                        + refused.prefix(4).joined(separator: "; "),
+                    fix:
+                        "Check that FERRY_S3_PUBLIC_ENDPOINT reaches the bucket itself (a proxy in front may answer OPTIONS) and that the store applies the bucket's CORS rules."
+                )
+            }
             return Check(
-                "storage.cors", .ok, "the bucket's CORS rules let \(origins.joined(separator: ", ")) fetch ranges")
+                "storage.cors", .ok,
+                "the bucket's CORS rules and its preflight answer let \(origins.joined(separator: ", ")) fetch ranges")
         }
         return Check(
             "storage.cors", .fail,
@@ -92,6 +104,36 @@ extension Doctor {
             fix:
                 "Add a CORS rule to the bucket (aws s3api put-bucket-cors): AllowedOrigins \(origins.joined(separator: ", ")), AllowedMethods GET and HEAD, AllowedHeaders Range (or *), ExposeHeaders ETag, Content-Range, Content-Length."
         )
+    }
+
+    /// `OPTIONS` as a browser sends it before a ranged GET from each origin, on the public
+    /// endpoint; what each refusal was.
+    func preflightRefusals(_ settings: S3BlobStore.Configuration, origins: [String]) async -> [String] {
+        let client = Self.httpClient()
+        defer { _ = client.shutdown() }
+        var refused: [String] = []
+        for origin in origins {
+            var request = HTTPClientRequest(url: settings.unsignedURL(of: "doctor-probe/preflight"))
+            request.method = .OPTIONS
+            request.headers.add(name: "Origin", value: origin)
+            request.headers.add(name: "Access-Control-Request-Method", value: "GET")
+            request.headers.add(name: "Access-Control-Request-Headers", value: "range")
+            do {
+                let response = try await client.execute(request, timeout: timeout)
+                _ = try? await response.body.collect(upTo: 64 << 10)
+                let allowed = response.headers.first(name: "access-control-allow-origin")
+                let headers = (response.headers.first(name: "access-control-allow-headers") ?? "").lowercased()
+                if !(200..<300).contains(Int(response.status.code)) || (allowed != origin && allowed != "*") {
+                    refused.append(
+                        "\(origin): \(response.status.code), Access-Control-Allow-Origin \(allowed ?? "absent")")
+                } else if !headers.contains("range") && headers != "*" {
+                    refused.append("\(origin): the Range header is not allowed")
+                }
+            } catch {
+                refused.append("\(origin): no answer (\(Self.describe(error)))")
+            }
+        }
+        return refused
     }
 
     /// Lifecycle rules that would abort a tus upload's multipart upload (or delete blobs) before

@@ -41,36 +41,4 @@ extension Doctor {
         }
         return Check("links.signing_keys", .ok, "\(path): mode 600, this user's")
     }
-
-    // MARK: The running service
-
-    func serviceChecks() async -> [Check] {
-        let client = Self.httpClient()
-        defer { _ = client.shutdown() }
-        let base = configuration.publicURL
-        var checks: [Check] = []
-        for path in ["/healthz", "/readyz"] {
-            let name = "service" + path.replacingOccurrences(of: "/", with: ".")
-            do {
-                let response = try await client.execute(HTTPClientRequest(url: base + path), timeout: timeout)
-                if response.status.code == 200 {
-                    checks.append(Check(name, .ok, "\(base)\(path) answers 200"))
-                } else {
-                    checks.append(
-                        Check(
-                            name, .fail, "\(base)\(path) answers \(response.status.code)",
-                            fix: path == "/readyz"
-                                ? "The node runs but its catalog or storage does not answer; see its log."
-                                : "Something else answers at FERRY_PUBLIC_URL; check the proxy in front."))
-                }
-            } catch {
-                checks.append(
-                    Check(
-                        name, .skip,
-                        "nothing answers at \(base)\(path) (\(Self.describe(error))): the service is not running there",
-                        fix: "Start `ferry serve`, or check that FERRY_PUBLIC_URL is the address users reach."))
-            }
-        }
-        return checks
-    }
 }

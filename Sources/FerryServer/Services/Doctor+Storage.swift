@@ -107,6 +107,7 @@ extension Doctor {
                     fix: "Synchronise the clocks (chrony, systemd-timesyncd): every node judges link expiry by its own."
                 )
                 : Check("catalog.clock", .ok, "clock within \(abs(skew)) s of the database's"))
+        checks.append(await notifyCheck(postgres))
         return checks
     }
 
@@ -133,7 +134,10 @@ extension Doctor {
                     return (back, part)
                 }
                 // While the probe exists: the links the store signs, fetched as clients will.
-                let linkChecks = await storageLinkChecks(opened.store, key: key, content: content)
+                var linkChecks = await storageLinkChecks(opened.store, key: key, content: content)
+                if case .s3(let settings) = configuration.storage {
+                    linkChecks.append(await anonymousAccessCheck(settings, key: key))
+                }
                 try await bounded { try await opened.store.delete(key: key) }
                 guard back == content, part == Array(content[5...10]) else {
                     throw DoctorFailure("the probe read back other bytes than were written")

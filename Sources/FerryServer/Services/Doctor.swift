@@ -88,6 +88,7 @@ public struct Doctor: Sendable {
         checks += await catalogChecks()
         checks += await storageChecks()
         checks.append(signingKeysCheck())
+        if let cloudFront = await cloudFrontCheck() { checks.append(cloudFront) }
         checks += await serviceChecks()
         return checks
     }

@@ -1,3 +1,4 @@
+import Crypto
 import FerryCore
 import Foundation
 import Logging
@@ -34,6 +35,29 @@ public struct SigningKeyring: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let keys = try FerryConfiguration.parseSigningKeys(text.replacingOccurrences(of: "\n", with: ","))
         return SigningKeyring(keys: keys)
+    }
+
+    /// The keys a deployment already has, without creating any: the configured keys, the key
+    /// file when it exists, else nil (`ferry doctor`).
+    public static func existing(_ configuration: FerryConfiguration) throws -> SigningKeyring? {
+        if configuration.signingKeys == nil,
+            !FileManager.default.fileExists(atPath: configuration.dataDirectory + "/signing-keys")
+        {
+            return nil
+        }
+        return try load(configuration)
+    }
+
+    /// The answer to a deployment probe (`GET /readyz?probe=NONCE`, header `Ferry-Probe`): an HMAC
+    /// of the nonce under a key derived from the current signing key, so `ferry doctor` can tell
+    /// that the node at the public URL holds its configuration's key without either revealing it
+    /// (the derived key signs nothing else, so the answer is no oracle for link tokens).
+    public func deploymentProof(nonce: String) -> String {
+        let key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: current.secret), info: Array("ferry deployment probe".utf8),
+            outputByteCount: 32)
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(nonce.utf8), using: key)
+        return Base64URL.encode(Array(mac))
     }
 
     /// Creates `path` holding `contents`, mode 0600 from its first byte and complete when it
