@@ -129,6 +129,10 @@ import Testing
         ]
         let good = try await Self.doctor(base, directory: home.path)
         #expect(good.checks["storage.probe"]?.status == "ok", "\(good.result.stdout)")
+        #expect(good.checks["catalog.reachable"]?.detail.contains("no catalog yet") == true)
+        #expect(
+            !FileManager.default.fileExists(atPath: home.appending("ferry-data/ferry.sqlite")),
+            "probing the store created no catalog")
         #expect(good.checks["storage.clock"]?.status == "ok")
         #expect(good.checks["storage.credentials"]?.status == "ok")
         #expect(good.checks["storage.public_endpoint"]?.status == "ok", "\(good.result.stdout)")

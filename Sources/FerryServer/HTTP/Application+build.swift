@@ -76,16 +76,12 @@ public enum Backends {
             migrate = { try await postgres.migrate() }
         }
         let store: any BlobStore
-        var closeStore: @Sendable () async -> Void = {}
-        switch configuration.storage {
-        case .local(let root):
-            store = try await LocalBlobStore(configuration: .init(root: root))
-        case .s3(let settings):
-            // Everything that can fail comes first: an HTTP client must be shut down once made.
-            let cdn = try cdnSigner(configuration.cloudFront, prefix: settings.prefix)
-            let s3 = S3BlobStore(client: S3Client(configuration: settings, logger: logger), cdn: cdn, logger: logger)
-            store = s3
-            closeStore = { await s3.shutdown() }
+        let closeStore: @Sendable () async -> Void
+        do {
+            (store, closeStore) = try await openStore(configuration, logger: logger)
+        } catch {
+            await closeCatalog()
+            throw error
         }
         return Opened(
             catalog: catalog, store: store, services: services, migrate: migrate,
@@ -93,6 +89,21 @@ public enum Backends {
                 await closeStore()
                 await closeCatalog()
             })
+    }
+
+    /// Opens the blob store alone (`ferry doctor` probes it without creating a catalog).
+    public static func openStore(
+        _ configuration: FerryConfiguration, logger: Logger
+    ) async throws -> (store: any BlobStore, close: @Sendable () async -> Void) {
+        switch configuration.storage {
+        case .local(let root):
+            return (try await LocalBlobStore(configuration: .init(root: root)), {})
+        case .s3(let settings):
+            // Everything that can fail comes first: an HTTP client must be shut down once made.
+            let cdn = try cdnSigner(configuration.cloudFront, prefix: settings.prefix)
+            let s3 = S3BlobStore(client: S3Client(configuration: settings, logger: logger), cdn: cdn, logger: logger)
+            return (s3, { await s3.shutdown() })
+        }
     }
 
     /// Opens the backends and runs their services in a task of their own until `close`, then

@@ -51,13 +51,13 @@ extension Doctor {
 
     func catalogChecks() async -> [Check] {
         // (A fresh embedded default is checked without creating anything.)
-        if let fresh = notStartedYet {
-            let parent = Self.nearestExisting(fresh.catalog)
+        if case .sqlite(let path) = configuration.database, !FileManager.default.fileExists(atPath: path) {
+            let parent = Self.nearestExisting(path)
             return [
                 FileManager.default.isWritableFile(atPath: parent)
                     ? Check(
                         "catalog.reachable", .ok,
-                        "no catalog yet: `ferry serve` creates \(fresh.catalog) at first start")
+                        "no catalog yet: `ferry serve` creates \(path) at first start")
                     : Check(
                         "catalog.reachable", .fail, "\(parent) is not writable: the catalog cannot be created",
                         fix: "Set FERRY_DATA_DIR to a directory this user may write.")
@@ -122,27 +122,36 @@ extension Doctor {
             return checks
         }
         do {
-            let linkChecks = try await withBackends { opened in
+            // The store alone: probing it must not create a catalog that does not exist yet.
+            let configuration = configuration
+            let logger = logger
+            let (store, close) = try await bounded { try await Backends.openStore(configuration, logger: logger) }
+            let linkChecks: [Check]
+            do {
                 let (back, part) = try await bounded {
-                    let upload = try await opened.store.beginUpload(key: key, sizeHint: Int64(content.count))
+                    let upload = try await store.beginUpload(key: key, sizeHint: Int64(content.count))
                     try await upload.write(ByteBuffer(bytes: content))
                     try await upload.commit()
                     var back: [UInt8] = []
-                    try await opened.store.read(key: key, range: nil) { back += Array($0.readableBytesView) }
+                    try await store.read(key: key, range: nil) { back += Array($0.readableBytesView) }
                     var part: [UInt8] = []
-                    try await opened.store.read(key: key, range: 5...10) { part += Array($0.readableBytesView) }
+                    try await store.read(key: key, range: 5...10) { part += Array($0.readableBytesView) }
                     return (back, part)
                 }
                 // While the probe exists: the links the store signs, fetched as clients will.
-                var linkChecks = await storageLinkChecks(opened.store, key: key, content: content)
+                var checks = await storageLinkChecks(store, key: key, content: content)
                 if case .s3(let settings) = configuration.storage {
-                    linkChecks.append(await anonymousAccessCheck(settings, key: key))
+                    checks.append(await anonymousAccessCheck(settings, key: key))
                 }
-                try await bounded { try await opened.store.delete(key: key) }
+                try await bounded { try await store.delete(key: key) }
                 guard back == content, part == Array(content[5...10]) else {
                     throw DoctorFailure("the probe read back other bytes than were written")
                 }
-                return linkChecks
+                linkChecks = checks
+                await close()
+            } catch {
+                await close()
+                throw error
             }
             checks.append(Check("storage.probe", .ok, "wrote, read back, range-read and deleted a probe object"))
             checks += linkChecks

@@ -97,7 +97,10 @@ public struct Doctor: Sendable {
 
     func configurationChecks() -> [Check] {
         var checks = [Check("config.parse", .ok, "every variable parses (the same code as `ferry serve`)")]
-        let unknown = variables.keys.filter { $0.hasPrefix("FERRY_") && !Self.knownVariables.contains($0) }.sorted()
+        // FERRY_TEST_* belong to the test harness (scripts/test), not to a deployment.
+        let unknown = variables.keys.filter {
+            $0.hasPrefix("FERRY_") && !$0.hasPrefix("FERRY_TEST_") && !Self.knownVariables.contains($0)
+        }.sorted()
         checks.append(
             unknown.isEmpty
                 ? Check("config.unknown_variables", .ok, "no unknown FERRY_* variable")
