@@ -198,19 +198,17 @@ import Testing
         defer { scratch.remove() }
         let reader = Mutex<ExternalTool.Running?>(nil)
         let started = Date()
-        await withKnownIssue("the graceful shutdown is bounded, then the server is cancelled") {
-            try await server.live(stopWithin: 2) {
-                let bytes = TestData.bytes(64 * 1024 * 1024, seed: 5)
-                let file = try await server.uploadWithCurl(bytes, name: "stalled.bin", scratch: scratch)
-                let running = try ExternalTool.stalledReader(
-                    port: server.port, path: "/v1/files/\(file.id)/content", token: server.adminToken)
-                reader.withLock { $0 = running }
-                try await Eventually.check(timeout: 30) { running.outputSoFar.contains("sent") }
-                try await Eventually.check(timeout: 30) {
-                    let metrics = try await ExternalTool.run(
-                        "curl", ["-sf", "http://127.0.0.1:\(server.port)/metrics"])
-                    return metrics.stdout.contains("ferry_active_transfers 1")
-                }
+        try await server.live(stopWithin: 2) {
+            let bytes = TestData.bytes(64 * 1024 * 1024, seed: 5)
+            let file = try await server.uploadWithCurl(bytes, name: "stalled.bin", scratch: scratch)
+            let running = try ExternalTool.stalledReader(
+                port: server.port, path: "/v1/files/\(file.id)/content", token: server.adminToken)
+            reader.withLock { $0 = running }
+            try await Eventually.check(timeout: 30) { running.outputSoFar.contains("sent") }
+            try await Eventually.check(timeout: 30) {
+                let metrics = try await ExternalTool.run(
+                    "curl", ["-sf", "http://127.0.0.1:\(server.port)/metrics"])
+                return metrics.stdout.contains("ferry_active_transfers 1")
             }
         }
         reader.withLock { $0?.kill() }

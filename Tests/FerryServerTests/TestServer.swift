@@ -76,7 +76,7 @@ struct TestServer {
         let (started, continuation) = AsyncStream<Void>.makeStream()
         // `port`, not the configuration's: a test may point two servers at one port.
         let app = Application(
-            router: buildRouter(services: services), server: RequestHeadLimits.server,
+            router: buildRouter(services: services), server: RequestHeadLimits.server(services.configuration),
             configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { _ in continuation.yield() },
             logger: services.logger)

@@ -26,6 +26,13 @@ public struct FerryConfiguration: Sendable {
     /// Seconds in-flight requests may take to finish after SIGTERM or SIGINT before they are
     /// cancelled (`FERRY_SHUTDOWN_GRACE`, 30); clients resume cut downloads with ranges.
     public var shutdownGrace: Int
+    /// Seconds a connection may sit without a complete request part: an idle keep-alive, or a
+    /// request head or body trickled slower (slowloris) (`FERRY_IDLE_TIMEOUT`, 60, nginx's
+    /// `client_header_timeout`).
+    public var idleTimeout: Int
+    /// Seconds a client may read nothing of a response before the connection is cut
+    /// (`FERRY_SEND_TIMEOUT`, 60, nginx's `send_timeout`); during shutdown, one second.
+    public var sendTimeout: Int
     /// Default link lifetime in seconds (`FERRY_LINK_TTL`, 300).
     public var linkTTL: Int
     /// Longest link lifetime in seconds (`FERRY_LINK_TTL_MAX`, 86400).
@@ -153,6 +160,8 @@ public struct FerryConfiguration: Sendable {
                 variable: "FERRY_CLOUDFRONT_DOMAIN", problem: "CloudFront delivery needs FERRY_STORAGE=s3://...")
         }
         shutdownGrace = try env.integer("FERRY_SHUTDOWN_GRACE", default: 30, range: 0...86_400, unit: "seconds")
+        idleTimeout = try env.integer("FERRY_IDLE_TIMEOUT", default: 60, range: 1...86_400, unit: "seconds")
+        sendTimeout = try env.integer("FERRY_SEND_TIMEOUT", default: 60, range: 1...86_400, unit: "seconds")
         linkTTL = try env.integer("FERRY_LINK_TTL", default: 300, range: 1...604_800, unit: "seconds")
         linkTTLMax = try env.integer("FERRY_LINK_TTL_MAX", default: 86_400, range: 1...31_536_000, unit: "seconds")
         if linkTTL > linkTTLMax {

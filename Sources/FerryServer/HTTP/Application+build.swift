@@ -33,7 +33,7 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
 /// `RequestHeadLimits`.
 public func buildApplication(services: FerryServices) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(services: services), server: RequestHeadLimits.server,
+        router: buildRouter(services: services), server: RequestHeadLimits.server(services.configuration),
         configuration: .init(
             address: .hostname(services.configuration.host, port: services.configuration.port), serverName: nil),
         logger: services.logger)

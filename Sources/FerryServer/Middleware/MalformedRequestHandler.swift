@@ -17,11 +17,15 @@ public enum RequestHeadLimits {
     /// Number of header fields.
     public static let fieldCount = 100
 
-    /// Hummingbird's HTTP/1.1 server with these limits and a JSON answer when they are broken.
-    public static var server: HTTPServerBuilder {
-        .http1(
+    /// Hummingbird's HTTP/1.1 server with these limits and a JSON answer when they are broken,
+    /// the idle timeout (keep-alives, and heads or bodies trickled slower than it) and the send
+    /// timeout (`StalledClientHandler`).
+    public static func server(_ configuration: FerryConfiguration) -> HTTPServerBuilder {
+        let send = TimeAmount.seconds(Int64(configuration.sendTimeout))
+        return .http1(
             configuration: .init(
-                additionalChannelHandlers: [MalformedRequestHandler()],
+                additionalChannelHandlers: [MalformedRequestHandler(), StalledClientHandler(sendTimeout: send)],
+                idleTimeout: .seconds(Int64(configuration.idleTimeout)),
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: fieldBytes, maxHeaderListSize: totalBytes, maxHeaderFieldCount: fieldCount)))
     }
