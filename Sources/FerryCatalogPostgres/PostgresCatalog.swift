@@ -2,6 +2,7 @@ import FerryCore
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -113,6 +114,12 @@ public final class PostgresCatalog: Catalog, Service {
     let logger: Logger
     let schema: String?
     let queryTimeout: Duration
+    /// Set when a call found the database gone (no answer in time, or no connection), cleared by
+    /// the next call that succeeds: meanwhile calls wait at most `outageTimeout`, so a node that
+    /// knows its catalog is down answers 503 within a second instead of each request waiting the
+    /// whole `queryTimeout` (and `/readyz` says so as fast).
+    let outage = Mutex(false)
+    static let outageTimeout = Duration.seconds(1)
 
     /// Creates the catalog; `run()` must be running (as a service) before it is used.
     public init(configuration: PostgresCatalogConfiguration, logger: Logger) {
@@ -159,9 +166,10 @@ public final class PostgresCatalog: Catalog, Service {
     func bounded<T: Sendable>(
         timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let limit = timeout ?? queryTimeout
+        let known = outage.withLock { $0 }
+        let limit = known ? min(timeout ?? queryTimeout, Self.outageTimeout) : (timeout ?? queryTimeout)
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
+            let value = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
                     try await Task.sleep(for: limit)
@@ -173,9 +181,22 @@ public final class PostgresCatalog: Catalog, Service {
                 }
                 return value
             }
+            if known { outage.withLock { $0 = false } }
+            return value
         } catch {
+            if Self.isOutage(error) { outage.withLock { $0 = true } }
             throw Self.map(error)
         }
+    }
+
+    /// Whether a failure says the database is gone: no answer in time, or no connection. An error
+    /// the server answered with (a constraint, say) or one of ours is not.
+    static func isOutage(_ error: any Error) -> Bool {
+        if let error = error as? FerryError {
+            return error.underlying is CatalogTimeout
+        }
+        if let error = error as? PSQLError { return error.serverInfo == nil }
+        return !(error is CancellationError)
     }
 
     @discardableResult

@@ -62,4 +62,46 @@ import Testing
         }
         await postgres.remove()
     }
+
+    /// Once a node knows its catalog is gone, requests answer 503 within about a second (not the
+    /// whole FERRY_DATABASE_TIMEOUT each), `/readyz` says the catalog, and the node recovers on its
+    /// own when the database is back.
+    @Test func onceTheCatalogIsKnownGoneRequestsAnswerFast() async throws {
+        let postgres = try await PrivatePostgres.start()
+        do {
+            let server = try await TestServer.make([
+                "FERRY_DATABASE_URL": postgres.url, "FERRY_DATABASE_TIMEOUT": "8", "FERRY_DATABASE_POOL": "4",
+            ])
+            try await server.test { client in
+                let file = try await client.uploadFile(TestData.bytes(10_000), token: server.adminToken)
+                try await postgres.halt()
+                // The first request finds out (at most the configured 8 s).
+                let first = try await client.get("/v1/files", token: server.adminToken)
+                #expect(first.status == .serviceUnavailable)
+                for path in ["/v1/files", "/readyz", "/v1/files/\(file.id)", "/v1/files/\(file.id)/content"] {
+                    let started = ContinuousClock.now
+                    let response = try await client.get(path, token: server.adminToken)
+                    let took = ContinuousClock.now - started
+                    #expect(response.status == .serviceUnavailable, "\(path)")
+                    #expect(took < .seconds(2.5), "\(path) took \(took) with the catalog known to be down")
+                    if path == "/readyz" {
+                        #expect(String(buffer: response.body).contains("catalog"))
+                    }
+                }
+                try await postgres.resume()
+                try await Eventually.check(timeout: 30) {
+                    try await client.get("/readyz", token: nil).status == .ok
+                }
+                let listing = try await Eventually.value(timeout: 30) { () async throws -> TestResponse? in
+                    let response = try await client.get("/v1/files", token: server.adminToken)
+                    return response.status == .ok ? response : nil
+                }
+                #expect(String(buffer: listing.body).contains(file.id))
+            }
+        } catch {
+            await postgres.remove()
+            throw error
+        }
+        await postgres.remove()
+    }
 }
