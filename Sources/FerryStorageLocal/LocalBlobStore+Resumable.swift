@@ -21,6 +21,7 @@ extension LocalBlobStore {
 
     public func beginResumable(key: String, length: Int64) async throws -> String {
         let staging = try stagingPath(for: key)
+        try requireRoom(for: length)
         do {
             try await fileSystem.createDirectory(
                 at: staging.removingLastComponent(), withIntermediateDirectories: true,

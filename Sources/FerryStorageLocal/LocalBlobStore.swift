@@ -73,6 +73,7 @@ public struct LocalBlobStore: BlobStore {
 
     public func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
         let path = try path(for: key)
+        try requireRoom(for: sizeHint)
         if let parent = Optional(path.removingLastComponent()), parent != FilePath(configuration.root) {
             do {
                 try await fileSystem.createDirectory(
@@ -248,17 +249,31 @@ public struct LocalBlobStore: BlobStore {
     }
 
     /// A write the file system refused for lack of space (`ENOSPC`) or over a quota (`EDQUOT`)
-    /// says so to the client, as a 503 (nothing was stored; it can work once space is freed),
-    /// instead of an anonymous 500. Other errors pass through.
+    /// says so to the client, as API.md's 507 `insufficient_storage` (nothing was stored; it can
+    /// work once space is freed), instead of an anonymous 500. Other errors pass through.
     public static func writeError(_ error: any Error) -> any Error {
         guard let failure = error as? FileSystemError,
             let call = failure.cause as? FileSystemError.SystemCallError,
             call.errno == .noSpace || call.errno == .diskQuotaExceeded
         else { return error }
-        return FerryError(
-            .unavailable,
-            "The server's storage is full; nothing was stored. Try again once the administrator has freed space.",
-            underlying: error)
+        return noRoom(underlying: error)
+    }
+
+    static func noRoom(underlying: (any Error)? = nil) -> FerryError {
+        FerryError(
+            .insufficientStorage,
+            "The server's storage has no room for this upload; nothing was stored. Downloads keep working; try again once the administrator has freed space.",
+            underlying: underlying)
+    }
+
+    /// Refuses an upload of `size` bytes at once when the file system under the root has less
+    /// room than that (what an unprivileged writer may use), before a byte is written.
+    func requireRoom(for size: Int64?) throws {
+        guard let size, size > 0 else { return }
+        var stats = statvfs()
+        guard statvfs(configuration.root, &stats) == 0 else { return }
+        let available = Int64(stats.f_bavail) * Int64(stats.f_frsize)
+        if available < size { throw Self.noRoom() }
     }
 }
 

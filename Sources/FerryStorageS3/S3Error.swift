@@ -85,8 +85,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
             return FerryError(.tooLarge, "The storage refused an object this large.", underlying: self)
         case _ where Self.storageFullCodes.contains(code):
             return FerryError(
-                .unavailable,
-                "The server's storage is full; nothing was stored. Try again once the administrator has freed space.",
+                .insufficientStorage,
+                "The server's storage has no room for this upload; nothing was stored. Downloads keep working; try again once the administrator has freed space.",
                 underlying: self)
         default:
             return FerryError.unavailable("storage", underlying: self)

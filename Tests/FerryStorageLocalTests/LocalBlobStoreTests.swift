@@ -54,13 +54,13 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory.path + "/abcdefghij/current000"))
     }
 
-    /// A full disk is a 503 that says the storage is full, not an anonymous 500. The fault is
-    /// real: `/dev/full` answers every write with ENOSPC.
+    /// A full disk is API.md's 507 that says there is no room, not an anonymous 500. The fault
+    /// is real: `/dev/full` answers every write with ENOSPC.
     @Test func aFullDiskSaysSo() async throws {
         let fault = try await DiskFull.nioWriteError()
         let mapped = try #require(LocalBlobStore.writeError(fault) as? FerryError)
-        #expect(mapped.code == .unavailable)
-        #expect(mapped.message.contains("storage is full"))
+        #expect(mapped.code == .insufficientStorage)
+        #expect(mapped.message.contains("no room"))
         // Anything else passes through unchanged.
         #expect(LocalBlobStore.writeError(CancellationError()) is CancellationError)
     }

@@ -81,7 +81,7 @@ struct TestServiceMissing: Error, CustomStringConvertible {
         #expect(mapped("EntityTooLarge", 400).code == .tooLarge)
         for (code, status) in [("XMinioStorageFull", 507), ("QuotaExceeded", 403), ("InsufficientStorage", 507)] {
             let full = mapped(code, status)
-            #expect(full.code == .unavailable && full.message.contains("storage is full"), "\(code)")
+            #expect(full.code == .insufficientStorage && full.message.contains("no room"), "\(code)")
             #expect(!S3Error(operation: "PutObject", status: status, code: code, message: "").isRetryable)
         }
         let down = mapped("AccessDenied", 403)
