@@ -12,7 +12,8 @@ import Testing
     /// anything else fails loudly).
     static func smallFileSystem(_ size: String) async throws -> TemporaryDirectory {
         let mount = try TemporaryDirectory("ferry-small-fs")
-        let r = try await ExternalTool.run("mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", mount.path])
+        let r = try await ExternalTool.run(
+            "mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", mount.path])
         guard r.status == 0 else {
             mount.remove()
             throw TestFailure("cannot mount a tmpfs for the full-disk test (needs root): \(r.stderr)")
