@@ -81,6 +81,9 @@ public enum ExternalTool {
             try process.run()
         }
 
+        /// The process id (to read its /proc entries).
+        public var pid: Int32 { process.processIdentifier }
+
         /// What the program has written to stdout so far.
         public var outputSoFar: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
 
