@@ -50,15 +50,10 @@ import Testing
 
                 let big = scratch.appending("big.bin")
                 try Data(TestData.bytes(8 * 1024 * 1024, seed: 62)).write(to: URL(fileURLWithPath: big))
-                func post(_ extra: [String]) async throws -> ClusterResponse {
-                    let r = try await ExternalTool.run(
-                        "curl",
-                        [
-                            "-sS", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(server.adminToken)",
-                            "--data-binary", "@\(big)",
-                        ] + extra + ["\(base)/v1/files?name=big.bin"])
-                    let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-                    return ClusterResponse(status: Int(lines.last ?? "") ?? 0, body: lines.dropLast().joined())
+                func post(_ extra: [String]) async throws -> CurlResponse {
+                    try await CurlResponse.run(
+                        ["-H", "Authorization: Bearer \(server.adminToken)", "--data-binary", "@\(big)"] + extra
+                            + ["\(base)/v1/files?name=big.bin"])
                 }
                 // With its length declared: refused before a byte is stored.
                 let declared = try await post([])
@@ -113,7 +108,14 @@ import Testing
 }
 
 /// A status and body as curl saw them.
-struct ClusterResponse {
+struct CurlResponse {
     var status: Int
     var body: String
+
+    /// Runs curl with `arguments` and reads the status it prints last.
+    static func run(_ arguments: [String]) async throws -> CurlResponse {
+        let r = try await ExternalTool.run("curl", ["-sS", "-w", "\n%{http_code}"] + arguments, timeout: 120)
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return CurlResponse(status: Int(lines.last ?? "") ?? 0, body: lines.dropLast().joined(separator: "\n"))
+    }
 }

@@ -10,6 +10,8 @@ is forwarded unchanged to the real server.
 Faults are set with `POST /__fault` and a JSON body, and counted with `GET /__fault`:
     {"fail_next": N}            the next N requests get 503 SlowDown (S3's error XML)
     {"cut_next": N, "cut_after": B}  the next N GET bodies stop after B bytes (connection closed)
+    {"cut_at_offset": B}        every GET body stops at byte B of the object (a ranged retry that
+                                starts there gets nothing): a store that fails for good mid-object
 
 Two behaviours of AWS S3 that moto lacks can be switched on (1) and are counted:
     {"if_range": 1}      a ranged GET whose If-Range is not the object's ETag gets the whole
@@ -27,7 +29,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {
-    "fail_next": 0, "cut_next": 0, "cut_after": 0, "requests": 0, "failed": 0, "cut": 0,
+    "fail_next": 0, "cut_next": 0, "cut_after": 0, "cut_at_offset": 0, "requests": 0, "failed": 0, "cut": 0,
     "if_range": 0, "if_range_mismatch": 0, "ranged": 0, "expire_presigned": 0, "expired": 0,
 }
 LOCK = threading.Lock()
@@ -108,6 +110,14 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in response.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
                 self.send_header(k, v)
+        cut_at = STATE["cut_at_offset"]
+        if self.command == "GET" and cut_at > 0 and response.status in (200, 206) and not cut:
+            content_range = response.getheader("Content-Range") or ""
+            start = int(content_range.split(" ")[1].split("-")[0]) if content_range.startswith("bytes ") else 0
+            if start + len(data) > cut_at:
+                cut, cut_after = True, max(0, cut_at - start)
+                with LOCK:
+                    STATE["cut"] += 1
         length = response.getheader("Content-Length") if self.command == "HEAD" else None
         self.send_header("Content-Length", length or str(len(data)))
         if cut:
