@@ -125,7 +125,7 @@ extension DoctorTests {
         #expect(!exposed.result.stdout.contains("PRIVATE KEY"))
     }
 
-    /// A store that checks signatures (moto enforcing IAM) refuses unsigned listings and reads:
+    /// A store that checks signatures (moto enforcing IAM, `s3_signed.py`) refuses unsigned listings and reads:
     /// storage.anonymous is ok there (the shared test store answers anyone: see the S3 test).
     @Test func aBucketClosedToAnonymousRequests() async throws {
         let home = try TemporaryDirectory("ferry-doctor-signed")
@@ -133,8 +133,8 @@ extension DoctorTests {
         let port = try FreePort.pick()
         let out = home.appending("s3.json")
         let store = try ExternalTool.start(
-            path: Self.repository.appendingPathComponent("scripts/services/s3-signed").path, ["\(port)", out],
-            environment: ProcessInfo.processInfo.environment)
+            "python3",
+            [Self.repository.appendingPathComponent("Tests/FerryCLITests/s3_signed.py").path, "\(port)", out])
         defer { store.kill() }
         try await Eventually.check(timeout: 60) { FileManager.default.fileExists(atPath: out) }
         let info =

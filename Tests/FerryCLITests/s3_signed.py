@@ -2,7 +2,7 @@
 """An S3-compatible server that checks signatures and refuses anonymous requests, for the tests
 that need one (`ferry doctor`'s storage.anonymous). moto's server in its IAM-enforcing mode: the
 first requests (unauthenticated) make a user, its policy and access key; every later request must
-be signed by that key. Usage: s3-signed PORT OUT_JSON -- writes {"endpoint", "access_key",
+be signed by that key. Usage: python3 s3_signed.py PORT OUT_JSON -- writes {"endpoint", "access_key",
 "secret_key", "bucket"} to OUT_JSON once it serves, then runs until killed. Binds 127.0.0.1."""
 import json
 import os

@@ -1,0 +1,123 @@
+import FerryCore
+import FerryServer
+import FerryTestSupport
+import Foundation
+import Logging
+import Testing
+
+/// The crash campaign (issue 24, item 1; RELIABILITY.md): a real `ferry serve` under mixed load
+/// (`scripts/chaos/mixed-load.py`: one-shot and tus uploads, downloads through `/content` and
+/// `/d/`, limited links used by many clients, issuance and revocation) is killed with SIGKILL at
+/// random moments and restarted. Afterwards every acknowledged upload is there with its SHA-256,
+/// no listed file is partial, no limited link served more clients than its limit, nothing was
+/// served after a revocation was acknowledged, and after the janitor every blob belongs to a file
+/// and every file has its blob. Audit rows a kill may lose are bounded: only those of uploads
+/// acknowledged just before it. 4 kills per run; `FERRY_RELIABILITY_LONG=1` makes 20.
+@Suite struct CrashUnderLoadTests {
+    static var kills: Int { ProcessInfo.processInfo.environment["FERRY_RELIABILITY_LONG"] == "1" ? 20 : 4 }
+    static let script = DoctorTests.repository.appendingPathComponent("scripts/chaos/mixed-load.py").path
+
+    @Test func killedUnderLoadOnSQLiteAndDisk() async throws {
+        let home = try TemporaryDirectory("ferry-crash")
+        defer { home.remove() }
+        let port = try FreePort.pick()
+        let token = Identifier.secret()
+        let url = "http://127.0.0.1:\(port)"
+        let env = [
+            "FERRY_LISTEN": "127.0.0.1:\(port)", "FERRY_BOOTSTRAP_TOKEN": token,
+            "FERRY_DATA_DIR": home.appending("ferry-data"),
+        ]
+        var server = try await DoctorTests.serve(env, port: port, directory: home.path)
+        let state = home.appending("state.jsonl")
+        let seconds = Double(Self.kills) * 3 + 3
+        let load = try ExternalTool.start(
+            "python3",
+            [Self.script, "run", "--url", url, "--token", token, "--state", state, "--seconds", "\(seconds)"])
+        var killedAt: [Date] = []
+        for _ in 0..<Self.kills {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 800...2500)))
+            server.kill()
+            killedAt.append(Date())
+            _ = await server.wait(timeout: 30)
+            server = try await DoctorTests.serve(env, port: port, directory: home.path)
+        }
+        let ran = await load.wait(timeout: seconds + 120)
+        #expect(ran.status == 0, "\(ran.stderr)")
+
+        let verify = try await ExternalTool.run(
+            "python3", [Self.script, "verify", "--url", url, "--token", token, "--state", state], timeout: 300)
+        #expect(verify.status == 0, "\(verify.stderr)")
+        let report = ClusterTests.json(verify.stdout)
+        #expect((report["problem_count"] as? Int) == 0, "\(verify.stdout)")
+        #expect(
+            (report["acknowledged"] as? Int ?? 0) > 20,
+            "the load made too few uploads to mean anything: \(verify.stdout)")
+        #expect((report["link_downloads"] as? Int ?? 0) > 0, "\(verify.stdout)")
+
+        // Audit: an acknowledged upload's upload.completed row may be lost only when a kill came
+        // right after it (the batch being written and those queued behind it).
+        let audited = try await Self.auditedUploads(url: url, token: token)
+        let lines = try String(contentsOfFile: state, encoding: .utf8).split(separator: "\n")
+        var lostLags: [TimeInterval] = []
+        for line in lines {
+            let entry = ClusterTests.json(String(line))
+            guard let id = entry["ack"] as? String, let at = entry["at"] as? Double, !audited.contains(id) else {
+                continue
+            }
+            let acked = Date(timeIntervalSince1970: at)
+            let nextKill = killedAt.first { $0 >= acked.addingTimeInterval(-0.05) } ?? .distantFuture
+            lostLags.append(nextKill.timeIntervalSince(acked))
+        }
+        #expect(lostLags.allSatisfy { $0 < 1.0 }, "audit rows lost long before a kill: \(lostLags)")
+        print(
+            "crash campaign: \(Self.kills) kills, \(verify.stdout), audit rows lost: \(lostLags.count) (ack-to-kill \(lostLags.map { Int($0 * 1000) }) ms)"
+        )
+
+        // After the janitor (grace 0: nothing is being written now), every blob belongs to a file
+        // and every file has its blob.
+        server.kill()
+        _ = await server.wait(timeout: 30)
+        try await Self.reconcile(env)
+    }
+
+    static func auditedUploads(url: String, token: String) async throws -> Set<String> {
+        var ids: Set<String> = []
+        var cursor: String?
+        repeat {
+            let page = try await ClusterTests.curl([
+                "-H", "Authorization: Bearer \(token)",
+                "\(url)/v1/audit?event=upload.completed&limit=1000" + (cursor.map { "&cursor=\($0)" } ?? ""),
+            ])
+            let body = ClusterTests.json(page.body)
+            for event in body["events"] as? [[String: Any]] ?? [] {
+                if let id = event["file_id"] as? String { ids.insert(id) }
+            }
+            cursor = body["next_cursor"] as? String
+        } while cursor != nil
+        return ids
+    }
+
+    /// Runs the janitor's reconciliation on the stopped deployment, then checks that every blob
+    /// in the store belongs to a file.
+    static func reconcile(_ env: [String: String]) async throws {
+        let configuration = try FerryConfiguration(environment: env)
+        var logger = Logger(label: "crash-test")
+        logger.logLevel = .warning
+        let backends = try await Backends.openRunning(configuration, logger: logger)
+        do {
+            let services = FerryServices(
+                configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
+                keyring: try SigningKeyring.load(configuration))
+            let swept = await services.sweepOrphans(grace: 0, uploadGrace: 0, limit: 10_000)
+            var keys: [String] = []
+            try await backends.store.listBlobs(writtenBefore: .distantFuture) { keys += $0 }
+            let referenced = try await backends.catalog.referencedBlobs(among: keys)
+            #expect(Set(keys) == referenced, "blobs without a file after the janitor (swept \(swept))")
+            // (Every listed file serving its bytes, checked by `verify` above, is every file having its blob.)
+        } catch {
+            await backends.close()
+            throw error
+        }
+        await backends.close()
+    }
+}
