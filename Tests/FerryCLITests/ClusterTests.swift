@@ -36,45 +36,16 @@ import Testing
     static func withCluster(
         publicURL: String? = nil, _ body: @Sendable (Node, Node, String) async throws -> Void
     ) async throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let postgres = env["FERRY_TEST_POSTGRES_URL"], let s3 = env["FERRY_TEST_S3_ENDPOINT"] else {
-            throw ClusterServiceMissing(
-                description: "FERRY_TEST_POSTGRES_URL and FERRY_TEST_S3_ENDPOINT must be set: run scripts/test")
-        }
-        let suffix = Identifier.make().lowercased().filter { $0.isLetter || $0.isNumber }
-        let bucket = "cluster-\(suffix.prefix(16))"
-        let created = try await curl(["-X", "PUT", "\(s3)/\(bucket)"])
-        #expect(created.status == 200)
-        let token = Identifier.secret()
-        let directory = try TemporaryDirectory("ferry-cluster")
-        defer { directory.remove() }
+        let setup = try await ClusterSetup.make()
+        defer { setup.directory.remove() }
         var nodes: [Node] = []
         defer { for node in nodes { node.process.kill() } }
         for name in ["a", "b"] {
             let port = try FreePort.pick()
-            var nodeEnv = ServeCommandTests.baseEnvironment
-            nodeEnv["FERRY_DATA_DIR"] = directory.appending(name)
-            nodeEnv["FERRY_LISTEN"] = "127.0.0.1:\(port)"
-            nodeEnv["FERRY_DATABASE_URL"] = postgres + "&schema=c_\(suffix)"
-            nodeEnv["FERRY_STORAGE"] = "s3://\(bucket)/blobs"
-            nodeEnv["FERRY_S3_ENDPOINT"] = s3
-            nodeEnv["FERRY_S3_PATH_STYLE"] = "true"
-            nodeEnv["AWS_ACCESS_KEY_ID"] = env["FERRY_TEST_S3_ACCESS_KEY"] ?? "test"
-            nodeEnv["AWS_SECRET_ACCESS_KEY"] = env["FERRY_TEST_S3_SECRET_KEY"] ?? "test-secret"
-            nodeEnv["FERRY_BOOTSTRAP_TOKEN"] = token
-            nodeEnv["FERRY_BOOTSTRAP_PASSWORD"] = "cluster-admin-pw"
-            nodeEnv["FERRY_TRUSTED_PROXIES"] = "127.0.0.1/32"
-            if let publicURL { nodeEnv["FERRY_PUBLIC_URL"] = publicURL }
-            // One signing key for the whole cluster: a link issued on one node verifies on the other.
-            nodeEnv["FERRY_SIGNING_KEYS"] = "k1:" + Data(repeating: 7, count: 32).base64EncodedString()
-            let process = try ExternalTool.start(path: ServeCommandTests.binary, ["serve"], environment: nodeEnv)
-            let node = Node(process: process, port: port)
+            let node = try await setup.start(name, port: port, publicURL: publicURL)
             nodes.append(node)
-            try await Eventually.check(timeout: 60) {
-                (try? await ExternalTool.run("curl", ["-sf", "\(node.base)/readyz"], timeout: 5))?.status == 0
-            }
         }
-        try await body(nodes[0], nodes[1], token)
+        try await body(nodes[0], nodes[1], setup.token)
     }
 
     @Test func twoNodesActAsOneService() async throws {
@@ -271,4 +242,66 @@ extension ClusterTests {
 
 struct ClusterServiceMissing: Error, CustomStringConvertible {
     var description: String
+}
+
+/// A fresh PostgreSQL schema and S3 bucket for a cluster, and each node's variables.
+struct ClusterSetup: Sendable {
+    let postgres: String
+    let s3: String
+    let suffix: String
+    let bucket: String
+    let token: String
+    let directory: TemporaryDirectory
+
+    static func make() async throws -> ClusterSetup {
+        let env = ProcessInfo.processInfo.environment
+        guard let postgres = env["FERRY_TEST_POSTGRES_URL"], let s3 = env["FERRY_TEST_S3_ENDPOINT"] else {
+            throw ClusterServiceMissing(
+                description: "FERRY_TEST_POSTGRES_URL and FERRY_TEST_S3_ENDPOINT must be set: run scripts/test")
+        }
+        let suffix = Identifier.make().lowercased().filter { $0.isLetter || $0.isNumber }
+        let bucket = "cluster-\(suffix.prefix(16))"
+        let created = try await ClusterTests.curl(["-X", "PUT", "\(s3)/\(bucket)"])
+        #expect(created.status == 200)
+        return ClusterSetup(
+            postgres: postgres, s3: s3, suffix: suffix, bucket: bucket, token: Identifier.secret(),
+            directory: try TemporaryDirectory("ferry-cluster"))
+    }
+
+    /// The variables of node `name` listening on `port`.
+    func environment(_ name: String, port: Int, publicURL: String? = nil) -> [String: String] {
+        let env = ProcessInfo.processInfo.environment
+        var nodeEnv = ServeCommandTests.baseEnvironment
+        nodeEnv["FERRY_DATA_DIR"] = directory.appending(name)
+        nodeEnv["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+        nodeEnv["FERRY_DATABASE_URL"] = postgres + "&schema=c_\(suffix)"
+        nodeEnv["FERRY_STORAGE"] = "s3://\(bucket)/blobs"
+        nodeEnv["FERRY_S3_ENDPOINT"] = s3
+        nodeEnv["FERRY_S3_PATH_STYLE"] = "true"
+        nodeEnv["AWS_ACCESS_KEY_ID"] = env["FERRY_TEST_S3_ACCESS_KEY"] ?? "test"
+        nodeEnv["AWS_SECRET_ACCESS_KEY"] = env["FERRY_TEST_S3_SECRET_KEY"] ?? "test-secret"
+        nodeEnv["FERRY_BOOTSTRAP_TOKEN"] = token
+        nodeEnv["FERRY_BOOTSTRAP_PASSWORD"] = "cluster-admin-pw"
+        nodeEnv["FERRY_TRUSTED_PROXIES"] = "127.0.0.1/32"
+        if let publicURL { nodeEnv["FERRY_PUBLIC_URL"] = publicURL }
+        // One signing key for the whole cluster: a link issued on one node verifies on the other.
+        nodeEnv["FERRY_SIGNING_KEYS"] = "k1:" + Data(repeating: 7, count: 32).base64EncodedString()
+        return nodeEnv
+    }
+
+    /// Starts node `name` on `port` and waits until it is ready.
+    func start(_ name: String, port: Int, publicURL: String? = nil) async throws -> ClusterTests.Node {
+        let process = try ExternalTool.start(
+            path: ServeCommandTests.binary, ["serve"], environment: environment(name, port: port, publicURL: publicURL))
+        let node = ClusterTests.Node(process: process, port: port)
+        do {
+            try await Eventually.check(timeout: 60) {
+                (try? await ExternalTool.run("curl", ["-sf", "\(node.base)/readyz"], timeout: 5))?.status == 0
+            }
+        } catch {
+            process.kill()
+            throw error
+        }
+        return node
+    }
 }

@@ -80,6 +80,47 @@ import Testing
         try await Self.reconcile(env)
     }
 
+    /// The same on two nodes of PostgreSQL + S3 behind nginx: one node or the other is killed and
+    /// restarted while the load goes through the front.
+    @Test func killedUnderLoadOnTwoPostgresAndS3Nodes() async throws {
+        let setup = try await ClusterSetup.make()
+        defer { setup.directory.remove() }
+        let ports = [try FreePort.pick(), try FreePort.pick()]
+        let front = try FreePort.pick()
+        let publicURL = "http://127.0.0.1:\(front)"
+        var nodes = [
+            try await setup.start("a", port: ports[0], publicURL: publicURL),
+            try await setup.start("b", port: ports[1], publicURL: publicURL),
+        ]
+        defer { for node in nodes { node.process.kill() } }
+        try await ClusterTests.withNginx(nodes[0], nodes[1], port: front) { url in
+            let state = setup.directory.appending("state.jsonl")
+            let seconds = Double(Self.kills) * 3 + 3
+            let load = try ExternalTool.start(
+                "python3",
+                [Self.script, "run", "--url", url, "--token", setup.token, "--state", state, "--seconds", "\(seconds)"])
+            for round in 0..<Self.kills {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 800...2500)))
+                let victim = round % 2
+                nodes[victim].process.kill()
+                _ = await nodes[victim].process.wait(timeout: 30)
+                nodes[victim] = try await setup.start(["a", "b"][victim], port: ports[victim], publicURL: publicURL)
+            }
+            let ran = await load.wait(timeout: seconds + 120)
+            #expect(ran.status == 0, "\(ran.stderr)")
+            let verify = try await ExternalTool.run(
+                "python3", [Self.script, "verify", "--url", url, "--token", setup.token, "--state", state], timeout: 300
+            )
+            let report = ClusterTests.json(verify.stdout)
+            #expect((report["problem_count"] as? Int) == 0, "\(verify.stdout) \(verify.stderr)")
+            #expect((report["acknowledged"] as? Int ?? 0) > 20, "\(verify.stdout)")
+            print("crash campaign, two nodes: \(Self.kills) kills, \(verify.stdout)")
+        }
+        for node in nodes { node.process.kill() }
+        for node in nodes { _ = await node.process.wait(timeout: 30) }
+        try await Self.reconcile(setup.environment("a", port: ports[0]))
+    }
+
     static func auditedUploads(url: String, token: String) async throws -> Set<String> {
         var ids: Set<String> = []
         var cursor: String?
