@@ -121,6 +121,51 @@ import Testing
         try await Self.reconcile(setup.environment("a", port: ports[0]))
     }
 
+    /// PostgreSQL stopped (`-m immediate`) and restarted under load, three times: requests meanwhile
+    /// are 503s, the node recovers without a restart, and nothing acknowledged is lost.
+    @Test func postgresRestartedUnderLoad() async throws {
+        let postgres = try await PrivatePostgres.start()
+        let home = try TemporaryDirectory("ferry-pg-restarts")
+        defer { home.remove() }
+        do {
+            let port = try FreePort.pick()
+            let token = Identifier.secret()
+            let url = "http://127.0.0.1:\(port)"
+            let env = [
+                "FERRY_LISTEN": "127.0.0.1:\(port)", "FERRY_BOOTSTRAP_TOKEN": token, "FERRY_DATABASE_URL": postgres.url,
+                "FERRY_DATA_DIR": home.appending("ferry-data"), "FERRY_DATABASE_TIMEOUT": "3",
+            ]
+            let server = try await DoctorTests.serve(env, port: port, directory: home.path)
+            defer { server.kill() }
+            let state = home.appending("state.jsonl")
+            let load = try ExternalTool.start(
+                "python3", [Self.script, "run", "--url", url, "--token", token, "--state", state, "--seconds", "30"])
+            var unavailable = 0
+            for _ in 0..<3 {
+                try await Task.sleep(for: .seconds(4))
+                try await postgres.halt()
+                let during = try await ClusterTests.curl(["-H", "Authorization: Bearer \(token)", "\(url)/v1/files"])
+                if during.status == 503 { unavailable += 1 }
+                try await Task.sleep(for: .seconds(1))
+                try await postgres.resume()
+                try await Eventually.check(timeout: 30) { try await ClusterTests.curl(["\(url)/readyz"]).status == 200 }
+            }
+            #expect(unavailable == 3, "requests while PostgreSQL was down were 503")
+            let ran = await load.wait(timeout: 120)
+            #expect(ran.status == 0, "\(ran.stderr)")
+            let verify = try await ExternalTool.run(
+                "python3", [Self.script, "verify", "--url", url, "--token", token, "--state", state], timeout: 300)
+            let report = ClusterTests.json(verify.stdout)
+            #expect((report["problem_count"] as? Int) == 0, "\(verify.stdout) \(verify.stderr)")
+            #expect((report["acknowledged"] as? Int ?? 0) > 10, "\(verify.stdout)")
+            print("PostgreSQL restarted 3 times under load: \(verify.stdout)")
+        } catch {
+            await postgres.remove()
+            throw error
+        }
+        await postgres.remove()
+    }
+
     static func auditedUploads(url: String, token: String) async throws -> Set<String> {
         var ids: Set<String> = []
         var cursor: String?
