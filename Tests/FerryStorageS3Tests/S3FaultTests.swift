@@ -16,13 +16,14 @@ import Testing
         let client: S3Client
         var port: Int { proxy.port }
 
-        static func start(maxAttempts: Int = 4) async throws -> Proxied {
+        static func start(maxAttempts: Int = 4, readTimeout: Duration = .seconds(30)) async throws -> Proxied {
             let direct = try await S3TestServer.client()
             let proxy = try await FaultProxy.start(upstream: direct.configuration.endpoint.description)
             var configuration = direct.configuration
             configuration.endpoint = S3Endpoint(scheme: "http", host: "127.0.0.1", port: proxy.port)
             configuration.publicEndpoint = configuration.endpoint
             configuration.maxAttempts = maxAttempts
+            configuration.readTimeout = readTimeout
             await direct.shutdown()
             let client = S3Client(configuration: configuration, logger: Logger(label: "s3-fault-test"))
             return Proxied(proxy: proxy, client: client)
@@ -89,6 +90,27 @@ import Testing
             ranged += Array($0.readableBytesView)
         }
         #expect(ranged == Array(bytes[500_000...2_500_000]))
+    }
+
+    /// A store that hangs mid-body past the read timeout, answers 500 InternalError, or sends
+    /// slowly: the read resumes from the next byte, the error is retried, the slow body arrives.
+    @Test func aStallAnInternalErrorAndADripAreSurvived() async throws {
+        let proxied = try await Proxied.start(readTimeout: .seconds(1))
+        defer { Task { await proxied.stop() } }
+        let bytes = TestData.bytes(2 * 1024 * 1024 + 3, seed: 93)
+        try await proxied.client.putObject(key: "stall/me", body: ByteBuffer(bytes: bytes))
+        try await proxied.set(#"{"stall_next": 1, "stall_after": 700000, "stall_seconds": 3, "error_next": 1}"#)
+        var got: [UInt8] = []
+        try await proxied.client.getObject(key: "stall/me") { got += Array($0.readableBytesView) }
+        #expect(TestData.sha256(got) == TestData.sha256(bytes))
+        let state = try await proxied.state()
+        #expect(state["stalled"] == 1 && state["errored"] == 1, "\(state)")
+
+        try await proxied.set(#"{"drip": 65536}"#)
+        var dripped: [UInt8] = []
+        try await proxied.client.getObject(key: "stall/me") { dripped += Array($0.readableBytesView) }
+        #expect(dripped == bytes)
+        try await proxied.set(#"{"drip": 0}"#)
     }
 
     @Test func aFailedMultipartUploadIsAbortedAndLeavesNothing() async throws {

@@ -10,6 +10,10 @@ is forwarded unchanged to the real server.
 Faults are set with `POST /__fault` and a JSON body, and counted with `GET /__fault`:
     {"fail_next": N}            the next N requests get 503 SlowDown (S3's error XML)
     {"cut_next": N, "cut_after": B}  the next N GET bodies stop after B bytes (connection closed)
+    {"error_next": N}           the next N requests get 500 InternalError
+    {"stall_next": N, "stall_after": B, "stall_seconds": S}  the next N GET bodies stop sending for
+                                S seconds after B bytes, then close (a store that hangs mid-body)
+    {"drip": B}                 every GET body is sent B bytes at a time, 10 ms apart (a slow store)
     {"cut_at_offset": B}        every GET body stops at byte B of the object (a ranged retry that
                                 starts there gets nothing): a store that fails for good mid-object
 
@@ -29,10 +33,15 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {
-    "fail_next": 0, "cut_next": 0, "cut_after": 0, "cut_at_offset": 0, "requests": 0, "failed": 0, "cut": 0,
+    "fail_next": 0, "cut_next": 0, "cut_after": 0, "cut_at_offset": 0, "error_next": 0, "errored": 0,
+    "stall_next": 0, "stall_after": 0, "stall_seconds": 0, "stalled": 0, "drip": 0, "requests": 0, "failed": 0, "cut": 0,
     "if_range": 0, "if_range_mismatch": 0, "ranged": 0, "expire_presigned": 0, "expired": 0,
 }
 LOCK = threading.Lock()
+INTERNAL = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message><RequestId>fault-proxy</RequestId></Error>"
+)
 SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>"
@@ -83,6 +92,17 @@ class Handler(BaseHTTPRequestHandler):
             cut_after = STATE["cut_after"]
         if fail:
             return self._error(503, SLOW_DOWN)
+        with LOCK:
+            internal = STATE["error_next"] > 0
+            if internal:
+                STATE["error_next"] -= 1
+                STATE["errored"] += 1
+            stall = self.command == "GET" and not internal and STATE["stall_next"] > 0
+            if stall:
+                STATE["stall_next"] -= 1
+                STATE["stalled"] += 1
+        if internal:
+            return self._error(500, INTERNAL)
         if self.command == "GET" and STATE["expire_presigned"] and self._presigned_expired():
             with LOCK:
                 STATE["expired"] += 1
@@ -127,8 +147,22 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if stall:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data[: STATE["stall_after"]])
+            self.wfile.flush()
+            time.sleep(STATE["stall_seconds"])
+            self.close_connection = True
+            return
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "GET" and STATE["drip"] > 0:
+            step = STATE["drip"]
+            for i in range(0, len(data), step):
+                self.wfile.write(data[i : i + step])
+                self.wfile.flush()
+                time.sleep(0.01)
+        elif self.command != "HEAD":
             self.wfile.write(data)
 
     def _error(self, status, body):
