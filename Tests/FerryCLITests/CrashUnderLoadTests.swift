@@ -15,6 +15,8 @@ import Testing
 /// acknowledged just before it. 4 kills per run; `FERRY_RELIABILITY_LONG=1` makes 20.
 @Suite struct CrashUnderLoadTests {
     static var kills: Int { ProcessInfo.processInfo.environment["FERRY_RELIABILITY_LONG"] == "1" ? 20 : 4 }
+    /// Load workers: 2 in the short form (it runs beside every other suite), 4 in the long one.
+    static var workers: Int { ProcessInfo.processInfo.environment["FERRY_RELIABILITY_LONG"] == "1" ? 4 : 2 }
     static let script = DoctorTests.repository.appendingPathComponent("scripts/chaos/mixed-load.py").path
 
     @Test func killedUnderLoadOnSQLiteAndDisk() async throws {
@@ -32,7 +34,10 @@ import Testing
         let seconds = Double(Self.kills) * 3 + 3
         let load = try ExternalTool.start(
             "python3",
-            [Self.script, "run", "--url", url, "--token", token, "--state", state, "--seconds", "\(seconds)"])
+            [
+                Self.script, "run", "--url", url, "--token", token, "--state", state, "--seconds", "\(seconds)",
+                "--workers", "\(Self.workers)",
+            ])
         var killedAt: [Date] = []
         for _ in 0..<Self.kills {
             try await Task.sleep(for: .milliseconds(Int.random(in: 800...2500)))
@@ -50,7 +55,7 @@ import Testing
         let report = ClusterTests.json(verify.stdout)
         #expect((report["problem_count"] as? Int) == 0, "\(verify.stdout)")
         #expect(
-            (report["acknowledged"] as? Int ?? 0) > 20,
+            (report["acknowledged"] as? Int ?? 0) >= 5,
             "the load made too few uploads to mean anything: \(verify.stdout)")
         #expect((report["link_downloads"] as? Int ?? 0) > 0, "\(verify.stdout)")
 
@@ -98,7 +103,10 @@ import Testing
             let seconds = Double(Self.kills) * 3 + 3
             let load = try ExternalTool.start(
                 "python3",
-                [Self.script, "run", "--url", url, "--token", setup.token, "--state", state, "--seconds", "\(seconds)"])
+                [
+                    Self.script, "run", "--url", url, "--token", setup.token, "--state", state, "--seconds",
+                    "\(seconds)", "--workers", "\(Self.workers)",
+                ])
             for round in 0..<Self.kills {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 800...2500)))
                 let victim = round % 2
@@ -113,7 +121,7 @@ import Testing
             )
             let report = ClusterTests.json(verify.stdout)
             #expect((report["problem_count"] as? Int) == 0, "\(verify.stdout) \(verify.stderr)")
-            #expect((report["acknowledged"] as? Int ?? 0) > 20, "\(verify.stdout)")
+            #expect((report["acknowledged"] as? Int ?? 0) >= 5, "\(verify.stdout)")
             print("crash campaign, two nodes: \(Self.kills) kills, \(verify.stdout)")
         }
         for node in nodes { node.process.kill() }
@@ -139,7 +147,11 @@ import Testing
             defer { server.kill() }
             let state = home.appending("state.jsonl")
             let load = try ExternalTool.start(
-                "python3", [Self.script, "run", "--url", url, "--token", token, "--state", state, "--seconds", "30"])
+                "python3",
+                [
+                    Self.script, "run", "--url", url, "--token", token, "--state", state, "--seconds", "30",
+                    "--workers", "\(Self.workers)",
+                ])
             var unavailable = 0
             for _ in 0..<3 {
                 try await Task.sleep(for: .seconds(4))
@@ -157,7 +169,7 @@ import Testing
                 "python3", [Self.script, "verify", "--url", url, "--token", token, "--state", state], timeout: 300)
             let report = ClusterTests.json(verify.stdout)
             #expect((report["problem_count"] as? Int) == 0, "\(verify.stdout) \(verify.stderr)")
-            #expect((report["acknowledged"] as? Int ?? 0) > 10, "\(verify.stdout)")
+            #expect((report["acknowledged"] as? Int ?? 0) >= 5, "\(verify.stdout)")
             print("PostgreSQL restarted 3 times under load: \(verify.stdout)")
         } catch {
             await postgres.remove()

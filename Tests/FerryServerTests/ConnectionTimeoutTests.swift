@@ -86,7 +86,7 @@ import Testing
         let scratch = try TemporaryDirectory("ferry-send-timeout")
         defer { scratch.remove() }
         try await server.live {
-            let bytes = TestData.bytes(64 * 1024 * 1024, seed: 6)
+            let bytes = TestData.bytes(16 * 1024 * 1024, seed: 6)
             let file = try await server.uploadWithCurl(bytes, name: "big.bin", scratch: scratch)
             let reader = try ExternalTool.stalledReader(
                 port: server.port, path: "/v1/files/\(file.id)/content", token: server.adminToken)

@@ -56,7 +56,7 @@ import Testing
                 "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: "{}")
             let url = try JSONDecoder().decode(APIIssuedLink.self, from: Data(buffer: link.body)).url
             let token = String(url[url.range(of: "/t/")!.upperBound...])
-            for _ in 0..<(200 * Self.rounds) {
+            for _ in 0..<(100 * Self.rounds) {
                 let junk = Self.percentEncoded(Self.nasty(&generator))
                 // A token: random, or the real one cut, extended or with one character changed.
                 let tampered: String
@@ -84,7 +84,7 @@ import Testing
             }
 
             // Filenames: stored or refused, never a path; Content-Disposition never carries a line break.
-            for _ in 0..<(100 * Self.rounds) {
+            for _ in 0..<(60 * Self.rounds) {
                 let name = Self.nasty(&generator)
                 let response = try await client.upload(TestData.bytes(16), name: name, token: server.adminToken)
                 Self.checkAnswer(response, "upload named \(name.debugDescription)", secrets: secrets)
@@ -107,7 +107,7 @@ import Testing
                 #"{"max_downloads": 99999999999999999999}"#, #"{"bind_ip": "999.1.1.1"}"#, "{\"ttl_seconds\": 60,}",
                 String(decoding: (0..<64).map { _ in UInt8.random(in: 0...255) }, as: UTF8.self),
             ]
-            for _ in 0..<(50 * Self.rounds) {
+            for _ in 0..<(25 * Self.rounds) {
                 let cut = Int(generator.next() % UInt64(valid.count))
                 bodies.append(String(valid.prefix(cut)) + Self.nasty(&generator))
             }

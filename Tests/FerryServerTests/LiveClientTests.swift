@@ -199,7 +199,7 @@ import Testing
         let reader = Mutex<ExternalTool.Running?>(nil)
         let started = Date()
         try await server.live(stopWithin: 2) {
-            let bytes = TestData.bytes(64 * 1024 * 1024, seed: 5)
+            let bytes = TestData.bytes(16 * 1024 * 1024, seed: 5)
             let file = try await server.uploadWithCurl(bytes, name: "stalled.bin", scratch: scratch)
             let running = try ExternalTool.stalledReader(
                 port: server.port, path: "/v1/files/\(file.id)/content", token: server.adminToken)

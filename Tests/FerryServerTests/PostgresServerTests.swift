@@ -70,12 +70,12 @@ import Testing
         let postgres = try await PrivatePostgres.start()
         do {
             let server = try await TestServer.make([
-                "FERRY_DATABASE_URL": postgres.url, "FERRY_DATABASE_TIMEOUT": "8", "FERRY_DATABASE_POOL": "4",
+                "FERRY_DATABASE_URL": postgres.url, "FERRY_DATABASE_TIMEOUT": "15", "FERRY_DATABASE_POOL": "4",
             ])
             try await server.test { client in
                 let file = try await client.uploadFile(TestData.bytes(10_000), token: server.adminToken)
                 try await postgres.halt()
-                // The first request finds out (at most the configured 8 s).
+                // The first request finds out (at most the configured 15 s); later ones must not wait that.
                 let first = try await client.get("/v1/files", token: server.adminToken)
                 #expect(first.status == .serviceUnavailable)
                 for path in ["/v1/files", "/readyz", "/v1/files/\(file.id)", "/v1/files/\(file.id)/content"] {
@@ -83,7 +83,7 @@ import Testing
                     let response = try await client.get(path, token: server.adminToken)
                     let took = ContinuousClock.now - started
                     #expect(response.status == .serviceUnavailable, "\(path)")
-                    #expect(took < .seconds(2.5), "\(path) took \(took) with the catalog known to be down")
+                    #expect(took < .seconds(5), "\(path) took \(took) with the catalog known to be down")
                     if path == "/readyz" {
                         #expect(String(buffer: response.body).contains("catalog"))
                     }
