@@ -73,6 +73,10 @@ export class Download {
 
   async run() {
     const s = this.state;
+    // A pause then a quick resume leaves the earlier run's workers finishing their parts: only the
+    // latest run may take new parts, fail the download or finish it (an earlier one finished a
+    // zip at 67% once, handing the browser a partial file).
+    const run = this.runs = (this.runs ?? 0) + 1;
     s.status = 'running';
     this.save();
     this.startedAt = performance.now();
@@ -82,15 +86,18 @@ export class Download {
       await opfs('open', { name: this.opfsName, size: s.size });
       const queue = [...Array(this.partCount).keys()].filter((p) => !s.done.includes(p));
       const workers = Array.from({ length: Math.min(CONNECTIONS, queue.length) }, async () => {
-        while (queue.length && this.state.status === 'running') {
+        while (queue.length && this.state.status === 'running' && this.runs === run) {
           const part = queue.shift();
           await this.fetchPart(part);
         }
       });
       await Promise.all(workers);
-      if (this.state.status !== 'running') return;
+      if (this.state.status !== 'running' || this.runs !== run) return;
+      const missing = [...Array(this.partCount).keys()].filter((p) => !s.done.includes(p));
+      if (missing.length) throw new TypeError(`${missing.length} parts still missing`);
       await this.finish();
     } catch (error) {
+      if (this.runs !== run) return;
       this.abortAll();
       if (error instanceof Restart) return this.restart(error.message);
       if (this.state.status === 'paused' || this.state.status === 'cancelled') return;
@@ -126,7 +133,7 @@ export class Download {
             continue;
           }
           await opfs('write', { name: this.opfsName, position: start, data }, [data]);
-          s.done.push(part);
+          if (!s.done.includes(part)) s.done.push(part);
           this.save();
           this.render();
           return;
