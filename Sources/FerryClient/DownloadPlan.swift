@@ -70,6 +70,10 @@ public struct DownloadPlan: Sendable {
     public var blockSize: Int64
     /// Expected SHA-256 of each block (from the manifest); empty when unknown.
     public var blockSHA256: [String]
+    /// Whether every block matching `blockSHA256` proves the whole file: both come from the
+    /// server's manifest with `sha256`, so no second pass over the file is needed (issue 25). A
+    /// SHA-256 the user gives instead is checked by hashing the whole file.
+    public var blocksProveWholeFile = false
     /// The name the server gives the file (never used as a path; see `Downloader.safeName`).
     public var name: String
     /// Whether the server answers ranges (206).
@@ -113,6 +117,7 @@ public struct DownloadPlan: Sendable {
         partSize = max(manifest.partSize, 1)
         blockSize = max(manifest.blockSize, 1)
         blockSHA256 = manifest.blockSHA256
+        blocksProveWholeFile = !manifest.blockSHA256.isEmpty
         name = manifest.file.name
         acceptsRanges = true
         refreshable = true

@@ -132,6 +132,7 @@ public final class Downloader: Sendable {
                         "The server publishes SHA-256 \(published) for this file, not the \(expected) you expected; nothing was downloaded."
                     )
                 }
+                if plan.sha256 == nil { plan.blocksProveWholeFile = false }  // the user's hash: read it all
                 plan.sha256 = expected
             }
             let destination = try destinationPath(options, plan: plan)

@@ -198,7 +198,9 @@ actor Transfer {
 
     /// The next stretch of settled parts after the hashed prefix, with the hash so far.
     private func claimWholeHash() -> WholeHashWork? {
-        guard !hashing, Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty, let handle else { return nil }
+        guard !hashing, !plan.blocksProveWholeFile, Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty,
+            let handle
+        else { return nil }
         var last = hashedParts - 1
         while last + 1 < plan.partCount, state.settled.contains(last + 1) { last += 1 }
         guard last >= hashedParts else { return nil }
@@ -305,7 +307,13 @@ actor Transfer {
             throw FerryClientError(.network, "Parts are still missing; run the same command again to resume.")
         }
         let digest: String
-        if Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty {
+        if plan.blocksProveWholeFile, let published = plan.sha256,
+            state.verifiedBlocks.count == plan.blockSHA256.count
+        {
+            // Every block matched the manifest, which came with the file's SHA-256: the whole file
+            // is proven without reading it again (1 GiB less to read and hash).
+            digest = published
+        } else if !plan.blocksProveWholeFile, Self.streamsBlocks(plan) || plan.blockSHA256.isEmpty {
             // Most of the file was hashed while it downloaded; only the rest is read now.
             // Every worker has ended (and with it every earlier advance): the rest is read here.
             state.settleAll()

@@ -75,7 +75,7 @@ import Testing
         }
         #expect(lostLags.allSatisfy { $0 < 1.0 }, "audit rows lost long before a kill: \(lostLags)")
         print(
-            "crash campaign: \(Self.kills) kills, \(verify.stdout), audit rows lost: \(lostLags.count) (ack-to-kill \(lostLags.map { Int($0 * 1000) }) ms)"
+            "crash campaign: \(Self.kills) kills, \(verify.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), audit rows lost: \(lostLags.count) (ack-to-kill \(lostLags.map { Int($0 * 1000) }) ms)"
         )
 
         // After the janitor (grace 0: nothing is being written now), every blob belongs to a file
