@@ -31,20 +31,17 @@ def rss_kib(pid):
     return 0
 
 
-async def trickle(host, port, stop):
-    """A head that never ends: one byte a second until the server closes or we stop."""
-    try:
-        reader, writer = await asyncio.open_connection(host, port)
-    except OSError:
-        return "refused"
-    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+async def hold(reader, writer, stop, trickle):
+    """Keeps a connection until the server closes it (or answers: a trickled head gets nothing
+    else) or we stop; a trickle sends one more byte of head each second."""
     outcome = "open"
     while not stop.is_set():
         try:
-            writer.write(b"X")
-            await writer.drain()
+            if trickle:
+                writer.write(b"X")
+                await writer.drain()
             data = await asyncio.wait_for(reader.read(1), timeout=1.0)
-            if data == b"" or data:
+            if data == b"" or trickle:
                 outcome = "closed by server"
                 break
         except asyncio.TimeoutError:
@@ -54,6 +51,16 @@ async def trickle(host, port, stop):
             break
     writer.close()
     return outcome
+
+
+async def trickle(host, port, stop):
+    """A head that never ends: one byte a second until the server closes or we stop."""
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return "refused"
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    return await hold(reader, writer, stop, trickle=True)
 
 
 async def idle(host, port, stop):
@@ -65,20 +72,7 @@ async def idle(host, port, stop):
         await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=30)
     except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
         return "failed"
-    outcome = "open"
-    while not stop.is_set():
-        try:
-            data = await asyncio.wait_for(reader.read(1), timeout=1.0)
-            if data == b"":
-                outcome = "closed by server"
-                break
-        except asyncio.TimeoutError:
-            continue
-        except (ConnectionError, OSError):
-            outcome = "closed by server"
-            break
-    writer.close()
-    return outcome
+    return await hold(reader, writer, stop, trickle=False)
 
 
 async def download(host, port, path, token):
