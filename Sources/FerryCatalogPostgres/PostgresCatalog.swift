@@ -169,17 +169,13 @@ public final class PostgresCatalog: Catalog, Service {
         let known = outage.withLock { $0 }
         let limit = known ? min(timeout ?? queryTimeout, Self.outageTimeout) : (timeout ?? queryTimeout)
         do {
-            let value = try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: limit)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw FerryError.unavailable("catalog database", underlying: CatalogTimeout(after: limit))
-                }
-                return value
+            // Not a task group: a query on a connection to a host that stopped answering ignores
+            // cancellation, and the group would wait for it (a stalled database hung requests).
+            let value: T
+            do {
+                value = try await Deadline.run(within: limit, body)
+            } catch is Deadline.Expired {
+                throw FerryError.unavailable("catalog database", underlying: CatalogTimeout(after: limit))
             }
             if known { outage.withLock { $0 = false } }
             return value

@@ -104,4 +104,84 @@ import Testing
         }
         await postgres.remove()
     }
+
+    /// A TCP fault proxy between the node and PostgreSQL (`tcp_fault_proxy.py`): every pooled
+    /// connection reset at once, then the database host stalling without closing anything. The
+    /// node answers 503 meanwhile (fast once it knows), an upload in the stall leaves nothing
+    /// visible, `/readyz` names the catalog, and it recovers on its own when the fault ends.
+    @Test func connectionsResetAndAStalledDatabaseHost() async throws {
+        guard let shared = ProcessInfo.processInfo.environment["FERRY_TEST_POSTGRES_URL"],
+            let parsed = URLComponents(string: shared), let upstream = parsed.port
+        else { throw TestFailure("FERRY_TEST_POSTGRES_URL is not set: run scripts/test") }
+        let (listen, control) = (try FreePort.pick(), try FreePort.pick())
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "tcp_fault_proxy.py")
+        let proxy = try ExternalTool.start(
+            "python3",
+            [
+                script.path, "--listen-port", "\(listen)", "--upstream-port", "\(upstream)", "--control-port",
+                "\(control)",
+            ])
+        defer { proxy.kill() }
+        @Sendable func fault(_ json: String) async throws {
+            let r = try await ExternalTool.run(
+                "curl", ["-sf", "-X", "POST", "--data", json, "http://127.0.0.1:\(control)/"], timeout: 10)
+            #expect(r.status == 0, "the proxy did not take \(json): \(r.stderr)")
+        }
+        try await Eventually.check(timeout: 20) {
+            (try? await ExternalTool.run("curl", ["-sf", "http://127.0.0.1:\(control)/"], timeout: 5))?.status == 0
+        }
+        var through = parsed
+        through.port = listen
+        let schema = "f_" + Identifier.make().lowercased().filter { $0.isLetter || $0.isNumber }.prefix(16)
+        let url = (through.string ?? "") + "&schema=\(schema)"
+        let server = try await TestServer.make([
+            "FERRY_DATABASE_URL": url, "FERRY_DATABASE_TIMEOUT": "3", "FERRY_DATABASE_POOL": "4",
+        ])
+        try await server.test { client in
+            let bytes = TestData.bytes(20_000, seed: 95)
+            let file = try await client.uploadFile(bytes, token: server.adminToken)
+
+            // Every connection reset: the pool reconnects; at worst a request or two is a 503.
+            try await fault(#"{"reset": 1}"#)
+            let afterReset = try await Eventually.value(timeout: 30) { () async throws -> TestResponse? in
+                let response = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken)
+                return response.status == .serviceUnavailable ? nil : response
+            }
+            #expect(afterReset.status == .ok)
+            #expect(Array(afterReset.body.readableBytesView) == bytes)
+
+            // The database host stalls: 503s, then fast ones; an upload meanwhile is not kept.
+            try await fault(#"{"mode": "stall"}"#)
+            do {
+                try await Self.duringStall(client, server: server)
+            } catch {
+                try? await fault(#"{"mode": "pass"}"#)  // or closing the pool would wait on it
+                throw error
+            }
+            try await fault(#"{"mode": "pass"}"#)
+            let listing = try await Eventually.value(timeout: 30) { () async throws -> TestResponse? in
+                let response = try await client.get("/v1/files", token: server.adminToken)
+                return response.status == .ok ? response : nil
+            }
+            let text = String(buffer: listing.body)
+            #expect(text.contains(file.id))
+            #expect(!text.contains("during-stall.bin"), "an upload refused in the stall is not visible")
+            #expect(try await client.get("/readyz", token: nil).status == .ok)
+            #expect(server.blobFiles().count == 1, "no blob left by the refused upload: \(server.blobFiles())")
+        }
+    }
+
+    static func duringStall(_ client: any TestClientProtocol, server: TestServer) async throws {
+        let stalled = try await client.get("/v1/files", token: server.adminToken)
+        #expect(stalled.status == .serviceUnavailable)
+        let started = ContinuousClock.now
+        let ready = try await client.get("/readyz", token: nil)
+        #expect(ready.status == .serviceUnavailable)
+        #expect(String(buffer: ready.body).contains("catalog"))
+        #expect(ContinuousClock.now - started < .seconds(2.5), "the node knew the catalog was gone")
+        let upload = try await client.upload(
+            TestData.bytes(5_000), name: "during-stall.bin", token: server.adminToken)
+        #expect(upload.status == .serviceUnavailable)
+    }
 }

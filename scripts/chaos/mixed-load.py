@@ -5,7 +5,7 @@
   mixed-load.py verify --url U --token T --state FILE
 
 `run` drives one-shot and tus uploads, downloads through /content, /d/ and limited /t/ links,
-link issuance and revocation, for S seconds, tolerating a server that is killed and restarted
+zip bundles of two files (their members checked), link issuance and revocation, for S seconds, tolerating a server that is killed and restarted
 under it: every acknowledged upload, issued limited link, download a link served and revocation
 is appended to FILE as a JSON line the moment its answer arrives. Bytes that arrive whole are
 checked against the SHA-256 of what was uploaded ("wrong" lines). `verify` (server running)
@@ -118,6 +118,34 @@ class Load:
         if answer and answer[0] == 200 and hashlib.sha256(answer[2]).hexdigest() != digest:
             record(self.args.state, {"wrong": f"GET {path} returned other bytes than were uploaded"})
 
+    def bundle(self):
+        """A zip of two acknowledged files, downloaded whole: its members must be the files."""
+        with LOCK:
+            if len(self.files) < 2:
+                return
+            picked = self.rng.sample(self.files, 2)
+        answer = request(
+            self.args.url, "POST", "/v1/bundles", self.args.token,
+            json.dumps({"file_ids": [f for f, _ in picked], "name": "load.zip"}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        if not answer or answer[0] != 201:
+            return
+        bundle = json.loads(answer[2])
+        content = request(self.args.url, "GET", f"/v1/bundles/{bundle['id']}/content", self.args.token)
+        if not content or content[0] != 200:
+            return
+        import io
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(io.BytesIO(content[2])) as z:
+                digests = sorted(hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist())
+        except zipfile.BadZipFile:
+            digests = None
+        if digests != sorted(d for _, d in picked):
+            record(self.args.state, {"wrong": f"bundle {bundle['id']} does not hold its files"})
+
     def issue_link(self):
         picked = self.pick_file()
         if not picked:
@@ -162,7 +190,10 @@ class Load:
             record(self.args.state, {"revoked": link_id})
 
     def worker(self, deadline):
-        actions = [self.upload] * 3 + [self.download] * 4 + [self.issue_link] * 2 + [self.use_link] * 4 + [self.revoke]
+        actions = [self.upload] * 3 + [self.download] * 4 + [self.issue_link] * 2 + [self.use_link] * 4 + [
+            self.revoke,
+            self.bundle,
+        ]
         while time.time() < deadline:
             try:
                 self.rng.choice(actions)()

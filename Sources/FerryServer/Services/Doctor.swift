@@ -140,14 +140,10 @@ public struct Doctor: Sendable {
     /// Runs `body`, failing when it takes longer than `timeout`.
     func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let limit = Duration.nanoseconds(timeout.nanoseconds)
-        return try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw DoctorFailure("no answer within \(limit)")
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        do {
+            return try await Deadline.run(within: limit, body)
+        } catch is Deadline.Expired {
+            throw DoctorFailure("no answer within \(limit)")
         }
     }
 
