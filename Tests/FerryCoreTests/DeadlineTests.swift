@@ -9,14 +9,15 @@ import Testing
         let started = ContinuousClock.now
         await #expect(throws: Deadline.Expired.self) {
             try await Deadline.run(within: .milliseconds(200)) {
-                // Resumed only after 3 s, whatever cancellation says.
+                // Resumed only after 30 s, whatever cancellation says.
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 3) { done.resume() }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 30) { done.resume() }
                 }
                 return 1
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Long before the work ends (a loaded CI delays the timer task by seconds, not 30).
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test func aResultOrAnErrorBeforeTheDeadlinePassesThrough() async throws {
