@@ -16,7 +16,8 @@ public struct FaultProxy: Sendable {
         let process = try ExternalTool.start(
             "python3", [script, "--listen-port", String(port), "--upstream", upstream])
         let proxy = FaultProxy(process: process, port: port)
-        try await Eventually.check(timeout: 10) { (try? await proxy.state()) != nil }
+        // Python starts slowly on a loaded machine (CI runs every suite at once).
+        try await Eventually.check(timeout: 60) { (try? await proxy.state()) != nil }
         return proxy
     }
 
@@ -25,7 +26,7 @@ public struct FaultProxy: Sendable {
 
     /// The proxy's switches and counters.
     public func state() async throws -> [String: Int] {
-        let r = try await ExternalTool.run("curl", ["-fsS", "\(endpoint)/__fault"], timeout: 5)
+        let r = try await ExternalTool.run("curl", ["-fsS", "\(endpoint)/__fault"], timeout: 30)
         guard r.status == 0 else { throw ProxyNotAnswering() }
         return try JSONDecoder().decode([String: Int].self, from: Data(r.stdout.utf8))
     }
@@ -33,7 +34,7 @@ public struct FaultProxy: Sendable {
     /// Sets switches, e.g. `{"fail_next": 2}`.
     public func set(_ json: String) async throws {
         let r = try await ExternalTool.run(
-            "curl", ["-fsS", "-X", "POST", "--data", json, "\(endpoint)/__fault"], timeout: 5)
+            "curl", ["-fsS", "-X", "POST", "--data", json, "\(endpoint)/__fault"], timeout: 30)
         guard r.status == 0 else { throw ProxyNotAnswering() }
     }
 

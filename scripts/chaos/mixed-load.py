@@ -213,13 +213,24 @@ def run(args):
     print(json.dumps({"files": len(load.files), "links": len(load.links), "revoked": len(load.revoked)}))
 
 
+def settled(url, method, path, token):
+    """`verify` asks a server that has just been restarted under load: a missing answer, a 502 of
+    the proxy in front or a 503 is asked again (bounded: 20 times, a second apart)."""
+    for _ in range(20):
+        answer = request(url, method, path, token)
+        if answer and answer[0] not in (502, 503, 504):
+            return answer
+        time.sleep(1)
+    return answer
+
+
 def verify(args):
     entries = [json.loads(line) for line in open(args.state)]
     problems = [e["wrong"] for e in entries if "wrong" in e] + [e["load_error"] for e in entries if "load_error" in e]
     acked = {e["ack"]: e["sha256"] for e in entries if "ack" in e}
     for file_id, digest in acked.items():
-        info = request(args.url, "GET", f"/v1/files/{file_id}", args.token)
-        content = request(args.url, "GET", f"/v1/files/{file_id}/content", args.token)
+        info = settled(args.url, "GET", f"/v1/files/{file_id}", args.token)
+        content = settled(args.url, "GET", f"/v1/files/{file_id}/content", args.token)
         if not info or info[0] != 200:
             problems.append(f"acknowledged upload {file_id} is gone ({info and info[0]})")
             continue
@@ -229,14 +240,17 @@ def verify(args):
             problems.append(f"acknowledged upload {file_id} serves other bytes")
     listed, cursor = [], None
     while True:
-        page = request(args.url, "GET", "/v1/files?limit=200" + (f"&cursor={cursor}" if cursor else ""), args.token)
+        page = settled(args.url, "GET", "/v1/files?limit=200" + (f"&cursor={cursor}" if cursor else ""), args.token)
+        if not page or page[0] != 200:
+            problems.append(f"the file listing failed: {page and page[0]}")
+            break
         body = json.loads(page[2])
         listed += body["files"]
         cursor = body.get("next_cursor")
         if not cursor:
             break
     for f in listed:
-        content = request(args.url, "GET", f"/v1/files/{f['id']}/content", args.token)
+        content = settled(args.url, "GET", f"/v1/files/{f['id']}/content", args.token)
         if not content or content[0] != 200 or hashlib.sha256(content[2]).hexdigest() != f["sha256"]:
             problems.append(f"listed file {f['id']} does not serve bytes of its SHA-256 (a partial file?)")
     limits = {e["link"]: (e["limit"], e["file"]) for e in entries if "link" in e}
@@ -252,7 +266,7 @@ def verify(args):
         if "link_ok" in e and e["link_ok"] in revoked_at and e["started"] > revoked_at[e["link_ok"]]:
             problems.append(f"link {e['link_ok']} served a request begun after its revocation was acknowledged")
     for file_id in {f for _, f in limits.values()}:
-        answer = request(args.url, "GET", f"/v1/files/{file_id}/links", args.token)
+        answer = settled(args.url, "GET", f"/v1/files/{file_id}/links", args.token)
         if not answer or answer[0] != 200:
             continue
         for link in json.loads(answer[2])["links"]:
