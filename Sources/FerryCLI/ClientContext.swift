@@ -107,6 +107,19 @@ struct ClientContext {
     }
 }
 
+/// A command that talks to a server: `run(in:)` gets a client context (`ClientContext.run`),
+/// made from the command's `--server`/`--token` options and shut down afterwards.
+protocol ServerCommand: AsyncParsableCommand {
+    /// The server options.
+    var server: ServerOptions { get }
+    /// The command's work.
+    func run(in context: ClientContext) async throws
+}
+
+extension ServerCommand {
+    func run() async throws { try await ClientContext.run(server) { context in try await run(in: context) } }
+}
+
 /// Writing to the terminal.
 enum Terminal {
     static func out(_ line: String) {

@@ -3,17 +3,15 @@ import FerryClient
 import Foundation
 
 /// `ferry info ID`.
-struct InfoCommand: AsyncParsableCommand {
+struct InfoCommand: ServerCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Show one file.")
     @OptionGroup var server: ServerOptions
     @Argument(help: "File id.") var id: String
 
-    func run() async throws {
-        try await ClientContext.run(server) { context in
-            let file = try await context.api().file(id: id)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            Terminal.out(String(decoding: try encoder.encode(file), as: UTF8.self))
-        }
+    func run(in context: ClientContext) async throws {
+        let file = try await context.api().file(id: id)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        Terminal.out(String(decoding: try encoder.encode(file), as: UTF8.self))
     }
 }

@@ -11,6 +11,13 @@ protocol CatalogStatement: PostgresPreparedStatement where Row == PostgresRandom
 
 extension CatalogStatement {
     func decodeRow(_ row: PostgresRow) throws -> PostgresRandomAccessRow { row.makeRandomAccess() }
+
+    /// Bindings of `values` to `$1`, `$2`, … in order.
+    static func bind(_ values: any PostgresThrowingDynamicTypeEncodable...) throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values { try bindings.append(value) }
+        return bindings
+    }
 }
 
 extension PostgresCatalog {
@@ -37,11 +44,7 @@ extension PostgresCatalog {
             """
         var tokenHash: String
 
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 1)
-            bindings.append(tokenHash)
-            return bindings
-        }
+        func makeBindings() throws -> PostgresBindings { try Self.bind(tokenHash) }
     }
 
     /// A file with whether the user holds a live grant (`file(id:grantFor:now:)`), on every access
@@ -57,13 +60,7 @@ extension PostgresCatalog {
         var now: Double
         var fileID: String
 
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
-            bindings.append(userID)
-            bindings.append(now)
-            bindings.append(fileID)
-            return bindings
-        }
+        func makeBindings() throws -> PostgresBindings { try Self.bind(userID, now, fileID) }
     }
 
     /// Everything `/t/` decides on, in one read (`linkState(id:clientKey:now:)`).
@@ -90,13 +87,7 @@ extension PostgresCatalog {
         var clientKey: String
         var linkID: String
 
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
-            bindings.append(now)
-            bindings.append(clientKey)
-            bindings.append(linkID)
-            return bindings
-        }
+        func makeBindings() throws -> PostgresBindings { try Self.bind(now, clientKey, linkID) }
     }
 
     /// A batch of audit rows in one statement (`appendAudit(_:)`), arrays unnested in order.
@@ -115,15 +106,6 @@ extension PostgresCatalog {
         var clientIP: [String]
         var detail: [String]
 
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 6)
-            bindings.append(at)
-            bindings.append(event)
-            bindings.append(actor)
-            bindings.append(fileID)
-            bindings.append(clientIP)
-            bindings.append(detail)
-            return bindings
-        }
+        func makeBindings() throws -> PostgresBindings { try Self.bind(at, event, actor, fileID, clientIP, detail) }
     }
 }

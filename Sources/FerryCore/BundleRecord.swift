@@ -29,33 +29,10 @@ public struct BundleRecord: Hashable, Sendable {
             self.modified = modified
         }
 
+        // Stored as JSON in the catalogs, with short keys and `modified` in epoch seconds.
         enum CodingKeys: String, CodingKey {
-            case fileID = "f"
-            case version = "v"
-            case name = "n"
-            case size = "s"
-            case crc32 = "c"
-            case modified = "m"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            fileID = try c.decode(String.self, forKey: .fileID)
-            version = try c.decode(Int.self, forKey: .version)
-            name = try c.decode(String.self, forKey: .name)
-            size = try c.decode(Int64.self, forKey: .size)
-            crc32 = try c.decode(UInt32.self, forKey: .crc32)
-            modified = Date(timeIntervalSince1970: try c.decode(Double.self, forKey: .modified))
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(fileID, forKey: .fileID)
-            try c.encode(version, forKey: .version)
-            try c.encode(name, forKey: .name)
-            try c.encode(size, forKey: .size)
-            try c.encode(crc32, forKey: .crc32)
-            try c.encode(modified.timeIntervalSince1970, forKey: .modified)
+            case fileID = "f", version = "v", name = "n"
+            case size = "s", crc32 = "c", modified = "m"
         }
     }
 
@@ -118,11 +95,15 @@ public struct BundleRecord: Hashable, Sendable {
 
     /// The members as JSON, as catalogs store them.
     public var membersJSON: String {
-        String(decoding: (try? JSONEncoder().encode(members)) ?? Data("[]".utf8), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return String(decoding: (try? encoder.encode(members)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     /// Members from their stored JSON.
     public static func members(fromJSON text: String) throws -> [Member] {
-        try JSONDecoder().decode([Member].self, from: Data(text.utf8))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return try decoder.decode([Member].self, from: Data(text.utf8))
     }
 }

@@ -113,16 +113,19 @@ public enum HTTPDate {
 
 /// Proleptic Gregorian calendar arithmetic in UTC (Howard Hinnant's days-from-civil algorithm),
 /// so formatting dates needs no locale, calendar or formatter state.
-struct CivilTime {
-    var year, month, day, hour, minute, second: Int
+public struct CivilTime: Sendable, Equatable {
+    /// The calendar fields, in UTC.
+    public var year, month, day, hour, minute, second: Int
 
-    init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+    /// A time from its fields.
+    public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
         (self.year, self.month, self.day, self.hour, self.minute, self.second) = (
             year, month, day, hour, minute, second
         )
     }
 
-    init(epochSeconds: Int64) {
+    /// The UTC time `epochSeconds` after 1970-01-01T00:00:00Z.
+    public init(epochSeconds: Int64) {
         var days = epochSeconds / 86400
         var rem = epochSeconds % 86400
         if rem < 0 {
@@ -143,7 +146,8 @@ struct CivilTime {
         year = Int(yoe + era * 400) + (month <= 2 ? 1 : 0)
     }
 
-    var epochSeconds: Int64 {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public var epochSeconds: Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

@@ -67,12 +67,12 @@ extension S3Client {
             let response = try await send("ListMultipartUploads", method: .GET, key: nil, query: query)
             let body = try await expect(response, [200], "ListMultipartUploads")
             let result = try decode(ListMultipartUploadsResult.self, body, "ListMultipartUploads")
-            out += (result.uploads ?? []).map {
+            out += (result.upload ?? []).map {
                 UnfinishedUpload(
-                    key: String($0.key.dropFirst(configuration.prefix.count)), uploadID: $0.uploadID,
+                    key: String($0.key.dropFirst(configuration.prefix.count)), uploadID: $0.uploadId,
                     initiated: $0.initiated.flatMap(Self.s3Date))
             }
-            guard result.isTruncated == true, let key = result.nextKeyMarker, let id = result.nextUploadIDMarker
+            guard result.isTruncated == true, let key = result.nextKeyMarker, let id = result.nextUploadIdMarker
             else { break }
             marker = (key, id)
         }
@@ -86,46 +86,27 @@ extension S3Client {
     }
 }
 
+// Decoded by `S3XML.decoder()`: properties spell the elements with the first letter lowered.
 struct ListBucketResult: Decodable {
     struct Object: Decodable {
         var key: String
         var size: Int64
         var lastModified: String?
-        enum CodingKeys: String, CodingKey {
-            case key = "Key"
-            case size = "Size"
-            case lastModified = "LastModified"
-        }
     }
     var contents: [Object]?
     var isTruncated: Bool?
     var nextContinuationToken: String?
-    enum CodingKeys: String, CodingKey {
-        case contents = "Contents"
-        case isTruncated = "IsTruncated"
-        case nextContinuationToken = "NextContinuationToken"
-    }
 }
 
 struct ListMultipartUploadsResult: Decodable {
     struct Upload: Decodable {
         var key: String
-        var uploadID: String
+        var uploadId: String
         var initiated: String?
-        enum CodingKeys: String, CodingKey {
-            case key = "Key"
-            case uploadID = "UploadId"
-            case initiated = "Initiated"
-        }
     }
-    var uploads: [Upload]?
+    /// The `Upload` elements.
+    var upload: [Upload]?
     var isTruncated: Bool?
     var nextKeyMarker: String?
-    var nextUploadIDMarker: String?
-    enum CodingKeys: String, CodingKey {
-        case uploads = "Upload"
-        case isTruncated = "IsTruncated"
-        case nextKeyMarker = "NextKeyMarker"
-        case nextUploadIDMarker = "NextUploadIdMarker"
-    }
+    var nextUploadIdMarker: String?
 }

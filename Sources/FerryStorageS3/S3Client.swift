@@ -136,7 +136,7 @@ public final class S3Client: Sendable {
         let response = try await send(
             "CreateMultipartUpload", method: .POST, key: key, query: [("uploads", "")], headers: headers)
         let body = try await expect(response, [200], "CreateMultipartUpload")
-        return try decode(InitiateMultipartUploadResult.self, body, "CreateMultipartUpload").uploadID
+        return try decode(InitiateMultipartUploadResult.self, body, "CreateMultipartUpload").uploadId
     }
 
     /// `UploadPart`; returns the part's ETag.
@@ -304,7 +304,7 @@ public final class S3Client: Sendable {
 
     func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8], _ operation: String) throws -> T {
         do {
-            return try XMLDecoder().decode(type, from: Data(body))
+            return try S3XML.decoder().decode(type, from: Data(body))
         } catch {
             throw S3Error(
                 operation: operation, status: 200, code: "MalformedResponse",
@@ -320,9 +320,18 @@ extension Duration {
     }
 }
 
+/// S3's XML answers name their elements in PascalCase: the decoder lowers the first letter, so
+/// the answers' types spell their properties as the elements (`uploadId`) and need no key lists.
+enum S3XML {
+    static func decoder() -> XMLDecoder {
+        let decoder = XMLDecoder()
+        decoder.keyDecodingStrategy = .convertFromCapitalized
+        return decoder
+    }
+}
+
 struct InitiateMultipartUploadResult: Decodable {
-    var uploadID: String
-    enum CodingKeys: String, CodingKey { case uploadID = "UploadId" }
+    var uploadId: String
 }
 
 struct CompleteMultipartUpload: Encodable {

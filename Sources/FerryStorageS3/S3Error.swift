@@ -55,10 +55,10 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
 
     /// The error an S3 response body describes (`<Error><Code>...`), falling back to the status.
     static func from(operation: String, status: Int, body: [UInt8], requestID: String?) -> S3Error {
-        if let parsed = try? XMLDecoder().decode(ErrorBody.self, from: Data(body)) {
+        if let parsed = try? S3XML.decoder().decode(ErrorBody.self, from: Data(body)) {
             return S3Error(
                 operation: operation, status: status, code: parsed.code, message: parsed.message ?? "",
-                requestID: parsed.requestID ?? requestID)
+                requestID: parsed.requestId ?? requestID)
         }
         let code =
             switch status {
@@ -96,12 +96,6 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     struct ErrorBody: Decodable {
         var code: String
         var message: String?
-        var requestID: String?
-
-        enum CodingKeys: String, CodingKey {
-            case code = "Code"
-            case message = "Message"
-            case requestID = "RequestId"
-        }
+        var requestId: String?
     }
 }

@@ -13,8 +13,7 @@ extension CatalogContract {
     }
 
     static func longExpiredLinksArePrunedWithTheirDownloads(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         let f = file(owner: ann)
         try await catalog.insertFile(f)
         // Expiring at t0 + 300, + 301, + 302 (limited, one download taken) and + 1 000 300.
@@ -33,8 +32,7 @@ extension CatalogContract {
     }
 
     static func linksRoundTripAndRevokeOnce(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         let f = file(owner: ann)
         try await catalog.insertFile(f)
         let plain = link(f, issuer: ann)
@@ -70,10 +68,8 @@ extension CatalogContract {
     }
 
     static func linkStateTellsIssuerAccessAndDownloads(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        let bob = user("bob")
-        try await catalog.createUser(ann)
-        try await catalog.createUser(bob)
+        let ann = try await created("ann", in: catalog)
+        let bob = try await created("bob", in: catalog)
         let f = file(owner: ann)
         try await catalog.insertFile(f)
         try await catalog.upsertGrant(GrantRecord(fileID: f.id, userID: bob.id, username: "bob", expiresAt: nil))
@@ -105,8 +101,7 @@ extension CatalogContract {
     }
 
     static func racingClientsTakeExactlyTheDownloadsLeft(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         let f = file(owner: ann)
         try await catalog.insertFile(f)
         for (max, clients) in [(1, 20), (5, 12)] {
@@ -146,10 +141,8 @@ extension CatalogContract {
     }
 
     static func bundlesRoundTripAndMembersAreReadTogether(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        let bob = user("bob")
-        try await catalog.createUser(ann)
-        try await catalog.createUser(bob)
+        let ann = try await created("ann", in: catalog)
+        let bob = try await created("bob", in: catalog)
         let a = file(owner: ann, name: "a.bin")
         var b = file(owner: ann, name: "b.bin")
         b.crc32 = 0xDEAD_BEEF

@@ -37,6 +37,13 @@ public enum CatalogContract {
         UserRecord(id: Identifier.make(), username: name, role: role, passwordHash: nil, disabled: false, createdAt: t0)
     }
 
+    /// A user made and stored in `catalog`.
+    static func created(_ name: String, role: Role = .member, in catalog: any Catalog) async throws -> UserRecord {
+        let record = user(name, role: role)
+        try await catalog.createUser(record)
+        return record
+    }
+
     static func file(owner: UserRecord, name: String = "a.bin", at: Date = t0) -> FileRecord {
         let id = Identifier.make()
         return FileRecord(
@@ -70,8 +77,7 @@ public enum CatalogContract {
     }
 
     static func sessionsExpire(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         try await catalog.createSession(
             SessionRecord(secretHash: "s1", userID: ann.id, createdAt: t0, expiresAt: t0.addingTimeInterval(60)))
         #expect(try await catalog.principal(sessionHash: "s1", now: t0)?.username == "ann")
@@ -120,8 +126,7 @@ public enum CatalogContract {
     }
 
     static func passwordChangeEndsOtherSessions(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         for hash in ["mine", "stolen"] {
             try await catalog.createSession(
                 SessionRecord(secretHash: hash, userID: ann.id, createdAt: t0, expiresAt: t0.addingTimeInterval(60)))
@@ -136,8 +141,7 @@ public enum CatalogContract {
     }
 
     static func filesRoundTripAndPageNewestFirst(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         var inserted: [FileRecord] = []
         for i in 0..<5 {
             let record = file(owner: ann, name: "f\(i) \"ü\".bin", at: t0.addingTimeInterval(Double(i)))
@@ -156,10 +160,8 @@ public enum CatalogContract {
     }
 
     static func grantsDecideVisibility(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        let bob = user("bob")
-        try await catalog.createUser(ann)
-        try await catalog.createUser(bob)
+        let ann = try await created("ann", in: catalog)
+        let bob = try await created("bob", in: catalog)
         let record = file(owner: ann)
         try await catalog.insertFile(record)
         let asBob = Principal(userID: bob.id, username: "bob", role: .member, via: .token)
@@ -179,8 +181,7 @@ public enum CatalogContract {
     }
 
     static func replaceIsOptimisticAndDeleteTakesGrants(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         let record = file(owner: ann)
         try await catalog.insertFile(record)
         // A version without a CRC-32 (uploaded before Ferry kept it) gets one once; a stale version's is ignored.
@@ -211,8 +212,7 @@ public enum CatalogContract {
     /// The blob of a replaced version and of a deleted file are recorded with the change (and only
     /// with a change that happened), until the store has deleted them.
     static func replacedAndDeletedBlobsWaitForDeletion(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         let record = file(owner: ann)
         try await catalog.insertFile(record)
         #expect(try await catalog.blobsToDelete(limit: 10).isEmpty)
@@ -240,8 +240,7 @@ public enum CatalogContract {
     /// Only the blob a file points at now counts as referenced: not a replaced version's, not a
     /// deleted file's, not one whose file was never written.
     static func referencedBlobsAreTheCurrentVersions(_ catalog: any Catalog) async throws {
-        let ann = user("ann")
-        try await catalog.createUser(ann)
+        let ann = try await created("ann", in: catalog)
         let kept = file(owner: ann)
         let replaced = file(owner: ann, name: "b.bin")
         let deleted = file(owner: ann, name: "c.bin")
