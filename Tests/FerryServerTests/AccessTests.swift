@@ -113,6 +113,18 @@ import Testing
         }
     }
 
+    @Test func anAdministratorCannotDisableTheirOwnAccount() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            let r = try await client.json(
+                "/v1/users/admin", method: .patch, token: server.adminToken, body: #"{"disabled":true}"#)
+            #expect(r.status == .conflict)
+            #expect(ErrorInfo.code(r) == "conflict")
+            #expect(String(buffer: r.body).contains("another administrator"))
+            #expect(try await client.get("/v1/files", token: server.adminToken).status == .ok)
+        }
+    }
+
     @Test func sessionCookieNeedsOurOriginForWrites() async throws {
         let server = try await TestServer.make(["FERRY_PUBLIC_URL": "https://files.example.com"])
         try await server.test { client in

@@ -118,6 +118,11 @@ struct AccountsController: Sendable {
         guard caller.isAdmin || (isSelf && body.disabled == nil) else {
             throw FerryError(.forbidden, "Only an administrator may change another user, or disable one.")
         }
+        // An administrator who disables themselves may leave nobody able to sign in (schemathesis
+        // found it by fuzzing PATCH /v1/users/{username} with the bootstrap token).
+        guard !(isSelf && body.disabled == true) else {
+            throw FerryError(.conflict, "You cannot disable your own account; another administrator can.")
+        }
         guard var user = try await services.catalog.user(named: username) else {
             throw FerryError(.notFound, "There is no user named '\(username)'.")
         }

@@ -5,8 +5,18 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
-/// `/healthz`, `/readyz` and the audit log.
+/// The OpenAPI 3.1 description of the HTTP API (`openapi.yaml`, embedded as JSON by
+/// `scripts/embed-openapi`), served at `GET /openapi.json`.
+enum OpenAPIDocument {
+    /// The JSON bytes, decoded once.
+    static let json = ByteBuffer(bytes: Data(base64Encoded: base64) ?? Data())
+    /// A strong entity tag of the document.
+    static let etag = "\"" + sourceSHA256.prefix(32) + "\""
+}
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.json` and the audit log.
 struct OperationsController: Sendable {
     typealias Context = FerryRequestContext
 
@@ -19,6 +29,15 @@ struct OperationsController: Sendable {
         router.get("/readyz", use: ready)
         router.get("/v1/audit", use: audit)
         router.get("/metrics", use: metrics)
+        router.get("/openapi.json") { request, _ in
+            var headers: HTTPFields = [.eTag: OpenAPIDocument.etag, .cacheControl: "no-cache"]
+            if request.headers[.ifNoneMatch] == OpenAPIDocument.etag {
+                return Response(status: .notModified, headers: headers)
+            }
+            headers[.contentType] = "application/json"
+            headers[.contentLength] = String(OpenAPIDocument.json.readableBytes)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: OpenAPIDocument.json))
+        }
     }
 
     @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
