@@ -4,7 +4,9 @@ import FerryServer
 import Foundation
 import Hummingbird
 import Logging
+import OTel
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// `ferry serve`: runs the server with the configuration in the environment (API.md "Configuration").
@@ -68,6 +70,14 @@ struct ServeCommand: AsyncParsableCommand {
             await backends.close()
             throw ExitCode(2)
         }
+        let tracing: [any Service]
+        do {
+            tracing = try Self.bootstrapTracing(logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("ferry: invalid configuration: OpenTelemetry: \(error)\n".utf8))
+            await backends.close()
+            throw ExitCode(2)
+        }
         let services = FerryServices(
             configuration: configuration, catalog: backends.catalog, store: backends.store, logger: logger,
             keyring: keyring)
@@ -88,7 +98,8 @@ struct ServeCommand: AsyncParsableCommand {
             services: [buildApplication(services: services), Janitor(services: services)])
         do {
             var group = ServiceGroupConfiguration(
-                services: backends.services + [node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                services: tracing + backends.services + [node], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
             group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGrace)
             try await ServiceGroup(configuration: group).run()
         } catch {
@@ -99,6 +110,28 @@ struct ServeCommand: AsyncParsableCommand {
         // Graceful shutdown: in-flight transfers have ended; write what the audit queue holds.
         await services.audit.flush()
         await backends.close()
+    }
+
+    /// Traces over OTLP/HTTP when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, configured by the standard OTEL_* variables
+    /// (swift-otel reads them); logs and metrics stay Ferry's own (JSON lines, Prometheus).
+    /// Returns the exporter's service, which runs first in the group and stops last (it flushes).
+    static func bootstrapTracing(
+        logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> [any Service] {
+        let endpoint = environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? environment["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        guard let endpoint, !endpoint.isEmpty, environment["OTEL_SDK_DISABLED"]?.lowercased() != "true",
+            environment["OTEL_TRACES_EXPORTER"]?.lowercased() != "none"
+        else { return [] }
+        var configuration = OTel.Configuration.default
+        configuration.serviceName = "ferry"
+        configuration.logs.enabled = false
+        configuration.metrics.enabled = false
+        configuration.traces.enabled = true
+        configuration.diagnosticLogger = .custom(logger)
+        let backend = try OTel.makeTracingBackend(configuration: configuration)
+        InstrumentationSystem.bootstrap(backend.factory)
+        return [backend.service]
     }
 
     /// Prints what the first start created: the token once, and the one-time sign-in link.

@@ -28,8 +28,10 @@ extension PostgresCatalog {
         """
 
     /// Runs a prepared statement and reads every row.
-    func rows<Statement: CatalogStatement>(_ statement: Statement) async throws -> [PostgresRandomAccessRow] {
-        try await bounded {
+    func rows<Statement: CatalogStatement>(
+        _ statement: Statement, function: String = #function
+    ) async throws -> [PostgresRandomAccessRow] {
+        try await bounded(function: function) {
             var out: [PostgresRandomAccessRow] = []
             for try await row in try await self.client.execute(statement, logger: self.logger) { out.append(row) }
             return out

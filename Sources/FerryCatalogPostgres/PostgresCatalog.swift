@@ -142,8 +142,8 @@ public final class PostgresCatalog: Catalog, Service {
 
     /// Runs a query and reads every row (results here are small: one page at most).
     @discardableResult
-    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
-        try await bounded {
+    func rows(_ query: PostgresQuery, function: String = #function) async throws -> [PostgresRandomAccessRow] {
+        try await bounded(function: function) {
             var out: [PostgresRandomAccessRow] = []
             for try await row in try await self.client.query(query, logger: self.logger) {
                 out.append(row.makeRandomAccess())
@@ -154,17 +154,25 @@ public final class PostgresCatalog: Catalog, Service {
 
     /// Runs `body` in one transaction.
     func transaction<T: Sendable>(
-        timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        timeout: Duration? = nil, function: String = #function,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await bounded(timeout: timeout) {
+        try await bounded(timeout: timeout, function: function) {
             try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
         }
     }
 
     /// Runs a catalog call within `queryTimeout`, mapping every failure to `FerryError`. (The pool
-    /// waits for a connection as long as it takes; a request must not.)
+    /// waits for a connection as long as it takes; a request must not.) Traced as a child span
+    /// `catalog <function>` of the request.
     func bounded<T: Sendable>(
-        timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
+        timeout: Duration? = nil, function: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await Spans.catalog(function, system: "postgresql") { try await unspanned(timeout: timeout, body) }
+    }
+
+    private func unspanned<T: Sendable>(
+        timeout: Duration?, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let known = outage.withLock { $0 }
         let limit = known ? min(timeout ?? queryTimeout, Self.outageTimeout) : (timeout ?? queryTimeout)

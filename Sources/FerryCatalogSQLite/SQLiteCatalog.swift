@@ -57,15 +57,19 @@ public final class SQLiteCatalog: Catalog {
     /// async `read` (to a reader queue and back), which were the largest cost of a small download
     /// in profiles. At most one read per cooperative thread runs at a time, well under GRDB's
     /// pool of readers, so this never waits for a free reader either.
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try mapped { try readNow(isolated: true, body) }
+    func read<T: Sendable>(
+        function: String = #function, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await Spans.catalog(function, system: "sqlite") { try mapped { try readNow(isolated: true, body) } }
     }
 
     /// A read made of one SELECT statement, which SQLite runs as its own snapshot: GRDB's
     /// `read` would wrap it in BEGIN/COMMIT statements prepared anew for every call. Used by the
     /// per-request lookups (principal, file with grant, link state).
-    func readOne<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try mapped { try readNow(isolated: false, body) }
+    func readOne<T: Sendable>(
+        function: String = #function, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await Spans.catalog(function, system: "sqlite") { try mapped { try readNow(isolated: false, body) } }
     }
 
     /// GRDB's synchronous reads (their async overloads would be chosen in an async function).
@@ -73,11 +77,15 @@ public final class SQLiteCatalog: Catalog {
         isolated ? try pool.read(body) : try pool.unsafeRead(body)
     }
 
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await writes.write(body)
-        } catch {
-            throw Self.map(error)
+    func write<T: Sendable>(
+        function: String = #function, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await Spans.catalog(function, system: "sqlite") {
+            do {
+                return try await writes.write(body)
+            } catch {
+                throw Self.map(error)
+            }
         }
     }
 

@@ -71,7 +71,14 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
+    /// Traced as a child span `store beginUpload` of the request.
     public func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
+        try await Spans.store("beginUpload", system: "local") { _ in
+            try await beginUploadUnspanned(key: key, sizeHint: sizeHint)
+        }
+    }
+
+    private func beginUploadUnspanned(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
         let path = try path(for: key)
         try requireRoom(for: sizeHint)
         if let parent = Optional(path.removingLastComponent()), parent != FilePath(configuration.root) {
@@ -92,7 +99,12 @@ public struct LocalBlobStore: BlobStore {
             handle: handle, directory: path.removingLastComponent(), root: FilePath(configuration.root))
     }
 
+    /// Traced as a child span `store openRead` of the request.
     public func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
+        try await Spans.store("openRead", system: "local") { _ in try await openReadUnspanned(key: key, range: range) }
+    }
+
+    private func openReadUnspanned(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
         let path = try path(for: key)
         if let range, range.upperBound - range.lowerBound < Int64(configuration.inlineReadLimit) {
             return LocalBlobReader(whole: try Self.readSmall(path: path, range: range))
@@ -167,7 +179,12 @@ public struct LocalBlobStore: BlobStore {
         var description: String { "\(call): \(String(cString: strerror(code)))" }
     }
 
+    /// Traced as a child span `store delete` of the request.
     public func delete(key: String) async throws {
+        try await Spans.store("delete", system: "local") { _ in try await deleteUnspanned(key: key) }
+    }
+
+    private func deleteUnspanned(key: String) async throws {
         let path = try path(for: key)
         _ = try await fileSystem.removeItem(at: path, strategy: .platformDefault, recursively: false)
         // Remove the per-file directory once it is empty; a non-empty one is left alone.

@@ -5,6 +5,7 @@ import FerrySigV4
 import Logging
 import NIOCore
 import NIOHTTP1
+import Tracing
 import XMLCoder
 
 #if canImport(FoundationEssentials)
@@ -203,10 +204,25 @@ public final class S3Client: Sendable {
 
     /// Sends one call, retrying idempotent ones (all S3 calls here are) on retryable failures.
     /// Returns the response with its body unread when the status is not a retryable failure.
+    /// Traced as a child span `store <operation>` of the request, whose W3C `traceparent` the
+    /// request carries (unsigned: a store that traces can join the trace).
     func send(
         _ operation: String, method: HTTPMethod, key: String?, query: [(String, String)] = [],
         headers: [(String, String)] = [], body: ByteBuffer? = nil, streamBody: HTTPClientRequest.Body? = nil,
         retry: Bool = true
+    ) async throws -> HTTPClientResponse {
+        try await Spans.store(operation, system: "s3") { span in
+            let response = try await sendWithRetries(
+                operation, method: method, key: key, query: query, headers: headers, body: body,
+                streamBody: streamBody, retry: retry)
+            span.attributes["http.response.status_code"] = Int(response.status.code)
+            return response
+        }
+    }
+
+    private func sendWithRetries(
+        _ operation: String, method: HTTPMethod, key: String?, query: [(String, String)],
+        headers: [(String, String)], body: ByteBuffer?, streamBody: HTTPClientRequest.Body?, retry: Bool
     ) async throws -> HTTPClientResponse {
         let payloadHash =
             body.map { b in b.withUnsafeReadableBytes { Hex.encode(SHA256.hash(data: $0)) } }
@@ -220,6 +236,9 @@ public final class S3Client: Sendable {
             var request = HTTPClientRequest(url: url)
             request.method = method
             request.headers = signedHeaders
+            if let context = ServiceContext.current {
+                InstrumentationSystem.instrument.inject(context, into: &request.headers, using: HTTPHeadersInjector())
+            }
             if let body {
                 request.body = .bytes(body)
             } else if let streamBody {
@@ -345,4 +364,11 @@ struct CompleteMultipartUpload: Encodable {
     }
     var parts: [Part]
     enum CodingKeys: String, CodingKey { case parts = "Part" }
+}
+
+/// Writes trace context headers (`traceparent`) into an outgoing request.
+struct HTTPHeadersInjector: Injector {
+    func inject(_ value: String, forKey key: String, into headers: inout HTTPHeaders) {
+        headers.replaceOrAdd(name: key, value: value)
+    }
 }

@@ -8,10 +8,13 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Tracing
 
 /// Builds the router with every Ferry route.
 public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self, options: .autoGenerateHeadEndpoints)
+    // Traces only when `ferry serve` bootstrapped OpenTelemetry: otherwise not a cycle is spent.
+    if !(InstrumentationSystem.tracer is NoOpTracer) { router.middlewares.add(RequestTracingMiddleware()) }
     if !services.configuration.corsOrigins.isEmpty {
         router.middlewares.add(CORSMiddleware(origins: Set(services.configuration.corsOrigins)))
     }

@@ -38,6 +38,8 @@ struct RequestMiddleware: RouterMiddleware {
             response = ferryError.response()
             code = ferryError.code.rawValue
         }
+        // The refusal's code, for the access log and the request's trace span.
+        if let code { context.notes.set("code", code) }
         if request.method == .head {
             // HEAD answers with the length a GET would have (RFC 9110 section 9.3.2), without the
             // body (Hummingbird's body setter rewrites Content-Length, so it is put back after).
@@ -56,7 +58,6 @@ struct RequestMiddleware: RouterMiddleware {
             "duration_ms": "\(Self.milliseconds(elapsed))",
         ]
         if let length = response.headers[.contentLength] { metadata["bytes"] = "\(length)" }
-        if let code { metadata["code"] = "\(code)" }
         for (key, value) in context.notes.all { metadata[key] = "\(value)" }
         context.logger.info("request", metadata: metadata)
         return response
