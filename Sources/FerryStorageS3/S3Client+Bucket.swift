@@ -57,7 +57,7 @@ extension S3Client {
             var rules: [CORSRule]?
             enum CodingKeys: String, CodingKey { case rules = "CORSRule" }
         }
-        return try decode(Configuration.self, body, "GetBucketCors").rules ?? []
+        return try decode(Configuration.self, body, "GetBucketCors", keyedByElement: true).rules ?? []
     }
 
     /// One lifecycle rule, as far as Ferry cares: whether it is on, and after how many days it
@@ -108,7 +108,7 @@ extension S3Client {
             var rules: [LifecycleRule]?
             enum CodingKeys: String, CodingKey { case rules = "Rule" }
         }
-        return try decode(Configuration.self, body, "GetBucketLifecycleConfiguration").rules ?? []
+        return try decode(Configuration.self, body, "GetBucketLifecycleConfiguration", keyedByElement: true).rules ?? []
     }
 
     /// `GetBucketVersioning`: `Enabled`, `Suspended`, or nil when it was never turned on.
@@ -119,6 +119,6 @@ extension S3Client {
             var status: String?
             enum CodingKeys: String, CodingKey { case status = "Status" }
         }
-        return try decode(Configuration.self, body, "GetBucketVersioning").status
+        return try decode(Configuration.self, body, "GetBucketVersioning", keyedByElement: true).status
     }
 }

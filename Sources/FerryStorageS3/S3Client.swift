@@ -321,9 +321,13 @@ public final class S3Client: Sendable {
         }
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8], _ operation: String) throws -> T {
+    /// Reads an XML answer; `keyedByElement`: the type names its elements in `CodingKeys` as
+    /// written (the bucket configurations), rather than by `S3XML`'s lowered first letter.
+    func decode<T: Decodable>(
+        _ type: T.Type, _ body: [UInt8], _ operation: String, keyedByElement: Bool = false
+    ) throws -> T {
         do {
-            return try S3XML.decoder().decode(type, from: Data(body))
+            return try (keyedByElement ? XMLDecoder() : S3XML.decoder()).decode(type, from: Data(body))
         } catch {
             throw S3Error(
                 operation: operation, status: 200, code: "MalformedResponse",
