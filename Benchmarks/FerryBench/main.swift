@@ -3,6 +3,7 @@
 //
 //   ferry-bench            {"link_signatures_per_second": ..., "sha256_bytes_per_second": ...}
 //   ferry-bench nio-ceiling PORT   a bare SwiftNIO server for comparison (NIOCeiling.swift)
+//   ferry-bench hummingbird-minimal PORT   a one-route Hummingbird app (HummingbirdMinimal.swift)
 import Crypto
 import FerryCore
 import Foundation
@@ -10,6 +11,12 @@ import Foundation
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "nio-ceiling", let port = Int(CommandLine.arguments[2])
 {
     try NIOCeiling.serve(port: port)
+}
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "hummingbird-minimal",
+    let port = Int(CommandLine.arguments[2])
+{
+    try await HummingbirdMinimal.serve(port: port)
+    exit(0)
 }
 
 func measure(seconds: Double, maxIterations: Int, _ body: () -> Int) -> (count: Int, elapsed: Double) {
