@@ -198,7 +198,11 @@ import Testing
         defer { scratch.remove() }
         let reader = Mutex<ExternalTool.Running?>(nil)
         let started = Date()
-        try await server.live(stopWithin: 2) {
+        // The quiescing cut comes 1 s into the stall (StalledClientHandler); 5 s is still far
+        // below the 60 s send timeout, so only that cut can stop the server in time. The rest is
+        // margin for the teardown on a loaded machine: at 2 s it failed in a CI run whose parallel
+        // suites also waited over 20 s for PostgreSQL.
+        try await server.live(stopWithin: 5) {
             let bytes = TestData.bytes(16 * 1024 * 1024, seed: 5)
             let file = try await server.uploadWithCurl(bytes, name: "stalled.bin", scratch: scratch)
             let running = try ExternalTool.stalledReader(
