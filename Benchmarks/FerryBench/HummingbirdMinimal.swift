@@ -2,7 +2,7 @@ import Hummingbird
 import NIOCore
 
 /// `ferry-bench hummingbird-minimal PORT`: the smallest Hummingbird 2 application — one route
-/// (`GET /healthz`, answering the same small JSON as Ferry's), no middleware, no services — on
+/// (`GET /healthz`, answering a small JSON like Ferry's), no middleware, no services — on
 /// the framework's default event loops. Not a product: scripts/bench measures Ferry's own
 /// `/healthz` (the full middleware stack) against it, so the cost of Ferry's middleware is a
 /// ratio measured in the same run.
