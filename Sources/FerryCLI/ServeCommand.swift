@@ -98,7 +98,8 @@ struct ServeCommand: AsyncParsableCommand {
             services: [buildApplication(services: services), Janitor(services: services)])
         do {
             var group = ServiceGroupConfiguration(
-                services: tracing + backends.services + [node], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: tracing + backends.services + [AuditFlush(audit: services.audit), node],
+                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGrace)
             try await ServiceGroup(configuration: group).run()
@@ -172,5 +173,17 @@ struct FerryNode: Service {
         try await withThrowingDiscardingTaskGroup { group in
             for service in services { group.addTask { try await service.run() } }
         }
+    }
+}
+
+/// Writes the audit queue at a graceful shutdown, after the node has stopped (a group stops its
+/// services in reverse order) and before the backends' services (the PostgreSQL pool) do: the
+/// events of the last requests are committed while the catalog can still take them.
+struct AuditFlush: Service {
+    let audit: AuditLog
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await audit.flush()
     }
 }

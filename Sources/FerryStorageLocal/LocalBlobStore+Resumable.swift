@@ -54,7 +54,7 @@ extension LocalBlobStore {
     }
 
     public func resumableBytes(key: String, state: String, range: ClosedRange<Int64>) async throws -> ByteBuffer {
-        try Self.readSmall(path: try stagingPath(for: key), range: range)
+        try Self.readSmall(path: try stagingPath(for: key).string, range: range)
     }
 
     public func finishResumable(key: String, state: String, length: Int64) async throws {

@@ -58,11 +58,17 @@ public struct LocalBlobStore: BlobStore {
     /// The path of a key. Keys are `segment(/segment)*` of URL-safe characters, so a key can never
     /// climb out of the root (no `.`, `..` or absolute paths).
     func path(for key: String) throws -> FilePath {
+        FilePath(try pathText(for: key))
+    }
+
+    /// `path(for:)` as text, for the small-read path that only hands it to `open(2)`: a checked key
+    /// is ids joined by `/`, so appending it to the root is the same path without building one.
+    func pathText(for key: String) throws -> String {
         let segments = key.split(separator: "/", omittingEmptySubsequences: false)
         guard !segments.isEmpty, segments.allSatisfy({ Identifier.isWellFormed($0) }) else {
             throw FerryError(.internalError, "Storage key rejected.", underlying: InvalidKey(key: key))
         }
-        return FilePath(configuration.root).appending(segments.map { FilePath.Component(String($0))! })
+        return configuration.root.hasSuffix("/") ? configuration.root + key : configuration.root + "/" + key
     }
 
     public func ping() async throws {
@@ -105,10 +111,10 @@ public struct LocalBlobStore: BlobStore {
     }
 
     private func openReadUnspanned(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
-        let path = try path(for: key)
         if let range, range.upperBound - range.lowerBound < Int64(configuration.inlineReadLimit) {
-            return LocalBlobReader(whole: try Self.readSmall(path: path, range: range))
+            return LocalBlobReader(whole: try Self.readSmall(path: try pathText(for: key), range: range))
         }
+        let path = try path(for: key)
         let handle: ReadFileHandle
         do {
             handle = try await fileSystem.openFile(forReadingAt: path, options: OpenOptions.Read())
@@ -134,9 +140,9 @@ public struct LocalBlobStore: BlobStore {
     /// of 4 KiB downloads those hops cost more than everything else in the request. Large ranges
     /// still stream through NIOFileSystem, so a slow disk never holds an event loop or a
     /// cooperative thread for long. (NIOFileSystem has no synchronous API, hence plain POSIX.)
-    static func readSmall(path: FilePath, range: ClosedRange<Int64>) throws -> ByteBuffer {
+    static func readSmall(path: String, range: ClosedRange<Int64>) throws -> ByteBuffer {
         let length = Int(range.upperBound - range.lowerBound + 1)
-        let fd = open(path.string, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT { throw Self.missingBlob(underlying: POSIXFailure(call: "open", code: code)) }

@@ -50,7 +50,11 @@ struct TestServer {
             throw error
         }
         return TestServer(
-            directory: directory, services: services, close: backends.close, adminToken: token, port: port)
+            directory: directory, services: services,
+            close: {
+                await services.audit.flush()
+                await backends.close()
+            }, adminToken: token, port: port)
     }
 
     /// Runs `body` against the application, then closes and removes everything.

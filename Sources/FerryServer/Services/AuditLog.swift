@@ -5,13 +5,14 @@ import Synchronization
 
 /// Writes audit events to the catalog off the hot path, in batches (group commit).
 ///
-/// The first caller to find no write in progress becomes the writer and drains the queue in
-/// batches; callers arriving meanwhile only append and return. At low load each event is written
-/// before `record` returns; under load many requests share one transaction. The queue is bounded:
-/// past `capacity` pending events a caller waits for the writer (backpressure, nothing dropped).
+/// `record` appends to a queue and returns: no request waits on the catalog's commit. The first
+/// event to find no write in progress starts a writer task that drains the queue in batches, one
+/// transaction per batch, so under load many requests share one commit. The queue is bounded: past
+/// `capacity` pending events a caller waits for the writer (backpressure, nothing dropped).
 /// `flush()` waits until everything recorded so far is written; the server calls it before reading
-/// the audit log and on shutdown. Loss window on a crash: the events of the batch being written
-/// and those queued behind it (milliseconds of traffic). A failed write is logged with its count.
+/// the audit log and on shutdown. Durability bound (RELIABILITY.md): an event is committed one
+/// batch after it is recorded; a crash loses the batch being written and those queued behind it
+/// (milliseconds of traffic, at most `capacity` events). A failed write is logged with its count.
 public final class AuditLog: Sendable {
     struct State {
         var pending: [AuditEvent] = []
@@ -44,7 +45,8 @@ public final class AuditLog: Sendable {
             return (true, false)
         }
         if becomeWriter {
-            await drain()
+            // Detached: the batch belongs to no one request (its trace span, its cancellation).
+            Task.detached { await self.drain() }
         } else if full {
             await flush()
         }

@@ -115,8 +115,14 @@ struct Delivery: Sendable {
             }
         }
         await services.audit.record(event("download.started", file: file, options: options, detail: detail))
-        let first = opened
         let parts = body.parts
+        if parts.count == 1, case .bytes = parts[0], let opened, length <= Self.singleWriteLimit {
+            let whole = try await readWhole(opened, length: length, file: file, request: request, options: options)
+            services.metrics.sent(whole.readableBytes)
+            await services.audit.record(event("download.completed", file: file, options: options, detail: detail))
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole))
+        }
+        let first = opened
         let responseBody = ResponseBody(contentLength: Int(length)) { [services, detail] writer in
             var firstReader = first
             var sent: Int64 = 0
@@ -188,6 +194,45 @@ struct Delivery: Sendable {
             }
         }
         return Response(status: status, headers: headers, body: responseBody)
+    }
+
+    /// Bodies up to this size are read whole before the head goes out, and the head and body leave
+    /// in one write (Hummingbird's single-buffer path: one syscall, no hop per part). A store that
+    /// fails here still gets a JSON error, as nothing was sent yet. `download.completed` is recorded
+    /// when the bytes are handed to the connection, as for a streamed body's last write: at this
+    /// size the kernel's socket buffer takes them whether or not the client is still reading.
+    static let singleWriteLimit: Int64 = 64 * 1024
+
+    /// All `length` bytes of `reader` in one buffer; a read that fails or comes up short is audited
+    /// `download.failed` `storage_error` and thrown (before the head is committed).
+    func readWhole(
+        _ reader: any BlobReader, length: Int64, file: Representation, request: Request, options: Options
+    ) async throws -> ByteBuffer {
+        var chunks: [ByteBuffer] = []
+        var total: Int64 = 0
+        do {
+            while total < length, let next = try await reader.next() {
+                chunks += next
+                total += next.reduce(0) { $0 + Int64($1.readableBytes) }
+            }
+            await reader.close()
+        } catch {
+            await reader.close()
+            services.logger.error("storage read failed", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
+            await auditFailure(file: file, request: request, options: options, code: "storage_error")
+            throw error
+        }
+        guard total == length else {
+            services.logger.error(
+                "stored bytes do not match the record",
+                metadata: ["file_id": "\(file.id)", "expected": "\(length)", "read": "\(total)"])
+            await auditFailure(file: file, request: request, options: options, code: "storage_error")
+            throw FerryError(.unavailable, "The file's bytes could not be read from storage. Try again later.")
+        }
+        if chunks.count == 1 { return chunks[0] }
+        var whole = ByteBufferAllocator().buffer(capacity: Int(length))
+        for var chunk in chunks { whole.writeBuffer(&chunk) }
+        return whole
     }
 
     func event(_ name: String, file: Representation, options: Options, detail: [String: AuditValue]) -> AuditEvent {
