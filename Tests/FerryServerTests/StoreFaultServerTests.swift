@@ -49,6 +49,18 @@ import Testing
             #expect(resumed.status == 0, "\(resumed.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(bytes))
 
+            // A small body is read whole before its head goes out (one write): a store that fails
+            // then answers a JSON error the client can act on, never a 200 cut short.
+            let small = try await server.uploadWithCurl(
+                TestData.bytes(40_000, seed: 92), name: "small.bin", scratch: scratch)
+            try await proxy.set(#"{"cut_at_offset": 10000}"#)
+            let refused = try await CurlResponse.run(["-H", auth, "\(base)/v1/files/\(small.id)/content"])
+            #expect(refused.status == 503, "\(refused.status) \(refused.body.prefix(200))")
+            #expect(refused.body.contains("\"unavailable\""), "\(refused.body.prefix(200))")
+            let smallFailure = try await server.auditEvents(AuditFilter(fileID: small.id, event: "download.failed"))
+            #expect(smallFailure.items.first?.detail["code"] == "storage_error")
+            try await proxy.set(#"{"cut_at_offset": 0}"#)
+
             // The store answers only 503 SlowDown: uploads fail cleanly, /readyz says storage.
             try await proxy.set(#"{"fail_next": 100000}"#)
             let upload = try await CurlResponse.run([
