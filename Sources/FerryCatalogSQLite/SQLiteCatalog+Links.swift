@@ -45,7 +45,12 @@ extension SQLiteCatalog {
                  ELSE (SELECT COUNT(*) FROM link_clients c WHERE c.link_id = l.id) END AS used,
             CASE WHEN l.max_downloads IS NULL THEN 0
                  ELSE EXISTS (SELECT 1 FROM link_clients c WHERE c.link_id = l.id
-                              AND c.client_key = ?2) END AS mine
+                              AND c.client_key = ?2) END AS mine,
+            CASE WHEN iu.role = 'admin' OR f.owner_id = l.issuer_id
+                      OR EXISTS (SELECT 1 FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
+                                 AND g.expires_at IS NULL) THEN NULL
+                 ELSE (SELECT MAX(g.expires_at) FROM grants g WHERE g.file_id = f.id AND g.user_id = l.issuer_id
+                       AND g.expires_at > ?1) END AS access_lapses
         FROM links l JOIN users iu ON iu.id = l.issuer_id
         LEFT JOIN files f ON f.id = l.file_id LEFT JOIN users u ON u.id = f.owner_id
         WHERE l.id = ?3
@@ -61,17 +66,28 @@ extension SQLiteCatalog {
         }
     }
 
+    /// Kept between requests by `linkStates` (exact under every write, see `LinkStateCache`).
     public func linkState(id: String, clientKey: String, now: Date) async throws -> LinkState? {
-        try await readOne { db in
+        let key = LinkStateCache.key(id: id, clientKey: clientKey)
+        let (kept, generation) = linkStates.lookup(key, now: now)
+        if let kept { return kept }
+        let read = try await readOne { db in
             try db.firstRow(Self.linkStateSQL, [now.timeIntervalSince1970, clientKey, id]) { row in
                 let fileAt = Self.linkColumnCount
                 let extra = fileAt + Self.fileColumnCount
                 let file: FileRecord? = (row[fileAt + 1] as String?) == nil ? nil : Self.file(row, at: fileAt)
-                return LinkState(
-                    link: Self.link(row), file: file, issuerMayRead: row[extra] ?? false,
-                    downloadsUsed: row[extra + 1], clientHoldsDownload: row[extra + 2])
+                let lapses: Double? = row[extra + 3]
+                return (
+                    LinkState(
+                        link: Self.link(row), file: file, issuerMayRead: row[extra] ?? false,
+                        downloadsUsed: row[extra + 1], clientHoldsDownload: row[extra + 2]),
+                    lapses.map { Date(timeIntervalSince1970: $0) }
+                )
             }
         }
+        guard let (state, lapses) = read else { return nil }
+        linkStates.keep(key, state, now: now, lapse: lapses, generation: generation)
+        return state
     }
 
     public func takeDownload(linkID: String, clientKey: String, max: Int, now: Date) async throws -> Bool {

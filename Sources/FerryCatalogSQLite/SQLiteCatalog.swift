@@ -26,6 +26,7 @@ public final class SQLiteCatalog: Catalog {
 
     let pool: DatabasePool
     let writes: WriteCombiner
+    let linkStates = LinkStateCache()
 
     /// Opens (creating if needed) the database and applies pending migrations.
     public init(configuration: Configuration) throws {
@@ -77,10 +78,15 @@ public final class SQLiteCatalog: Catalog {
         isolated ? try pool.read(body) : try pool.unsafeRead(body)
     }
 
+    /// Runs a write (group-committed, see `WriteCombiner`). Unless `keepsLinkStates` (audit
+    /// appends, which no lookup reads), the kept `/t/` lookups are dropped once it ended, before
+    /// the caller resumes: whatever it changed is read fresh by every later request.
     func write<T: Sendable>(
-        function: String = #function, _ body: @escaping @Sendable (Database) throws -> T
+        function: String = #function, keepsLinkStates: Bool = false,
+        _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         try await Spans.catalog(function, system: "sqlite") {
+            defer { if !keepsLinkStates { linkStates.changed() } }
             do {
                 return try await writes.write(body)
             } catch {

@@ -100,6 +100,31 @@ extension CatalogContract {
         #expect(try await catalog.linkState(id: "nope", clientKey: "c1", now: t0) == nil)
     }
 
+    /// A catalog may keep link states between requests (the SQLite one does), but every answer is
+    /// the one a fresh read would give: after a revocation, and when the issuer's grant lapses by
+    /// itself between two requests a moment apart.
+    static func linkStateIsFreshAfterRevocationAndGrantExpiry(_ catalog: any Catalog) async throws {
+        let ann = try await created("ann", in: catalog)
+        let bob = try await created("bob", in: catalog)
+        let f = file(owner: ann)
+        try await catalog.insertFile(f)
+        let l = link(f, issuer: ann)
+        try await catalog.insertLink(l)
+        #expect(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0)?.link.revokedAt == nil)
+        #expect(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0)?.link.revokedAt == nil)
+        _ = try await catalog.revokeLink(id: l.id, now: t0)
+        #expect(try await catalog.linkState(id: l.id, clientKey: "c1", now: t0)?.link.revokedAt != nil)
+
+        let lapse = t0.addingTimeInterval(0.5)
+        try await catalog.upsertGrant(GrantRecord(fileID: f.id, userID: bob.id, username: "bob", expiresAt: lapse))
+        let viaGrant = link(f, issuer: bob)
+        try await catalog.insertLink(viaGrant)
+        #expect(try await catalog.linkState(id: viaGrant.id, clientKey: "c1", now: t0)?.issuerMayRead == true)
+        #expect(try await catalog.linkState(id: viaGrant.id, clientKey: "c1", now: t0)?.issuerMayRead == true)
+        let after = t0.addingTimeInterval(0.6)
+        #expect(try await catalog.linkState(id: viaGrant.id, clientKey: "c1", now: after)?.issuerMayRead == false)
+    }
+
     static func racingClientsTakeExactlyTheDownloadsLeft(_ catalog: any Catalog) async throws {
         let ann = try await created("ann", in: catalog)
         let f = file(owner: ann)

@@ -28,6 +28,7 @@ public enum CatalogContract {
         "auditFiltersAndPages": auditFiltersAndPages,
         "linksRoundTripAndRevokeOnce": linksRoundTripAndRevokeOnce,
         "linkStateTellsIssuerAccessAndDownloads": linkStateTellsIssuerAccessAndDownloads,
+        "linkStateIsFreshAfterRevocationAndGrantExpiry": linkStateIsFreshAfterRevocationAndGrantExpiry,
         "racingClientsTakeExactlyTheDownloadsLeft": racingClientsTakeExactlyTheDownloadsLeft,
         "pagesStayStableUnderConcurrentInserts": pagesStayStableUnderConcurrentInserts,
         "bundlesRoundTripAndMembersAreReadTogether": bundlesRoundTripAndMembersAreReadTogether,

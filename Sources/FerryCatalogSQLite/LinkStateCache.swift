@@ -1,0 +1,68 @@
+import FerryCore
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The `/t/` lookups of this catalog, kept between requests and exact under every change.
+///
+/// Every write of the catalog except audit appends ends by calling `changed()` after its commit,
+/// which empties the cache and moves its generation on. A lookup notes the generation before it
+/// reads and keeps its answer only if no write committed meanwhile, so an answer read before a
+/// revocation (or a grant's removal, a file's deletion, a download taken) is never served after
+/// the call that made the change returned. Time is the other input: an answer is kept at most
+/// `maxAge` and never past the moment the issuer's access lapses by itself (the expiry of the grant
+/// it rests on). The embedded catalog belongs to one `ferry serve` process; `maxAge` also bounds
+/// how long a change made behind its back (an `sqlite3` session) can go unseen.
+final class LinkStateCache: Sendable {
+    struct Entry {
+        var state: LinkState
+        var readAt: Date
+        var until: Date
+    }
+
+    struct State {
+        var generation: UInt64 = 0
+        var entries: [String: Entry] = [:]
+    }
+
+    static let maxAge: TimeInterval = 1
+    /// Past this many entries the cache starts over (a bound in memory, not an LRU: a burst of
+    /// distinct links costs a re-read each, which is what an uncached lookup costs anyway).
+    static let capacity = 4096
+
+    let state = Mutex(State())
+
+    static func key(id: String, clientKey: String) -> String { id + "\n" + clientKey }
+
+    /// The kept answer for `key` at `now`, with the generation to hand back to `keep` otherwise.
+    func lookup(_ key: String, now: Date) -> (LinkState?, UInt64) {
+        state.withLock { state in
+            if let entry = state.entries[key], now >= entry.readAt, now < entry.until { return (entry.state, 0) }
+            return (nil, state.generation)
+        }
+    }
+
+    /// Keeps `linkState` read at `now` (generation `generation`) until `lapse` at the latest.
+    func keep(_ key: String, _ linkState: LinkState, now: Date, lapse: Date?, generation: UInt64) {
+        var until = now.addingTimeInterval(Self.maxAge)
+        if let lapse { until = min(until, lapse) }
+        guard until > now else { return }
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.entries.count >= Self.capacity { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[key] = Entry(state: linkState, readAt: now, until: until)
+        }
+    }
+
+    /// A write committed: nothing read before it may be served again.
+    func changed() {
+        state.withLock { state in
+            state.generation &+= 1
+            if !state.entries.isEmpty { state.entries.removeAll(keepingCapacity: true) }
+        }
+    }
+}
