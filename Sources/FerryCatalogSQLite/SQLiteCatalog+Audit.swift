@@ -11,7 +11,7 @@ extension SQLiteCatalog {
     public func appendAudit(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
         let encoded = events.map { event in (event, event.detailJSON) }
-        try await write(keepsLinkStates: true) { db in
+        try await write(keepsLookups: true) { db in
             // One prepared statement for the batch, its arguments bound per row: an SQL literal
             // rendered its text and hashed it again for every row.
             let insert = try db.cachedStatement(

@@ -47,12 +47,19 @@ extension SQLiteCatalog {
         FROM files f JOIN users u ON u.id = f.owner_id WHERE f.id = ?
         """
 
+    /// Kept between requests when no grant was found (exact under every write, see `LookupCache`):
+    /// a grant's answer can lapse with time, its absence cannot.
     public func file(id: String, grantFor userID: String, now: Date) async throws -> (FileRecord, granted: Bool)? {
-        try await readOne { db in
+        let key = "file\n" + id + "\n" + userID
+        let (kept, generation) = lookups.lookup(key, as: FileRecord.self, now: now)
+        if let kept { return (kept, granted: false) }
+        let found = try await readOne { db in
             try db.firstRow(Self.fileWithGrant, [userID, now.timeIntervalSince1970, id]) { row in
                 (Self.file(row), granted: row[Self.fileColumnCount] as Bool)
             }
         }
+        if let found, !found.granted { lookups.keep(key, found.0, now: now, generation: generation) }
+        return found
     }
 
     public func files(

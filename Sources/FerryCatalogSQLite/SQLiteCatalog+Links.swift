@@ -66,10 +66,10 @@ extension SQLiteCatalog {
         }
     }
 
-    /// Kept between requests by `linkStates` (exact under every write, see `LinkStateCache`).
+    /// Kept between requests (exact under every write, see `LookupCache`).
     public func linkState(id: String, clientKey: String, now: Date) async throws -> LinkState? {
-        let key = LinkStateCache.key(id: id, clientKey: clientKey)
-        let (kept, generation) = linkStates.lookup(key, now: now)
+        let key = "link\n" + id + "\n" + clientKey
+        let (kept, generation) = lookups.lookup(key, as: LinkState.self, now: now)
         if let kept { return kept }
         let read = try await readOne { db in
             try db.firstRow(Self.linkStateSQL, [now.timeIntervalSince1970, clientKey, id]) { row in
@@ -86,7 +86,7 @@ extension SQLiteCatalog {
             }
         }
         guard let (state, lapses) = read else { return nil }
-        linkStates.keep(key, state, now: now, lapse: lapses, generation: generation)
+        lookups.keep(key, state, now: now, lapse: lapses, generation: generation)
         return state
     }
 

@@ -55,8 +55,13 @@ extension SQLiteCatalog {
         }
     }
 
+    /// Kept between requests (exact under every write, see `LookupCache`).
     public func principal(tokenHash: String) async throws -> Principal? {
-        try await readOne { db in
+        let key = "token\n" + tokenHash
+        let now = Date()
+        let (kept, generation) = lookups.lookup(key, as: Principal.self, now: now)
+        if let kept { return kept }
+        let principal = try await readOne { db in
             try db.firstRow(
                 """
                 SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
@@ -64,6 +69,8 @@ extension SQLiteCatalog {
                 """, [tokenHash]
             ) { Self.principal($0, via: .token) }
         }
+        if let principal { lookups.keep(key, principal, now: now, generation: generation) }
+        return principal
     }
 
     public func tokens(userID: String) async throws -> [TokenRecord] {

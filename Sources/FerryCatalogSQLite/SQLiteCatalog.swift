@@ -26,7 +26,7 @@ public final class SQLiteCatalog: Catalog {
 
     let pool: DatabasePool
     let writes: WriteCombiner
-    let linkStates = LinkStateCache()
+    let lookups = LookupCache()
 
     /// Opens (creating if needed) the database and applies pending migrations.
     public init(configuration: Configuration) throws {
@@ -78,15 +78,15 @@ public final class SQLiteCatalog: Catalog {
         isolated ? try pool.read(body) : try pool.unsafeRead(body)
     }
 
-    /// Runs a write (group-committed, see `WriteCombiner`). Unless `keepsLinkStates` (audit
-    /// appends, which no lookup reads), the kept `/t/` lookups are dropped once it ended, before
-    /// the caller resumes: whatever it changed is read fresh by every later request.
+    /// Runs a write (group-committed, see `WriteCombiner`). Unless `keepsLookups` (audit appends,
+    /// which no lookup reads), the kept per-request lookups are dropped once it ended, before the
+    /// caller resumes: whatever it changed is read fresh by every later request.
     func write<T: Sendable>(
-        function: String = #function, keepsLinkStates: Bool = false,
+        function: String = #function, keepsLookups: Bool = false,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         try await Spans.catalog(function, system: "sqlite") {
-            defer { if !keepsLinkStates { linkStates.changed() } }
+            defer { if !keepsLookups { lookups.changed() } }
             do {
                 return try await writes.write(body)
             } catch {

@@ -7,19 +7,22 @@ import Synchronization
     import Foundation
 #endif
 
-/// The `/t/` lookups of this catalog, kept between requests and exact under every change.
+/// The per-request lookups of this catalog (a link's state for `/t/`, a bearer token's
+/// principal, a file read by its owner or an admin), kept between requests and exact under every
+/// change.
 ///
 /// Every write of the catalog except audit appends ends by calling `changed()` after its commit,
 /// which empties the cache and moves its generation on. A lookup notes the generation before it
 /// reads and keeps its answer only if no write committed meanwhile, so an answer read before a
-/// revocation (or a grant's removal, a file's deletion, a download taken) is never served after
-/// the call that made the change returned. Time is the other input: an answer is kept at most
-/// `maxAge` and never past the moment the issuer's access lapses by itself (the expiry of the grant
-/// it rests on). The embedded catalog belongs to one `ferry serve` process; `maxAge` also bounds
-/// how long a change made behind its back (an `sqlite3` session) can go unseen.
-final class LinkStateCache: Sendable {
+/// revocation (of a link, a token, a grant; a file's deletion, a user disabled, a download taken)
+/// is never served after the call that made the change returned. Time is the other input: an
+/// answer is kept at most `maxAge` and never past the moment it would change by itself (the expiry
+/// of the grant it rests on). The embedded catalog belongs to one `ferry serve` process; `maxAge`
+/// also bounds how long a change made behind its back (an `sqlite3` session) can go unseen.
+/// Only answers that found something are kept, so unknown keys cannot crowd out known ones.
+final class LookupCache: Sendable {
     struct Entry {
-        var state: LinkState
+        var value: any Sendable
         var readAt: Date
         var until: Date
     }
@@ -36,25 +39,25 @@ final class LinkStateCache: Sendable {
 
     let state = Mutex(State())
 
-    static func key(id: String, clientKey: String) -> String { id + "\n" + clientKey }
-
-    /// The kept answer for `key` at `now`, with the generation to hand back to `keep` otherwise.
-    func lookup(_ key: String, now: Date) -> (LinkState?, UInt64) {
+    /// The kept answer for `key` at `now`, or the generation to hand back to `keep`.
+    func lookup<T: Sendable>(_ key: String, as type: T.Type, now: Date) -> (T?, UInt64) {
         state.withLock { state in
-            if let entry = state.entries[key], now >= entry.readAt, now < entry.until { return (entry.state, 0) }
+            if let entry = state.entries[key], now >= entry.readAt, now < entry.until, let value = entry.value as? T {
+                return (value, 0)
+            }
             return (nil, state.generation)
         }
     }
 
-    /// Keeps `linkState` read at `now` (generation `generation`) until `lapse` at the latest.
-    func keep(_ key: String, _ linkState: LinkState, now: Date, lapse: Date?, generation: UInt64) {
+    /// Keeps `value` read at `now` (generation `generation`) until `lapse` at the latest.
+    func keep(_ key: String, _ value: any Sendable, now: Date, lapse: Date? = nil, generation: UInt64) {
         var until = now.addingTimeInterval(Self.maxAge)
         if let lapse { until = min(until, lapse) }
         guard until > now else { return }
         state.withLock { state in
             guard state.generation == generation else { return }
             if state.entries.count >= Self.capacity { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[key] = Entry(state: linkState, readAt: now, until: until)
+            state.entries[key] = Entry(value: value, readAt: now, until: until)
         }
     }
 
