@@ -145,4 +145,19 @@ import Testing
             return
         }
     }
+
+    @Test func previewAgentsAreFoundAnywhereInTheUserAgentAndNothingElseIs() {
+        for agent in LinkDecision.previewAgents {
+            #expect(LinkDecision.isPreviewAgent(agent))
+            #expect(LinkDecision.isPreviewAgent("Mozilla/5.0 (compatible; \(agent)/2.1; +https://example.com)"))
+            #expect(LinkDecision.isPreviewAgent("x" + agent))
+            #expect(!LinkDecision.isPreviewAgent(String(agent.dropLast())))
+            #expect(!LinkDecision.isPreviewAgent(agent.uppercased()) || agent == agent.uppercased())
+        }
+        #expect(!LinkDecision.isPreviewAgent(""))
+        #expect(!LinkDecision.isPreviewAgent("curl/8.5.0"))
+        #expect(!LinkDecision.isPreviewAgent("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"))
+        #expect(LinkDecision.isPreviewAgent("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"))
+        #expect(!LinkDecision.isPreviewAgent("Slackbo"))
+    }
 }
