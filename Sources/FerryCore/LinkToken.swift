@@ -46,6 +46,7 @@ public struct LinkToken: Hashable, Sendable {
     /// Fields are joined by U+001F, which no field can contain (ids and key ids are base64url,
     /// filenames refuse control characters, addresses are digits, hex, `.` and `:`).
     static let separator: Character = "\u{1F}"
+    static let separatorByte: UInt8 = 0x1F
 
     var payload: [UInt8] {
         let fields = [
@@ -65,12 +66,16 @@ public struct LinkToken: Hashable, Sendable {
     /// Verifies a token against the keys by id (constant-time MAC comparison); nil when it is
     /// malformed, altered, forged or signed with a key that is no longer configured.
     public static func verify(_ token: String, keys: [String: [UInt8]]) -> LinkToken? {
-        guard token.utf8.count < 4096, let dot = token.lastIndex(of: "."),
+        // Bytes, not Characters: grapheme breaking in `lastIndex(of:)` and `split` was most of a
+        // refused request's token check in profiles, and the separators are ASCII.
+        guard token.utf8.count < 4096, let dot = token.utf8.lastIndex(of: UInt8(ascii: ".")),
             let payload = Base64URL.decode(token[..<dot]),
-            let mac = Base64URL.decode(token[token.index(after: dot)...]),
-            let text = String(validating: payload, as: UTF8.self)
+            let mac = Base64URL.decode(token[token.utf8.index(after: dot)...]),
+            String(validating: payload, as: UTF8.self) != nil
         else { return nil }
-        let fields = text.split(separator: separator, omittingEmptySubsequences: false).map(String.init)
+        let fields = payload.split(separator: separatorByte, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         guard fields.count == 9, fields[0] == version, let key = keys[fields[5]],
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: SymmetricKey(data: key)),
             let fileVersion = Int(fields[3]), let expiresAt = Int64(fields[4]),
