@@ -292,6 +292,7 @@ let package = Package(
                 "FerryCatalogSQLite",
                 "FerryServer",
                 "FerrySigV4",
+                "FerryStorageLocal",
                 "FerryStorageS3",
                 "FerryTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -9,7 +9,8 @@ import GRDB
 
 extension SQLiteCatalog {
     public func insertLink(_ link: LinkRecord) async throws {
-        try await write { db in
+        // A new link (a fresh id) changes no kept lookup: only found link states are kept.
+        try await write(keepsLookups: true) { db in
             try db.execute(
                 cached: """
                     INSERT INTO links (id, file_id, file_version, issuer_id, created_at, expires_at, strategy,

@@ -41,11 +41,21 @@ struct Delivery: Sendable {
     func respond(file: FileRecord, request: Request, options: Options) async throws -> Response {
         let store = services.store
         let key = file.blobKey
+        let size = file.size
+        let smallBlobs = services.smallBlobs
         return try await respond(
             Representation(
                 id: file.id, size: file.size, etag: file.etag, lastModified: file.lastModified,
                 contentType: file.contentType, reprDigest: file.reprDigest,
-                open: { range in try await store.openRead(key: key, range: range) }),
+                open: { range in
+                    guard SmallBlobCache.keeps(size: size) else {
+                        return try await store.openRead(key: key, range: range)
+                    }
+                    let whole = try await smallBlobs.blob(key: key, size: size, store: store)
+                    let part = whole.getSlice(
+                        at: Int(range.lowerBound), length: Int(range.upperBound - range.lowerBound + 1))
+                    return SmallBlobCache.BufferReader(part ?? ByteBuffer())
+                }),
             request: request, options: options)
     }
 

@@ -25,6 +25,8 @@ public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStrin
     let uploadHashes = UploadHashes()
     /// Password links: the slow hash once per client, then fast checks and cookies.
     let linkPasswords: LinkPasswords
+    /// Small immutable blobs kept in memory for the hottest downloads.
+    let smallBlobs = SmallBlobCache()
 
     /// Wires the parts together.
     public init(
