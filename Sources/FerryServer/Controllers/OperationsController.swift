@@ -23,8 +23,11 @@ struct OperationsController: Sendable {
     let services: FerryServices
 
     func addRoutes(to router: Router<Context>) {
+        // The same answer every time: encoded once (a liveness probe may come many times a second).
+        let healthz = try? JSONBody.response(["status": "ok", "version": FerryVersion.description])
         router.get("/healthz") { _, _ in
-            try JSONBody.response(["status": "ok", "version": FerryVersion.description])
+            guard let healthz else { throw FerryError(.internalError, "The health answer could not be encoded.") }
+            return healthz
         }
         router.get("/readyz", use: ready)
         router.get("/v1/audit", use: audit)
