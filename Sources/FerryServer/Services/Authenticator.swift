@@ -24,12 +24,10 @@ struct Authenticator: Sendable {
     /// The caller, or nil when no credentials were sent. Unknown credentials are 401.
     func principal(for request: Request) async throws -> Principal? {
         if let authorization = request.headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            guard let secret = Self.bearerCredential(authorization) else {
                 throw FerryError(
                     .unauthenticated, "Send Authorization: Bearer <token>; other schemes are not accepted.")
             }
-            let secret = String(parts[1]).trimmingCharacters(in: .whitespaces)
             guard let principal = try await catalog.principal(tokenHash: Identifier.hash(secret)) else {
                 throw FerryError(.unauthenticated, "This token is unknown or was revoked; create a new one.")
             }
@@ -45,6 +43,25 @@ struct Authenticator: Sendable {
             return principal
         }
         return nil
+    }
+
+    /// The credential of `Bearer <credential>` (scheme in any case, RFC 9110 section 11.1), with
+    /// the spaces and tabs around it removed; nil for another scheme or no credential. On bytes:
+    /// Foundation's `trimmingCharacters` bridged through NSString and was 3 % of a bearer
+    /// download's CPU in profiles.
+    static func bearerCredential(_ authorization: String) -> String? {
+        let bytes = Array(authorization.utf8)
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count, bytes[scheme.count] == UInt8(ascii: " "),
+            zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 })
+        else { return nil }
+        func blank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = scheme.count + 1
+        var end = bytes.count
+        while start < end, blank(bytes[start]) { start += 1 }
+        while end > start, blank(bytes[end - 1]) { end -= 1 }
+        guard start < end else { return nil }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 
     /// Cookie-authenticated state changes must come from our own origin (CSRF defence).
