@@ -79,6 +79,29 @@ import Testing
         }
     }
 
+    /// A server that stops reading an upload's body for longer than the idle timeout (its store
+    /// is slow) does not cut the client: the client is idle only while the server waits for it.
+    @Test func aServerPausingAnUploadDoesNotCutItsClient() async throws {
+        let server = try await TestServer.make(
+            ["FERRY_IDLE_TIMEOUT": "1"], store: { StoreWithFaults($0, uploadPause: .seconds(3)) })
+        let scratch = try TemporaryDirectory("ferry-upload-pause")
+        defer { scratch.remove() }
+        try await server.live {
+            let bytes = TestData.bytes(8 * 1024 * 1024, seed: 8)
+            let file = try await server.uploadWithCurl(bytes, name: "paused.bin", scratch: scratch)
+            #expect(file.size == Int64(bytes.count))
+            let out = scratch.appending("paused.out")
+            let download = try await ExternalTool.run(
+                "curl",
+                [
+                    "-sSf", "-o", out, "-H", "Authorization: Bearer \(server.adminToken)",
+                    "http://127.0.0.1:\(server.port)/v1/files/\(file.id)/content",
+                ])
+            #expect(download.status == 0, "\(download.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == Data(bytes))
+        }
+    }
+
     /// A client that stops reading a download is cut after the send timeout: its transfer ends
     /// (the metric returns to 0) while the server keeps serving.
     @Test func aClientThatStopsReadingIsCut() async throws {

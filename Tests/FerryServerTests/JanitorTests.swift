@@ -11,50 +11,6 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// A store whose deletes fail while `refusing` is set, as a store that is down for a while: a
-/// fault a real store does not produce on demand (reads and writes keep working).
-final class RefusingDeletes: BlobStore {
-    let inner: any BlobStore
-    let refusing = Mutex(true)
-
-    init(_ inner: any BlobStore) { self.inner = inner }
-
-    func ping() async throws { try await inner.ping() }
-    func beginUpload(key: String, sizeHint: Int64?) async throws -> any BlobUpload {
-        try await inner.beginUpload(key: key, sizeHint: sizeHint)
-    }
-    func openRead(key: String, range: ClosedRange<Int64>?) async throws -> any BlobReader {
-        try await inner.openRead(key: key, range: range)
-    }
-    func beginResumable(key: String, length: Int64) async throws -> String {
-        try await inner.beginResumable(key: key, length: length)
-    }
-    func appendResumable(key: String, state: String, offset: Int64) async throws -> any ResumableAppend {
-        try await inner.appendResumable(key: key, state: state, offset: offset)
-    }
-    func resumableBytes(key: String, state: String, range: ClosedRange<Int64>) async throws -> ByteBuffer {
-        try await inner.resumableBytes(key: key, state: state, range: range)
-    }
-    func finishResumable(key: String, state: String, length: Int64) async throws {
-        try await inner.finishResumable(key: key, state: state, length: length)
-    }
-    func discardResumable(key: String, state: String) async { await inner.discardResumable(key: key, state: state) }
-    func delete(key: String) async throws {
-        if refusing.withLock({ $0 }) { throw FerryError.unavailable("storage", underlying: nil) }
-        try await inner.delete(key: key)
-    }
-    func signedURL(for key: String, request: SignedURLRequest) async throws -> SignedURL? {
-        try await inner.signedURL(for: key, request: request)
-    }
-    var canSignURLs: Bool { inner.canSignURLs }
-    func listBlobs(writtenBefore cutoff: Date, page: ([String]) async throws -> Void) async throws {
-        try await inner.listBlobs(writtenBefore: cutoff, page: page)
-    }
-    func discardUnfinishedUploads(begunBefore cutoff: Date) async throws -> Int {
-        try await inner.discardUnfinishedUploads(begunBefore: cutoff)
-    }
-}
-
 /// Housekeeping: blobs of deleted files and replaced versions are deleted even when the store
 /// refused at the time, and long-expired links leave the catalog.
 @Suite struct JanitorTests {
@@ -63,9 +19,9 @@ final class RefusingDeletes: BlobStore {
     }
 
     @Test func blobsTheStoreRefusedToDeleteAreDeletedOnceItIsBack() async throws {
-        let wrapper = Mutex<RefusingDeletes?>(nil)
+        let wrapper = Mutex<StoreWithFaults?>(nil)
         let server = try await TestServer.make(store: { inner in
-            let store = RefusingDeletes(inner)
+            let store = StoreWithFaults(inner)
             wrapper.withLock { $0 = store }
             return store
         })

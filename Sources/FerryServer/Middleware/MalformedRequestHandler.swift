@@ -18,14 +18,18 @@ public enum RequestHeadLimits {
     public static let fieldCount = 100
 
     /// Hummingbird's HTTP/1.1 server with these limits and a JSON answer when they are broken,
-    /// the idle timeout (keep-alives, and heads or bodies trickled slower than it) and the send
-    /// timeout (`StalledClientHandler`).
+    /// the idle timeout (`IdleClientHandler`: keep-alives, and heads or bodies trickled slower than
+    /// it) and the send timeout (`StalledClientHandler`).
     public static func server(_ configuration: FerryConfiguration) -> HTTPServerBuilder {
         let send = TimeAmount.seconds(Int64(configuration.sendTimeout))
         return .http1(
             configuration: .init(
-                additionalChannelHandlers: [MalformedRequestHandler(), StalledClientHandler(sendTimeout: send)],
-                idleTimeout: .seconds(Int64(configuration.idleTimeout)),
+                additionalChannelHandlers: [
+                    MalformedRequestHandler(), StalledClientHandler(sendTimeout: send),
+                    IdleClientHandler(idleTimeout: .seconds(Int64(configuration.idleTimeout))),
+                ],
+                // Off: `IdleClientHandler` times idle clients without counting the server's own pauses.
+                idleTimeout: nil,
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: fieldBytes, maxHeaderListSize: totalBytes, maxHeaderFieldCount: fieldCount)))
     }

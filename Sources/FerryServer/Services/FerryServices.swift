@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 /// The long-lived parts every controller uses, injected once when the application is built.
-public struct FerryServices: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+public final class FerryServices: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The configuration.
     public let configuration: FerryConfiguration
     /// The catalog.
