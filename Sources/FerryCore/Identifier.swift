@@ -139,22 +139,13 @@ public enum Hex {
 
     /// Encodes bytes as lowercase hex.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        if let text = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0)) }) { return text }
-        return Array(bytes).withUnsafeBytes { encode($0) }
-    }
-
-    /// Encodes bytes as lowercase hex, straight into the string's storage (digests on the request
-    /// path: a byte-by-byte array through a generic sequence showed up in profiles).
-    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
-        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            digits.withUnsafeBufferPointer { digits in
-                for (index, byte) in bytes.enumerated() {
-                    out[2 * index] = digits[Int(byte >> 4)]
-                    out[2 * index + 1] = digits[Int(byte & 15)]
-                }
-            }
-            return bytes.count * 2
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
         }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes hex (either case); nil when malformed.

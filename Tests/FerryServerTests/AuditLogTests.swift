@@ -37,9 +37,13 @@ import Testing
         let holder = try ExternalTool.start("python3", ["-c", script, path, hold, locked])
         try await Eventually.check(timeout: 30) { FileManager.default.fileExists(atPath: locked) }
 
-        // Every record returns although no write can commit; none of them is in the catalog yet.
-        for n in 0..<50 { await log.record(Self.event("test.queued.\(n)")) }
-        #expect(try await catalog.audit(AuditFilter(limit: 100)).items.isEmpty)
+        // Every record returns although no write can commit (the lock is released only after).
+        // Nothing here reads the catalog while the lock is held: SQLite calls run on the calling
+        // thread, and a read that met the lock would hold one of the few threads of Swift's
+        // cooperative pool for the busy timeout, starving every other test in the process.
+        let recorded = Task { for n in 0..<50 { await log.record(Self.event("test.queued.\(n)")) } }
+        #expect(await Bounded.wait(for: recorded, seconds: 10), "record waited for the commit")
+        #expect(FileManager.default.fileExists(atPath: hold), "the lock was held throughout")
 
         // flush waits for the writer, which commits once the lock is released.
         let flushed = Task { await log.flush() }

@@ -43,9 +43,7 @@ struct LinkDeliveryController: Sendable {
         let raw = try context.parameters.require("token")
         let token = LinkToken.verify(raw, keys: services.keyring.verifying)
         // A client of a limited link is its address plus its User-Agent (API.md "Limited links").
-        let clientKey = SHA256.hash(data: Array("\(clientIP)\n\(userAgent)".utf8)).withUnsafeBytes {
-            Hex.encode(UnsafeRawBufferPointer(rebasing: $0.prefix(16)))
-        }
+        let clientKey = Hex.encode(SHA256.hash(data: Array("\(clientIP)\n\(userAgent)".utf8)).prefix(16))
         let now = services.now()
         var state: LinkState?
         if let token { state = try await services.catalog.linkState(id: token.linkID, clientKey: clientKey, now: now) }
