@@ -8,7 +8,9 @@ import Testing
 
 /// The audit queue: a request never waits on the catalog's commit, and `flush` still means
 /// "everything recorded is written". The slow commit is real: another process holds SQLite's
-/// write lock (`BEGIN IMMEDIATE`), as a long transaction or a backup would.
+/// write lock (`BEGIN IMMEDIATE`), as a long transaction or a backup would. The busy timeout is
+/// 2 s: a write waiting on the lock blocks a thread of GRDB's writer queue, which shares the
+/// process's threads with everything else under test; a write that gives up is retried by `flush`.
 @Suite struct AuditLogTests {
     static func event(_ name: String) -> AuditEvent {
         AuditEvent(at: Date(), event: name, actor: "alice", fileID: nil, clientIP: "127.0.0.1", detail: [:])
@@ -18,7 +20,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.appending("ferry.sqlite")
-        let catalog = try SQLiteCatalog(configuration: .init(path: path, busyTimeout: 30))
+        let catalog = try SQLiteCatalog(configuration: .init(path: path, busyTimeout: 2))
         let log = AuditLog(catalog: catalog, logger: Logger(label: "audit-test"))
 
         let hold = directory.appending("hold")
