@@ -76,6 +76,37 @@ public protocol BlobReader: Sendable {
     func close() async
 }
 
+extension BlobReader {
+    /// The rest of this read in one buffer (for small ranges), closed either way. A read that
+    /// ends with other than `length` bytes is `unavailable`: the store does not hold what the
+    /// record says.
+    public func collect(length: Int64) async throws -> ByteBuffer {
+        var whole = ByteBufferAllocator().buffer(capacity: Int(length))
+        do {
+            while let chunks = try await next() {
+                for var chunk in chunks { whole.writeBuffer(&chunk) }
+            }
+            await close()
+        } catch {
+            await close()
+            throw error
+        }
+        guard whole.readableBytes == Int(length) else {
+            throw FerryError(
+                .unavailable, "The file's bytes could not be read from storage. Try again later.",
+                underlying: LengthMismatch(expected: length, read: Int64(whole.readableBytes)))
+        }
+        return whole
+    }
+}
+
+/// A store read that returned another length than the record's.
+public struct LengthMismatch: Error, CustomStringConvertible {
+    public var expected: Int64
+    public var read: Int64
+    public var description: String { "the store returned \(read) bytes where the record says \(expected)" }
+}
+
 extension BlobStore {
     /// Streams `range` (or everything) of a blob into `consumer`, one batch at a time.
     public func readBatches(

@@ -9,8 +9,7 @@ import Testing
 /// The audit queue: a request never waits on the catalog's commit, and `flush` still means
 /// "everything recorded is written". The slow commit is real: another process holds SQLite's
 /// write lock (`BEGIN IMMEDIATE`), as a long transaction or a backup would. The busy timeout is
-/// 2 s: a write waiting on the lock blocks a thread of GRDB's writer queue, which shares the
-/// process's threads with everything else under test; a write that gives up is retried by `flush`.
+/// 2 s, so a write that meets the lock gives up soon and `flush` retries it.
 @Suite struct AuditLogTests {
     static func event(_ name: String) -> AuditEvent {
         AuditEvent(at: Date(), event: name, actor: "alice", fileID: nil, clientIP: "127.0.0.1", detail: [:])
@@ -40,9 +39,7 @@ import Testing
         try await Eventually.check(timeout: 30) { FileManager.default.fileExists(atPath: locked) }
 
         // Every record returns although no write can commit (the lock is released only after).
-        // Nothing here reads the catalog while the lock is held: SQLite calls run on the calling
-        // thread, and a read that met the lock would hold one of the few threads of Swift's
-        // cooperative pool for the busy timeout, starving every other test in the process.
+        // The catalog is not read while the lock is held: SQLite reads run on the calling thread.
         let recorded = Task { for n in 0..<50 { await log.record(Self.event("test.queued.\(n)")) } }
         #expect(await Bounded.wait(for: recorded, seconds: 10), "record waited for the commit")
         #expect(FileManager.default.fileExists(atPath: hold), "the lock was held throughout")

@@ -218,31 +218,13 @@ struct Delivery: Sendable {
     func readWhole(
         _ reader: any BlobReader, length: Int64, file: Representation, request: Request, options: Options
     ) async throws -> ByteBuffer {
-        var chunks: [ByteBuffer] = []
-        var total: Int64 = 0
         do {
-            while total < length, let next = try await reader.next() {
-                chunks += next
-                total += next.reduce(0) { $0 + Int64($1.readableBytes) }
-            }
-            await reader.close()
+            return try await reader.collect(length: length)
         } catch {
-            await reader.close()
             services.logger.error("storage read failed", metadata: ["file_id": "\(file.id)", "error": "\(error)"])
             await auditFailure(file: file, request: request, options: options, code: "storage_error")
             throw error
         }
-        guard total == length else {
-            services.logger.error(
-                "stored bytes do not match the record",
-                metadata: ["file_id": "\(file.id)", "expected": "\(length)", "read": "\(total)"])
-            await auditFailure(file: file, request: request, options: options, code: "storage_error")
-            throw FerryError(.unavailable, "The file's bytes could not be read from storage. Try again later.")
-        }
-        if chunks.count == 1 { return chunks[0] }
-        var whole = ByteBufferAllocator().buffer(capacity: Int(length))
-        for var chunk in chunks { whole.writeBuffer(&chunk) }
-        return whole
     }
 
     func event(_ name: String, file: Representation, options: Options, detail: [String: AuditValue]) -> AuditEvent {

@@ -28,21 +28,7 @@ final class SmallBlobCache: Sendable {
     /// The whole blob `key` of `size` bytes, read from `store` once.
     func blob(key: String, size: Int64, store: any BlobStore) async throws -> ByteBuffer {
         if let kept = state.withLock({ $0.blobs[key] }) { return kept }
-        var whole = ByteBufferAllocator().buffer(capacity: Int(size))
-        let reader = try await store.openRead(key: key, range: 0...(size - 1))
-        do {
-            while let chunks = try await reader.next() {
-                for var chunk in chunks { whole.writeBuffer(&chunk) }
-            }
-            await reader.close()
-        } catch {
-            await reader.close()
-            throw error
-        }
-        guard whole.readableBytes == Int(size) else {
-            throw FerryError(.unavailable, "The file's bytes could not be read from storage. Try again later.")
-        }
-        let kept = whole
+        let kept = try await store.openRead(key: key, range: 0...(size - 1)).collect(length: size)
         state.withLock { state in
             guard state.blobs[key] == nil else { return }
             while state.bytes + kept.readableBytes > budget, let victim = state.blobs.first {
