@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 "FerryCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
@@ -203,7 +204,7 @@ let package = Package(
         .executableTarget(
             name: "FerryBench",
             dependencies: [
-                "FerryCore", .product(name: "Crypto", package: "swift-crypto"),
+                "FerryCore", "FerryCatalogSQLite", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

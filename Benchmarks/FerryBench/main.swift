@@ -19,6 +19,11 @@ if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "hummingbird-mi
     exit(0)
 }
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "audit-insert" {
+    try await AuditInsert.run(directory: CommandLine.arguments[2])
+    exit(0)
+}
+
 func measure(seconds: Double, maxIterations: Int, _ body: () -> Int) -> (count: Int, elapsed: Double) {
     let start = DispatchTime.now().uptimeNanoseconds
     var count = 0

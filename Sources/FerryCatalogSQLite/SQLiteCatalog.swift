@@ -37,6 +37,9 @@ public final class SQLiteCatalog: Catalog {
             // WAL with synchronous=NORMAL: commits survive a process crash; a power loss may drop
             // the last transactions but never corrupts the database (SQLite's WAL guarantee).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Savepoints (each combined write has one) keep their undo journal in memory: with
+            // the default, SQLite created and unlinked a file in /var/tmp for every audit batch.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             pool = try DatabasePool(path: configuration.path, configuration: config)

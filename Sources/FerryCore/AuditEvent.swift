@@ -38,19 +38,25 @@ extension AuditEvent {
     /// detail is a flat map of strings and integers, and Foundation's reflection-driven
     /// JSONEncoder cost more per download than the catalog insert itself in profiles. Reading it
     /// back still goes through JSONDecoder.
-    public var detailJSON: String {
-        var out = "{"
+    public var detailJSON: String { String(decoding: detailJSONBytes, as: UTF8.self) }
+
+    /// `detailJSON` as UTF-8 bytes, as the catalogs store it (written directly: the audit writer
+    /// renders one per row under load).
+    public var detailJSONBytes: [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(128)
         for (index, entry) in detail.sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { out += "," }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             JSONText.appendString(entry.key, to: &out)
-            out += ":"
+            out.append(UInt8(ascii: ":"))
             switch entry.value {
             case .string(let value): JSONText.appendString(value, to: &out)
-            case .int(let value): out += String(value)
-            case .null: out += "null"
+            case .int(let value): out.append(contentsOf: String(value).utf8)
+            case .null: out.append(contentsOf: "null".utf8)
             }
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 }
 

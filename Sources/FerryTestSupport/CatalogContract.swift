@@ -26,6 +26,7 @@ public enum CatalogContract {
         "longExpiredLinksArePrunedWithTheirDownloads": longExpiredLinksArePrunedWithTheirDownloads,
         "loginAttemptsAreLimitedPerKeyAndWindow": loginAttemptsAreLimitedPerKeyAndWindow,
         "auditFiltersAndPages": auditFiltersAndPages,
+        "auditKeepsEveryFieldAsWritten": auditKeepsEveryFieldAsWritten,
         "linksRoundTripAndRevokeOnce": linksRoundTripAndRevokeOnce,
         "linkStateTellsIssuerAccessAndDownloads": linkStateTellsIssuerAccessAndDownloads,
         "linkStateIsFreshAfterRevocationAndGrantExpiry": linkStateIsFreshAfterRevocationAndGrantExpiry,
@@ -278,6 +279,22 @@ public enum CatalogContract {
         #expect(try await catalog.audit(AuditFilter(event: "download.failed")).items.count == 3)
         #expect(try await catalog.audit(AuditFilter(fileID: "f0")).items.count == 2)
         #expect(try await catalog.audit(AuditFilter(since: t0.addingTimeInterval(4))).items.count == 2)
+    }
+
+    /// Absent fields stay absent and any text (quotes, control characters, other scripts, empty
+    /// detail values) reads back as written.
+    static func auditKeepsEveryFieldAsWritten(_ catalog: any Catalog) async throws {
+        let events = [
+            AuditEvent(at: t0, event: "file.deleted", actor: nil, fileID: nil, clientIP: nil),
+            AuditEvent(
+                at: t0.addingTimeInterval(1), event: "download.failed", actor: "zoë", fileID: "f-é🚢", clientIP: "::1",
+                detail: ["code": "storage_error", "note": "a\"b\\c\nd\u{1}é🚢", "": "", "n": .int(-7), "z": .null]),
+        ]
+        try await catalog.appendAudit(events)
+        let read = try await catalog.audit(AuditFilter(limit: 10)).items
+        #expect(read.reversed() == events)
+        #expect(try await catalog.audit(AuditFilter(fileID: "f-é🚢")).items == [events[1]])
+        #expect(try await catalog.audit(AuditFilter(actor: "zoë")).items == [events[1]])
     }
 
     static func loginAttemptsAreLimitedPerKeyAndWindow(_ catalog: any Catalog) async throws {

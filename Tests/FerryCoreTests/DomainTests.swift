@@ -56,6 +56,9 @@ import Testing
         ) { text in
             var out = ""
             JSONText.appendString(text, to: &out)
+            var bytes: [UInt8] = []
+            JSONText.appendString(text, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == out)
             let parsed = try? JSONSerialization.jsonObject(with: Data(("[" + out + "]").utf8)) as? [String]
             #expect(parsed == [text], "\(out)")
         }
