@@ -53,7 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = level
 
         let backends: Backends.Opened
+        let serveLock: (any Sendable)?
         do {
+            serveLock = try Backends.lockForServing(configuration)
             backends = try await Backends.open(configuration, logger: logger)
         } catch let error as FerryConfiguration.Invalid {
             FileHandle.standardError.write(Data("ferry: invalid configuration: \(error)\n".utf8))
@@ -111,6 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Graceful shutdown: in-flight transfers have ended; write what the audit queue holds.
         await services.audit.flush()
         await backends.close()
+        withExtendedLifetime(serveLock) {}  // held until the catalog is closed
     }
 
     /// Traces over OTLP/HTTP when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or

@@ -135,6 +135,44 @@ import Testing
         #expect(!second.stdout.contains("shown only this once"))
     }
 
+    /// One SQLite catalog, one `ferry serve` (its lookups are kept in memory): a second on the
+    /// same data directory refuses to start, naming the catalog, the first's pid and PostgreSQL,
+    /// and the first keeps serving; once the first is gone, even killed, the next one starts.
+    @Test func aSecondServeOnTheSameSQLiteCatalogRefusesToStart() async throws {
+        let directory = try TemporaryDirectory("ferry-cli")
+        defer { directory.remove() }
+        let port = try FreePort.pick()
+        let otherPort = try FreePort.pick()
+        var env = Self.baseEnvironment
+        env["FERRY_DATA_DIR"] = directory.appending("data")
+        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+        var otherEnv = env
+        otherEnv["FERRY_LISTEN"] = "127.0.0.1:\(otherPort)"
+        func healthy(_ port: Int) async -> Bool {
+            let r = try? await ExternalTool.run(
+                "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+            return r?.stdout == "200"
+        }
+        let first = try ExternalTool.start(path: Self.binary, ["serve"], environment: env)
+        defer { first.kill() }
+        try await Eventually.check(timeout: 30) { await healthy(port) }
+
+        let second = try ExternalTool.start(path: Self.binary, ["serve"], environment: otherEnv)
+        defer { second.kill() }
+        let refused = await second.wait(timeout: 30)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("ferry.sqlite is in use by another ferry serve (pid \(first.pid))"))
+        #expect(refused.stderr.contains("PostgreSQL"))
+        #expect(await healthy(port))
+        #expect(!(await healthy(otherPort)))
+
+        first.kill()
+        _ = await first.wait(timeout: 20)
+        let third = try ExternalTool.start(path: Self.binary, ["serve"], environment: otherEnv)
+        defer { third.kill() }
+        try await Eventually.check(timeout: 30) { await healthy(otherPort) }
+    }
+
     @Test func sigtermCancelsAStalledDownloadAfterTheGracePeriod() async throws {
         let setup = try await ClientCommandTests.Setup.start(serverEnvironment: ["FERRY_SHUTDOWN_GRACE": "2"])
         defer { setup.stop() }

@@ -58,6 +58,15 @@ public enum Backends {
         public let close: @Sendable () async -> Void
     }
 
+    /// For `ferry serve`: the lock to hold while this process serves the catalog (a SQLite catalog
+    /// has one node, `SQLiteCatalog.ServeLock`; nil for PostgreSQL). Throws `conflict` when another
+    /// process serves it.
+    public static func lockForServing(_ configuration: FerryConfiguration) throws -> (any Sendable)? {
+        guard case .sqlite(let path) = configuration.database else { return nil }
+        try createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        return try SQLiteCatalog.ServeLock(catalogPath: path)
+    }
+
     /// Opens the catalog and store, creating the data directory (mode 0700) when it is used.
     /// Nothing runs yet: `ferry serve` puts `services` in its ServiceGroup and migrates there.
     public static func open(_ configuration: FerryConfiguration, logger: Logger) async throws -> Opened {
