@@ -55,7 +55,13 @@ struct ServeCommand: AsyncParsableCommand {
         let backends: Backends.Opened
         let serveLock: (any Sendable)?
         do {
-            serveLock = try Backends.lockForServing(configuration)
+            serveLock = try await Backends.lockForServing(configuration) { pid in
+                let holder = pid.map { "ferry serve (pid \($0))" } ?? "another ferry serve"
+                FileHandle.standardError.write(
+                    Data(
+                        "ferry: \(holder) serves this SQLite catalog; waiting up to \(configuration.shutdownGrace + 5) s for it to stop\n"
+                            .utf8))
+            }
             backends = try await Backends.open(configuration, logger: logger)
         } catch let error as FerryConfiguration.Invalid {
             FileHandle.standardError.write(Data("ferry: invalid configuration: \(error)\n".utf8))

@@ -136,9 +136,10 @@ import Testing
     }
 
     /// One SQLite catalog, one `ferry serve` (its lookups are kept in memory): a second on the
-    /// same data directory refuses to start, naming the catalog, the first's pid and PostgreSQL,
-    /// and the first keeps serving; once the first is gone, even killed, the next one starts.
-    @Test func aSecondServeOnTheSameSQLiteCatalogRefusesToStart() async throws {
+    /// same data directory waits for the first to stop (a restart may overlap a node that is still
+    /// draining), then refuses to start, naming the catalog, the first's pid and PostgreSQL, while
+    /// the first keeps serving; one waiting while the first stops starts as soon as it is gone.
+    @Test func aSecondServeOnTheSameSQLiteCatalogWaitsThenRefuses() async throws {
         let directory = try TemporaryDirectory("ferry-cli")
         defer { directory.remove() }
         let port = try FreePort.pick()
@@ -157,19 +158,25 @@ import Testing
         defer { first.kill() }
         try await Eventually.check(timeout: 30) { await healthy(port) }
 
-        let second = try ExternalTool.start(path: Self.binary, ["serve"], environment: otherEnv)
+        var impatient = otherEnv
+        impatient["FERRY_SHUTDOWN_GRACE"] = "0"  // waits 0 + 5 s
+        let second = try ExternalTool.start(path: Self.binary, ["serve"], environment: impatient)
         defer { second.kill() }
-        let refused = await second.wait(timeout: 30)
+        let refused = await second.wait(timeout: 60)
         #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("ferry serve (pid \(first.pid)) serves this SQLite catalog; waiting up to 5 s"))
         #expect(refused.stderr.contains("ferry.sqlite is in use by another ferry serve (pid \(first.pid))"))
         #expect(refused.stderr.contains("PostgreSQL"))
         #expect(await healthy(port))
         #expect(!(await healthy(otherPort)))
 
-        first.kill()
-        _ = await first.wait(timeout: 20)
+        // A restart: the next node starts while the first still runs, and serves once it stopped.
         let third = try ExternalTool.start(path: Self.binary, ["serve"], environment: otherEnv)
         defer { third.kill() }
+        try await Eventually.check(timeout: 30) { third.errorsSoFar.contains("waiting up to 35 s") }
+        #expect(!(await healthy(otherPort)))
+        first.signal(SIGTERM)
+        #expect(await first.wait(timeout: 30).status == 0)
         try await Eventually.check(timeout: 30) { await healthy(otherPort) }
     }
 
