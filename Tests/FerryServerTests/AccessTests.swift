@@ -162,7 +162,7 @@ import Testing
     }
 
     @Test func repeatedFailedLoginsAreRateLimited() async throws {
-        let server = try await TestServer.make()
+        let server = try await TestServer.make(TestServer.adminPassword)
         try await server.test { client in
             for _ in 0..<5 {
                 let r = try await client.json(
@@ -181,7 +181,7 @@ import Testing
     /// Guesses sent in parallel are counted before their passwords are checked: no more than the
     /// limit reach the check; a successful sign-in clears the count.
     @Test func parallelGuessesCannotSlipPastTheLimitAndASuccessClearsIt() async throws {
-        let server = try await TestServer.make()
+        let server = try await TestServer.make(TestServer.adminPassword)
         try await server.test { client in
             func attempt(_ password: String) async throws -> HTTPResponse.Status {
                 try await client.json(

@@ -19,6 +19,11 @@ struct TestServer {
     let adminToken: String
     let port: Int
 
+    /// For the tests that sign in as `admin` with a password (`admin-password-1`). Others leave it
+    /// out: each bootstrap password is a bcrypt hash (cost 11, slow in a debug build), and a whole
+    /// run starts hundreds of servers at once.
+    static let adminPassword = ["FERRY_BOOTSTRAP_PASSWORD": "admin-password-1"]
+
     /// Opens backends and bootstraps `admin`; `environment` overrides FERRY_* variables.
     static func make(
         _ environment: [String: String] = [:], now: (@Sendable () -> Date)? = nil,
@@ -31,7 +36,6 @@ struct TestServer {
             "FERRY_DATA_DIR": directory.path,
             "FERRY_LISTEN": "127.0.0.1:\(port)",
             "FERRY_BOOTSTRAP_TOKEN": token,
-            "FERRY_BOOTSTRAP_PASSWORD": "admin-password-1",
         ]
         env.merge(environment) { $1 }
         let configuration = try FerryConfiguration(environment: env)

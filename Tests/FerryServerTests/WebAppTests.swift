@@ -20,7 +20,7 @@ import Testing
         guard env["FERRY_TEST_CHROMIUM"] != nil, env["FERRY_TEST_CHROMEDRIVER"] != nil else {
             throw TestFailure("FERRY_TEST_CHROMIUM is not set: run scripts/test (it installs Chromium)")
         }
-        let server = try await TestServer.make(environment)
+        let server = try await TestServer.make(environment.merging(TestServer.adminPassword) { $1 })
         let work = try TemporaryDirectory("ferry-web")
         defer { work.remove() }
         try await server.live {

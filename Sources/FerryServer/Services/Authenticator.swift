@@ -85,10 +85,8 @@ struct Authenticator: Sendable {
             refusal: { "Too many failed sign-ins; wait \($0) seconds and try again." })
         let user = try await catalog.user(named: username)
         let hash = user?.passwordHash
-        let ok = try await NIOThreadPool.singleton.runIfActive {
-            // Verify against a dummy hash when the user is unknown so timing does not reveal names.
-            Bcrypt.verify(password, hash: hash ?? Self.dummyHash)
-        }
+        // Verify against a dummy hash when the user is unknown so timing does not reveal names.
+        let ok = try await PasswordHashing.verify(password, hash: hash ?? Self.dummyHash)
         guard ok, let user, hash != nil, !user.disabled else {
             throw FerryError(.unauthenticated, "The username or password is wrong.")
         }
@@ -119,7 +117,7 @@ struct Authenticator: Sendable {
 
     /// bcrypt, off the event loop.
     static func hashPassword(_ password: String) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: bcryptCost) }
+        try await PasswordHashing.hash(password, cost: bcryptCost)
     }
 
     static let dummyHash = Bcrypt.hash("ferry-dummy-password", cost: bcryptCost)

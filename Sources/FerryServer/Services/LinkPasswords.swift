@@ -105,7 +105,7 @@ final class LinkPasswords: Sendable {
             key: key, at: now(), limit: Self.attemptLimit, window: Self.attemptWindow,
             refusal: { "Too many wrong passwords for this link; wait \($0) seconds and try again." })
         metrics.linkPasswordHashed()
-        let ok = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: stored) }
+        let ok = try await PasswordHashing.verify(password, hash: stored)
         if ok { try await catalog.clearLoginAttempts(key: key) }
         return ok
     }
