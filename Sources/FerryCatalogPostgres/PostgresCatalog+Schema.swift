@@ -198,9 +198,19 @@ extension PostgresCatalog {
                 })
             var done: [Int] = []
             for migration in Self.migrations where !applied.contains(migration.version) {
-                for statement in migration.statements { _ = try await self.rows(statement, on: connection) }
+                // One round trip per migration, its statements (none with parameters) in one
+                // PL/pgSQL block (PostgresNIO sends one statement per query). Statement by
+                // statement, a node starting on a busy machine waited its turn for each of ~40
+                // round trips and could outlast the migration timeout.
+                let body = migration.statements.map { $0.sql + ";" }.joined(separator: "\n")
                 _ = try await self.rows(
-                    "INSERT INTO schema_migrations (version) VALUES (\(migration.version))", on: connection)
+                    PostgresQuery(
+                        unsafeSQL: """
+                            DO $ferry_migration$ BEGIN
+                            \(body)
+                            INSERT INTO schema_migrations (version) VALUES (\(migration.version));
+                            END $ferry_migration$
+                            """), on: connection)
                 done.append(migration.version)
             }
             return done
