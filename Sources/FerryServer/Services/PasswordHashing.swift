@@ -11,8 +11,11 @@ import NIOPosix
 /// they wait only for each other, on half the cores (at least one), so password work can never
 /// take the whole machine either.
 enum PasswordHashing {
+    /// Half the cores, at least one.
+    static let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+
     static let pool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
+        let pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
         return pool  // lives as long as the process, like NIO's own singletons
     }()
