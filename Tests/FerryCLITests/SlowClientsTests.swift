@@ -44,7 +44,13 @@ import Testing
             "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/files",
         ])
         #expect(!listing.body.contains("vanished.bin"), "\(listing.body)")
-        let blobs = try FileManager.default.contentsOfDirectory(atPath: home.appending("ferry-data/blobs"))
+        // (A cut upload is cleaned up when the server reads the cut; on a busy machine that
+        // may come after the script ended.)
+        let blobsDirectory = home.appending("ferry-data/blobs")
+        try await Eventually.check(timeout: 60) {
+            try FileManager.default.contentsOfDirectory(atPath: blobsDirectory).count == 1
+        }
+        let blobs = try FileManager.default.contentsOfDirectory(atPath: blobsDirectory)
         #expect(blobs.count == 1, "\(blobs)")
     }
 }

@@ -139,8 +139,10 @@ import Testing
     }
 
     /// Two nodes share one sign-in limit: guesses spread over both, in parallel, get `limit` tries.
+    /// (The guesses queue on one advisory lock: the last waits for all 19 others, which on a
+    /// machine busy with the whole test run outlasted the usual 20 s per call.)
     @Test func nodesShareTheSignInLimit() async throws {
-        try await Self.withCatalogs(2) { catalogs in
+        try await Self.withCatalogs(2, timeout: .seconds(90)) { catalogs in
             let now = Date()
             let allowed = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for i in 0..<20 {

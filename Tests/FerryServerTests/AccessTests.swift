@@ -10,6 +10,8 @@ import Synchronization
 import Testing
 
 @Suite struct AccessTests {
+    static let fixedNow = Date()
+
     @Test func missingOrUnknownCredentialsAre401() async throws {
         let server = try await TestServer.make()
         try await server.test { client in
@@ -162,7 +164,8 @@ import Testing
     }
 
     @Test func repeatedFailedLoginsAreRateLimited() async throws {
-        let server = try await TestServer.make(TestServer.adminPassword)
+        // A fixed clock: the one-minute window cannot pass while the checks queue on a busy machine.
+        let server = try await TestServer.make(TestServer.adminPassword, now: { Self.fixedNow })
         try await server.test { client in
             for _ in 0..<5 {
                 let r = try await client.json(
@@ -181,7 +184,8 @@ import Testing
     /// Guesses sent in parallel are counted before their passwords are checked: no more than the
     /// limit reach the check; a successful sign-in clears the count.
     @Test func parallelGuessesCannotSlipPastTheLimitAndASuccessClearsIt() async throws {
-        let server = try await TestServer.make(TestServer.adminPassword)
+        // A fixed clock: the one-minute window cannot pass while the checks queue on a busy machine.
+        let server = try await TestServer.make(TestServer.adminPassword, now: { Self.fixedNow })
         try await server.test { client in
             func attempt(_ password: String) async throws -> HTTPResponse.Status {
                 try await client.json(

@@ -52,7 +52,7 @@ import Testing
             // The store is back: the janitor's next pass deletes both, and the catalog forgets them.
             store.refusing.withLock { $0 = false }
             let janitor = Task { try await Janitor(services: server.services, interval: .milliseconds(50)).run() }
-            try await Eventually.check(timeout: 10) { try await catalog.blobsToDelete(limit: 10).isEmpty }
+            try await Eventually.check(timeout: 60) { try await catalog.blobsToDelete(limit: 10).isEmpty }
             janitor.cancel()
             _ = try? await janitor.value
             #expect(!(await Self.exists(store.inner, oldKey)))

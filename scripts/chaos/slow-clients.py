@@ -128,7 +128,12 @@ async def main(args):
     result = {"fds_before": fds(args.pid), "rss_kib_before": rss_kib(args.pid)}
     background = [asyncio.create_task(trickle(host, port, stop)) for _ in range(args.slow)]
     background += [asyncio.create_task(idle(host, port, stop)) for _ in range(args.idle)]
-    await asyncio.sleep(2)  # let them connect
+    # Wait (bounded) until the server holds most of them: on a busy machine accepting 400
+    # connections takes longer than any fixed pause.
+    target = result["fds_before"] + (args.slow + args.idle) * 7 // 8
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and fds(args.pid) < target:
+        await asyncio.sleep(0.1)
     result["fds_with_slow_clients"] = fds(args.pid)
     path = f"/v1/files/{args.file_id}/content"
     timings = await bounded(
