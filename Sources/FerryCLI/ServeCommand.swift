@@ -55,12 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         let backends: Backends.Opened
         let serveLock: (any Sendable)?
         do {
-            serveLock = try await Backends.lockForServing(configuration) { pid in
+            serveLock = try await Backends.lockForServing(configuration) { pid, seconds in
                 let holder = pid.map { "ferry serve (pid \($0))" } ?? "another ferry serve"
                 FileHandle.standardError.write(
                     Data(
-                        "ferry: \(holder) serves this SQLite catalog; waiting up to \(configuration.shutdownGrace + 5) s for it to stop\n"
-                            .utf8))
+                        "ferry: \(holder) serves this SQLite catalog; waiting up to \(seconds) s for it to stop\n".utf8)
+                )
             }
             backends = try await Backends.open(configuration, logger: logger)
         } catch let error as FerryConfiguration.Invalid {

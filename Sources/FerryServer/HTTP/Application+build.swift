@@ -61,14 +61,15 @@ public enum Backends {
     /// For `ferry serve`: the lock to hold while this process serves the catalog (a SQLite catalog
     /// has one node, `SQLiteCatalog.ServeLock`; nil for PostgreSQL). A node holding it may be
     /// draining after SIGTERM, so it is awaited for that node's grace plus 5 s (`waiting` is told
-    /// the holder's pid once), then refused with `conflict`.
+    /// the holder's pid and that wait once), then refused with `conflict`.
     public static func lockForServing(
-        _ configuration: FerryConfiguration, waiting: @Sendable (_ pid: String?) -> Void = { _ in }
+        _ configuration: FerryConfiguration, waiting: @Sendable (_ pid: String?, _ seconds: Int) -> Void = { _, _ in }
     ) async throws -> (any Sendable)? {
         guard case .sqlite(let path) = configuration.database else { return nil }
         try createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        let seconds = configuration.shutdownGrace + 5
         return try await SQLiteCatalog.ServeLock(
-            catalogPath: path, wait: Double(configuration.shutdownGrace) + 5, waiting: waiting)
+            catalogPath: path, wait: Double(seconds), waiting: { pid in waiting(pid, seconds) })
     }
 
     /// Opens the catalog and store, creating the data directory (mode 0700) when it is used.
