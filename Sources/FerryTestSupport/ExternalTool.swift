@@ -86,6 +86,8 @@ public enum ExternalTool {
 
         /// What the program has written to stdout so far.
         public var outputSoFar: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+        /// Whether the program is still running.
+        public var isRunning: Bool { process.isRunning }
         /// What the program wrote to stderr so far.
         public var errorsSoFar: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
