@@ -78,7 +78,7 @@ public enum ExternalTool {
             self.status = status
             self.process = process
             self.exited = stream
-            try process.run()
+            try ExternalTool.spawning.withLock { _ in try process.run() }
         }
 
         /// The process id (to read its /proc entries).
@@ -106,23 +106,19 @@ public enum ExternalTool {
             if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
         }
 
-        /// Waits for the exit: SIGTERM after `timeout` seconds, SIGKILL 10 s later.
+        /// Waits for the exit: SIGTERM after `timeout` seconds, SIGKILL 10 s later. Returns only
+        /// once the program has exited, so the status is always the program's own (a cancelled
+        /// iteration of `exited` would end it early, and a program slow to die read as -1).
         public func wait(timeout: TimeInterval) async -> Result {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { for await _ in self.exited {} }
-                group.addTask {
-                    do {
-                        try await Task.sleep(for: .seconds(timeout))
-                        self.terminate()
-                        // A program that ignores SIGTERM is killed, so no test waits on it forever.
-                        try await Task.sleep(for: .seconds(10))
-                        self.kill()
-                    } catch {}
-                }
-                await group.next()
-                group.cancelAll()
+            let deadline = Task {
+                try await Task.sleep(for: .seconds(timeout))
+                self.terminate()
+                // A program that ignores SIGTERM is killed, so no test waits on it forever.
+                try await Task.sleep(for: .seconds(10))
+                self.kill()
             }
             for await _ in exited {}
+            deadline.cancel()
             defer {
                 try? FileManager.default.removeItem(atPath: outPath)
                 try? FileManager.default.removeItem(atPath: errPath)
@@ -133,6 +129,15 @@ public enum ExternalTool {
                 stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
         }
     }
+
+    /// One spawn at a time. Foundation's `Process` (Linux) learns that a child exited when the
+    /// child's end of a socket pair closes; it closes in the child every descriptor open when it
+    /// starts spawning, so a socket pair another thread creates meanwhile (a second spawn) is
+    /// inherited: that child then holds the first one's end, and the first one's exit goes
+    /// unseen until the second exits too. Seen: a curl that had exited waited on for ever
+    /// because a fault proxy started beside it held its socket (and, with a timeout, a
+    /// `ferry serve` that exited at once read as status -1).
+    static let spawning = Mutex(())
 
     /// Where the termination handler leaves the exit status.
     final class ExitStatus: Sendable {
