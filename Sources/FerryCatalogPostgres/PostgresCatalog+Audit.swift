@@ -10,13 +10,17 @@ import PostgresNIO
 extension PostgresCatalog {
     /// Appends a batch in one statement (arrays unnested), keeping the batch's order. Absent actor,
     /// file and address travel as empty strings (arrays of text cannot hold NULL here) and are stored as NULL.
+    /// An event whose `writeKey` is already stored is skipped: a batch written again because the
+    /// call timed out (its first write may have committed all the same) stores each event once.
+    /// An event without a key gets a fresh one (it is not deduplicated).
     public func appendAudit(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await self.rows(
-            AuditInsert(
-                at: events.map(\.at.timeIntervalSince1970), event: events.map(\.event),
-                actor: events.map { $0.actor ?? "" }, fileID: events.map { $0.fileID ?? "" },
-                clientIP: events.map { $0.clientIP ?? "" }, detail: events.map(\.detailJSON)))
+        let keys: [UUID] = events.map { $0.writeKey ?? UUID() }
+        let insert = AuditInsert(
+            at: events.map(\.at.timeIntervalSince1970), event: events.map(\.event),
+            actor: events.map { $0.actor ?? "" }, fileID: events.map { $0.fileID ?? "" },
+            clientIP: events.map { $0.clientIP ?? "" }, detail: events.map(\.detailJSON), writeKey: keys)
+        try await self.rows(insert)
     }
 
     public func audit(_ filter: AuditFilter) async throws -> Page<AuditEvent> {

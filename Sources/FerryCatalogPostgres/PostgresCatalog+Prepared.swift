@@ -1,5 +1,11 @@
 import PostgresNIO
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// A statement of the per-request path, prepared once per connection.
 ///
 /// PostgreSQL parses and plans an unnamed statement on every call; for the `/t/` lookup that was
@@ -95,11 +101,13 @@ extension PostgresCatalog {
     /// A batch of audit rows in one statement (`appendAudit(_:)`), arrays unnested in order.
     struct AuditInsert: CatalogStatement {
         static let sql = """
-            INSERT INTO audit (at, event, actor, file_id, client_ip, detail)
-            SELECT at, event, NULLIF(actor, ''), NULLIF(file_id, ''), NULLIF(client_ip, ''), detail
-            FROM unnest($1::DOUBLE PRECISION[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])
-                 WITH ORDINALITY AS e(at, event, actor, file_id, client_ip, detail, n)
+            INSERT INTO audit (at, event, actor, file_id, client_ip, detail, write_key)
+            SELECT at, event, NULLIF(actor, ''), NULLIF(file_id, ''), NULLIF(client_ip, ''), detail, write_key
+            FROM unnest(
+                $1::DOUBLE PRECISION[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::UUID[])
+                 WITH ORDINALITY AS e(at, event, actor, file_id, client_ip, detail, write_key, n)
             ORDER BY n
+            ON CONFLICT (write_key) DO NOTHING
             """
         var at: [Double]
         var event: [String]
@@ -107,7 +115,10 @@ extension PostgresCatalog {
         var fileID: [String]
         var clientIP: [String]
         var detail: [String]
+        var writeKey: [UUID]
 
-        func makeBindings() throws -> PostgresBindings { try Self.bind(at, event, actor, fileID, clientIP, detail) }
+        func makeBindings() throws -> PostgresBindings {
+            try Self.bind(at, event, actor, fileID, clientIP, detail, writeKey)
+        }
     }
 }

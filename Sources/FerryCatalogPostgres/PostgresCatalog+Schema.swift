@@ -163,6 +163,15 @@ extension PostgresCatalog {
         ),
         (9, ["ALTER TABLE links ADD COLUMN subject TEXT NOT NULL DEFAULT 'file'"]),
         (10, ["ALTER TABLE bundles ADD COLUMN sha256 TEXT"]),
+        // Audit writes are retried when a call timed out, which PostgreSQL may have committed
+        // anyway: each event's key makes the retry store it once (rows of older nodes have none).
+        (
+            11,
+            [
+                "ALTER TABLE audit ADD COLUMN write_key UUID",
+                "CREATE UNIQUE INDEX audit_write_key ON audit(write_key)",
+            ]
+        ),
     ]
 
     /// An arbitrary constant naming Ferry's migration locks ("Ferr"); the second key is the schema's.

@@ -18,6 +18,10 @@ public struct AuditEvent: Hashable, Sendable {
     public var clientIP: String?
     /// Event details (`link_id`, `bytes`, `code`, ...).
     public var detail: [String: AuditValue]
+    /// Names this one recording of the event, so that a write retried when its outcome was not
+    /// known (a catalog call that timed out may still commit) stores it once. Set by the audit
+    /// log when it takes the event; not part of what the log shows (read back, it is nil).
+    public var writeKey: UUID?
 
     /// Creates an event.
     public init(

@@ -1,12 +1,17 @@
 import FerryAPIModels
 import FerryCore
-import FerryServer
 import FerryTestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
+import PostgresNIO
+import Synchronization
 import Testing
+
+@testable import FerryCatalogPostgres
+@testable import FerryServer
 
 /// Ferry on PostgreSQL when the database goes away and comes back.
 @Suite struct PostgresServerTests {
@@ -169,6 +174,68 @@ import Testing
             #expect(!text.contains("during-stall.bin"), "an upload refused in the stall is not visible")
             #expect(try await client.get("/readyz", token: nil).status == .ok)
             #expect(server.blobFiles().count == 1, "no blob left by the refused upload: \(server.blobFiles())")
+        }
+    }
+
+    /// A write that outlives its per-call timeout may commit all the same, and the audit log
+    /// keeps the batch and writes it again: each event must be stored once (it was stored twice,
+    /// seen once in a loaded run). Here the audit table is locked while the log writes, so the
+    /// write times out waiting; the lock is released, that first write commits, and the kept
+    /// batch is written again.
+    @Test func anAuditWriteRetriedAfterATimeoutStoresEachEventOnce() async throws {
+        guard let url = ProcessInfo.processInfo.environment["FERRY_TEST_POSTGRES_URL"] else {
+            throw TestFailure("FERRY_TEST_POSTGRES_URL is not set: run scripts/test")
+        }
+        let schema = "a_" + Identifier.make().lowercased().filter { $0.isLetter || $0.isNumber }.prefix(16)
+        func catalog(timeout: Duration) throws -> PostgresCatalog {
+            let configuration = try PostgresCatalogConfiguration(
+                url: url, maximumConnections: 2, connectTimeout: .seconds(15), queryTimeout: timeout,
+                schema: String(schema))
+            return PostgresCatalog(configuration: configuration, logger: Logger(label: "pg-test"))
+        }
+        let (writer, holder) = (try catalog(timeout: .seconds(1)), try catalog(timeout: .seconds(60)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await writer.run() }
+            group.addTask { try await holder.run() }
+            do {
+                try await holder.migrate()
+                let filter = AuditFilter(event: "test.retried", limit: 10)
+                let audit = AuditLog(catalog: writer, logger: Logger(label: "audit-test"))
+                let (locked, lockTaken) = AsyncStream<Void>.makeStream()
+                let (release, releaseLock) = AsyncStream<Void>.makeStream()
+                let holding = Task {
+                    try await holder.transaction { connection in
+                        try await holder.rows("LOCK TABLE audit IN EXCLUSIVE MODE", on: connection)
+                        lockTaken.finish()
+                        for await _ in release {}
+                    }
+                }
+                for await _ in locked {}
+                for name in ["a", "b", "c"] {
+                    await audit.record(
+                        AuditEvent(at: Date(), event: "test.retried", actor: name, fileID: nil, clientIP: nil))
+                }
+                // The write waits on the lock past its 1 s timeout: the log keeps the batch.
+                await audit.flush()
+                #expect(audit.state.withLock { $0.pending.count } == 3)
+                releaseLock.finish()
+                try await holding.value
+                // The first write, no longer waiting, commits.
+                try await Eventually.check(timeout: 30) {
+                    (try? await holder.audit(filter))?.items.count == 3
+                }
+                // The kept batch is written again, and nothing is stored twice.
+                await audit.flush()
+                #expect(audit.state.withLock { $0.pending.isEmpty })
+                let stored = try await holder.audit(filter).items
+                #expect(stored.map { $0.actor ?? "" }.sorted() == ["a", "b", "c"])
+                try? await holder.dropSchema()
+            } catch {
+                try? await holder.dropSchema()
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
         }
     }
 

@@ -12,7 +12,9 @@ import Synchronization
 /// `flush()` waits until everything recorded so far is written; the server calls it before reading
 /// the audit log and on shutdown. Durability bound (RELIABILITY.md): an event is committed one
 /// batch after it is recorded; a crash loses the batch being written and those queued behind it
-/// (milliseconds of traffic, at most `capacity` events). A failed write is logged with its count.
+/// (milliseconds of traffic, at most `capacity` events). A failed write is logged with its count;
+/// a write retried after a timeout whose first attempt committed anyway stores each event once
+/// (each carries a `writeKey`).
 public final class AuditLog: Sendable {
     struct State {
         var pending: [AuditEvent] = []
@@ -38,6 +40,10 @@ public final class AuditLog: Sendable {
     /// Records one event.
     public func record(_ event: AuditEvent) async {
         if let metrics { count(event, in: metrics) }
+        var event = event
+        // A batch whose write timed out is kept and written again; PostgreSQL may have committed
+        // the first write all the same, and the key lets it store each event once.
+        if event.writeKey == nil { event.writeKey = UUID() }
         let (becomeWriter, full) = state.withLock { state -> (Bool, Bool) in
             state.pending.append(event)
             if state.writing { return (false, state.pending.count > capacity) }
