@@ -228,9 +228,15 @@ import Testing
             }
         }
 
+        // The interrupted runs are held to 16 MB/s (12 s for the file), so that "stopped midway"
+        // is their condition, not a race with a loaded machine: the first part lands in well
+        // under a second and the signal comes long before the end.
+        let slow = ["--limit-rate", "16M"]
+
         // Ctrl-C: a last JSON event says where it stood and how to go on; exit 130, state kept.
         let interrupted = try ExternalTool.start(
-            path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--json"], environment: runEnv)
+            path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--json"] + slow,
+            environment: runEnv)
         try await firstPartOnDisk()
         interrupted.signal(SIGINT)
         let stopped = await interrupted.wait(timeout: 30)
@@ -245,7 +251,7 @@ import Testing
         var killedMidway = 0
         for _ in 0..<3 {
             let run = try ExternalTool.start(
-                path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--quiet"],
+                path: ServeCommandTests.binary, ["get", id, "-o", out, "--connections", "2", "--quiet"] + slow,
                 environment: runEnv)
             // Wait for the first part on disk, then kill -9.
             try await firstPartOnDisk()
