@@ -20,6 +20,7 @@ public enum UploadEvent: Sendable, Equatable {
 
 /// How to upload a file through tus (`POST`/`PATCH /v1/uploads`, API.md "Resumable uploads").
 public struct ResumableUploadOptions: Sendable {
+    /// The local file to upload.
     public var path: String
     /// The name on the server.
     public var name: String

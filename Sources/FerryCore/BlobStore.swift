@@ -102,7 +102,9 @@ extension BlobReader {
 
 /// A store read that returned another length than the record's.
 public struct LengthMismatch: Error, CustomStringConvertible {
+    /// The length the record gives.
     public var expected: Int64
+    /// The length the store returned.
     public var read: Int64
     public var description: String { "the store returned \(read) bytes where the record says \(expected)" }
 }

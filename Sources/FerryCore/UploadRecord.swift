@@ -31,6 +31,7 @@ public struct UploadRecord: Hashable, Sendable {
     public var storeState: String
     /// SHA-256 of each whole 8 MiB block stored so far.
     public var blockSHA256: [String]
+    /// When the upload was created (`POST /v1/uploads`).
     public var createdAt: Date
     /// When an unfinished upload is discarded (`Upload-Expires`).
     public var expiresAt: Date
@@ -67,8 +68,11 @@ public struct UploadRecord: Hashable, Sendable {
 /// What a PATCH stored: the new offset, the store's state and the block hashes, written to the
 /// catalog only while the writer still holds the upload's lease.
 public struct UploadProgress: Hashable, Sendable {
+    /// How many bytes are now durable.
     public var offset: Int64
+    /// The store's state after the PATCH (see `UploadRecord.storeState`).
     public var storeState: String
+    /// SHA-256 of each whole 8 MiB block stored so far.
     public var blockSHA256: [String]
 
     /// Creates progress.

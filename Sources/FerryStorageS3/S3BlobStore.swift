@@ -36,6 +36,7 @@ public struct CloudFrontURLSigner: CDNURLSigner {
         self.signer = signer
     }
 
+    /// A CloudFront URL of the blob `key`, signed for the request's lifetime and filename.
     public func signedURL(forKey key: String, request: SignedURLRequest) throws -> String {
         let query = [
             ("response-content-disposition", request.contentDisposition),

@@ -55,6 +55,7 @@ public enum Backends {
         public let services: [any Service]
         /// Brings the catalog's schema up to date; needs `services` running.
         public let migrate: @Sendable () async throws -> Void
+        /// Releases what the build opened (HTTP clients, the catalog) once the services stopped.
         public let close: @Sendable () async -> Void
     }
 

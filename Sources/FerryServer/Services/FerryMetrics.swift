@@ -100,5 +100,6 @@ public final class FerryMetrics: Sendable {
     /// One slow hash of a link password (ideally one per client and link).
     func linkPasswordHashed() { linkPasswordHashes.increment() }
 
+    /// Every metric in Prometheus's text format, as `GET /metrics` answers.
     public func render() -> [UInt8] { registry.emitToBuffer() }
 }
