@@ -55,6 +55,11 @@ import Testing
         #expect(before.result.status == 0, "\(before.result.stdout)\(before.result.stderr)")
         #expect(before.checks["catalog.reachable"]?.status == "ok")
         #expect(before.checks["service.healthz"]?.status == "skip")
+        // Said plainly, not in NIO's words ("connection reset (error set): Connection refused (errno: 111)").
+        #expect(
+            before.checks["service.healthz"]?.detail.contains("(connection refused): the service is not running")
+                == true,
+            "\(before.checks["service.healthz"]?.detail ?? "")")
         #expect(before.checks["config.unknown_variables"]?.status == "warn")
         #expect(before.checks["config.unknown_variables"]?.detail.contains("FERRY_LINK_TLL") == true)
         #expect(!FileManager.default.fileExists(atPath: home.appending("ferry-data")), "the doctor created nothing")

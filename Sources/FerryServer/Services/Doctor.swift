@@ -165,6 +165,9 @@ public struct Doctor: Sendable {
     static func describe(_ error: any Error) -> String {
         if let error = error as? FerryError { return error.message }
         if let error = error as? DoctorFailure { return error.description }
+        // NIO's own words for a refused connection read "connection reset (error set): Connection
+        // refused (errno: 111)"; the system's message says it plainly.
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
         return String(describing: error).prefix(300).description
     }
 }
