@@ -20,7 +20,7 @@ public struct AuditEvent: Hashable, Sendable {
     public var detail: [String: AuditValue]
     /// Names this one recording of the event, so that a write retried when its outcome was not
     /// known (a catalog call that timed out may still commit) stores it once. Set by the audit
-    /// log when it takes the event; not part of what the log shows (read back, it is nil).
+    /// log's writer when it first writes the event; not part of what the log shows (read back, it is nil).
     public var writeKey: UUID?
 
     /// Creates an event.

@@ -40,10 +40,6 @@ public final class AuditLog: Sendable {
     /// Records one event.
     public func record(_ event: AuditEvent) async {
         if let metrics { count(event, in: metrics) }
-        var event = event
-        // A batch whose write timed out is kept and written again; PostgreSQL may have committed
-        // the first write all the same, and the key lets it store each event once.
-        if event.writeKey == nil { event.writeKey = UUID() }
         let (becomeWriter, full) = state.withLock { state -> (Bool, Bool) in
             state.pending.append(event)
             if state.writing { return (false, state.pending.count > capacity) }
@@ -98,7 +94,7 @@ public final class AuditLog: Sendable {
     /// Writes batches until the queue is empty, then wakes everyone waiting for a flush.
     func drain() async {
         while true {
-            let (batch, waiters) = state.withLock { state -> ([AuditEvent], [CheckedContinuation<Void, Never>]) in
+            let (taken, waiters) = state.withLock { state -> ([AuditEvent], [CheckedContinuation<Void, Never>]) in
                 let batch = state.pending
                 state.pending = []
                 guard batch.isEmpty else { return (batch, []) }
@@ -107,10 +103,15 @@ public final class AuditLog: Sendable {
                 state.waiters = []
                 return ([], waiters)
             }
-            if batch.isEmpty {
+            if taken.isEmpty {
                 for waiter in waiters { waiter.resume() }
                 return
             }
+            // A batch whose write timed out is kept and written again, and PostgreSQL may have
+            // committed the first write all the same: the key (given once, here on the writer
+            // rather than on each request) lets it store each event once.
+            var batch = taken
+            for index in batch.indices where batch[index].writeKey == nil { batch[index].writeKey = UUID() }
             do {
                 try await catalog.appendAudit(batch)
             } catch {
