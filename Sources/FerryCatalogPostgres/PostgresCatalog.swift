@@ -236,13 +236,11 @@ public final class PostgresCatalog: Catalog, Service {
 }
 
 // The password never reaches a log line through a description.
-extension PostgresCatalogConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension PostgresCatalogConfiguration: RedactedDescription {
     public var description: String {
         "postgres://\(username)\(password == nil ? "" : ":<redacted>")@\(host):\(port)/\(database) "
             + "pool=\(maximumConnections) timeout=\(queryTimeout)"
     }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
 extension PostgresCatalog {

@@ -53,8 +53,8 @@ public enum JSONSyntax {
         mutating func value(depth: Int) throws(Problem) {
             guard depth < JSONSyntax.maximumDepth else { throw problem("the JSON nests too deeply") }
             switch current {
-            case UInt8(ascii: "{")?: try object(depth: depth + 1)
-            case UInt8(ascii: "[")?: try array(depth: depth + 1)
+            case UInt8(ascii: "{")?: try container(closedBy: "}", depth: depth + 1)
+            case UInt8(ascii: "[")?: try container(closedBy: "]", depth: depth + 1)
             case UInt8(ascii: "\"")?: try string()
             case UInt8(ascii: "t")?: try expect("true")
             case UInt8(ascii: "f")?: try expect("false")
@@ -65,51 +65,34 @@ public enum JSONSyntax {
             }
         }
 
-        mutating func object(depth: Int) throws(Problem) {
+        /// An object (`close` is `}`: members are `"name": value`) or an array (`]`: values).
+        mutating func container(closedBy close: Unicode.Scalar, depth: Int) throws(Problem) {
+            let end = UInt8(ascii: close)
             index += 1
             skipSpace()
-            if current == UInt8(ascii: "}") {
+            if current == end {
                 index += 1
                 return
             }
             while true {
-                guard current == UInt8(ascii: "\"") else { throw problem("expected a quoted field name") }
-                try string()
-                skipSpace()
-                guard current == UInt8(ascii: ":") else { throw problem("expected ':' after a field name") }
-                index += 1
-                skipSpace()
+                if close == "}" {
+                    guard current == UInt8(ascii: "\"") else { throw problem("expected a quoted field name") }
+                    try string()
+                    skipSpace()
+                    guard current == UInt8(ascii: ":") else { throw problem("expected ':' after a field name") }
+                    index += 1
+                    skipSpace()
+                }
                 try value(depth: depth)
                 skipSpace()
-                if current == UInt8(ascii: "}") {
+                if current == end {
                     index += 1
                     return
                 }
-                guard current == UInt8(ascii: ",") else { throw problem("expected ',' or '}'") }
+                guard current == UInt8(ascii: ",") else { throw problem("expected ',' or '\(close)'") }
                 index += 1
                 skipSpace()
-                if current == UInt8(ascii: "}") { throw problem("a trailing comma is not JSON") }
-            }
-        }
-
-        mutating func array(depth: Int) throws(Problem) {
-            index += 1
-            skipSpace()
-            if current == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                try value(depth: depth)
-                skipSpace()
-                if current == UInt8(ascii: "]") {
-                    index += 1
-                    return
-                }
-                guard current == UInt8(ascii: ",") else { throw problem("expected ',' or ']'") }
-                index += 1
-                skipSpace()
-                if current == UInt8(ascii: "]") { throw problem("a trailing comma is not JSON") }
+                if current == end { throw problem("a trailing comma is not JSON") }
             }
         }
 

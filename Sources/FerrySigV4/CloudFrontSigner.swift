@@ -70,7 +70,7 @@ public struct CloudFrontPolicy: Sendable, Hashable {
 }
 
 /// Signs CloudFront URLs and cookies with a key pair's private key. The description never shows it.
-public struct CloudFrontSigner: Sendable, CustomStringConvertible {
+public struct CloudFrontSigner: Sendable, RedactedDescription {
     /// The digest CloudFront verifies.
     public enum HashAlgorithm: String, Sendable {
         case sha1

@@ -14,7 +14,7 @@ import Synchronization
 // (Tests/FerrySigV4Tests).
 
 /// AWS credentials. The description never shows the secret or the session token.
-public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
+public struct AWSCredentials: Sendable, Hashable, RedactedDescription {
     /// The access key id.
     public var accessKeyID: String
     /// The secret key (never printed).

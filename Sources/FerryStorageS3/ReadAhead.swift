@@ -118,6 +118,22 @@ final class ReadAhead: HTTPClientResponseDelegate, Sendable {
         }
     }
 
+    /// Waits for `step` of this body (its head or its next batch) and abandons `task` if the waiting
+    /// task is cancelled meanwhile. A failure is GetObject's `code` with no status: S3 said nothing.
+    func awaiting<T: Sendable>(
+        _ step: @Sendable (ReadAhead) async throws -> T, of task: HTTPClient.Task<Void>, failingAs code: String
+    ) async throws(S3Error) -> T {
+        do {
+            return try await withTaskCancellationHandler {
+                try await step(self)
+            } onCancel: {
+                abandon(task)
+            }
+        } catch {
+            throw S3Error(operation: "GetObject", status: nil, code: code, message: String(describing: error))
+        }
+    }
+
     /// Ends the body early (the consumer gave up): the connection is released, never left paused.
     /// A body that has already ended is left alone.
     func abandon(_ task: HTTPClient.Task<Void>) {

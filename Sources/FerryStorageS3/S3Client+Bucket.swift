@@ -43,16 +43,27 @@ extension S3Client {
         }
     }
 
-    /// `GetBucketCors`: the bucket's CORS rules; empty when it has none.
-    public func getBucketCors() async throws -> [CORSRule] {
-        let response = try await send("GetBucketCors", method: .GET, key: nil, query: [("cors", "")])
+    /// The body of a bucket subresource (`?cors`, `?lifecycle`), or nil when S3 answers 404 with
+    /// the code `missing`: the bucket has no such configuration.
+    private func bucketConfiguration(
+        _ operation: String, _ subresource: String, missing: String
+    ) async throws
+        -> [UInt8]?
+    {
+        let response = try await send(operation, method: .GET, key: nil, query: [(subresource, "")])
         if response.status == .notFound {
             let body = try await Self.collect(response, limit: 64 * 1024)
-            let error = S3Error.from(operation: "GetBucketCors", status: 404, body: body, requestID: nil)
-            if error.code == "NoSuchCORSConfiguration" { return [] }
+            let error = S3Error.from(operation: operation, status: 404, body: body, requestID: nil)
+            if error.code == missing { return nil }
             throw error
         }
-        let body = try await expect(response, [200], "GetBucketCors")
+        return try await expect(response, [200], operation)
+    }
+
+    /// `GetBucketCors`: the bucket's CORS rules; empty when it has none.
+    public func getBucketCors() async throws -> [CORSRule] {
+        guard let body = try await bucketConfiguration("GetBucketCors", "cors", missing: "NoSuchCORSConfiguration")
+        else { return [] }
         struct Configuration: Decodable {
             var rules: [CORSRule]?
             enum CodingKeys: String, CodingKey { case rules = "CORSRule" }
@@ -94,16 +105,10 @@ extension S3Client {
 
     /// `GetBucketLifecycleConfiguration`: the bucket's rules; empty when it has none.
     public func getBucketLifecycle() async throws -> [LifecycleRule] {
-        let response = try await send(
-            "GetBucketLifecycleConfiguration", method: .GET, key: nil, query: [("lifecycle", "")])
-        if response.status == .notFound {
-            let body = try await Self.collect(response, limit: 64 * 1024)
-            let error = S3Error.from(
-                operation: "GetBucketLifecycleConfiguration", status: 404, body: body, requestID: nil)
-            if error.code == "NoSuchLifecycleConfiguration" { return [] }
-            throw error
-        }
-        let body = try await expect(response, [200], "GetBucketLifecycleConfiguration")
+        guard
+            let body = try await bucketConfiguration(
+                "GetBucketLifecycleConfiguration", "lifecycle", missing: "NoSuchLifecycleConfiguration")
+        else { return [] }
         struct Configuration: Decodable {
             var rules: [LifecycleRule]?
             enum CodingKeys: String, CodingKey { case rules = "Rule" }

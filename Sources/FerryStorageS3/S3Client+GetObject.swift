@@ -88,18 +88,8 @@ public actor S3ObjectReader: BlobReader {
             try await open()
             guard let (body, task) = current else { continue }
             do {
-                let next: [ByteBuffer]?
-                do {
-                    next = try await withTaskCancellationHandler {
-                        try await body.next()
-                    } onCancel: {
-                        body.abandon(task)
-                    }
-                } catch {
-                    throw S3Error(
-                        operation: "GetObject", status: nil, code: "Interrupted", message: String(describing: error))
-                }
-                guard let chunks = next else {
+                guard let chunks = try await body.awaiting({ try await $0.next() }, of: task, failingAs: "Interrupted")
+                else {
                     current = nil
                     if let range, delivered != Int64(range.count) {
                         throw S3Error(
@@ -174,17 +164,7 @@ public actor S3ObjectReader: BlobReader {
             throw S3Error(operation: "GetObject", status: nil, code: "InvalidRequest", message: "\(error)")
         }
         do {
-            let head: HTTPResponseHead
-            do {
-                head = try await withTaskCancellationHandler {
-                    try await body.head()
-                } onCancel: {
-                    body.abandon(task)
-                }
-            } catch {
-                throw S3Error(
-                    operation: "GetObject", status: nil, code: "Unreachable", message: String(describing: error))
-            }
+            let head = try await body.awaiting({ try await $0.head() }, of: task, failingAs: "Unreachable")
             let status = Int(head.status.code)
             let resuming = range != nil || delivered > 0
             guard status == (resuming ? 206 : 200) else {

@@ -59,13 +59,11 @@ extension S3Configuration {
 }
 
 // The secret key and session token never reach a log line through a description.
-extension S3Configuration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension S3Configuration: RedactedDescription {
     public var description: String {
         "s3://\(bucket)/\(prefix) region=\(region) endpoint=\(endpoint) publicEndpoint=\(publicEndpoint) "
             + "pathStyle=\(pathStyle) accessKeyID=\(credentials.accessKeyID) secretAccessKey=<redacted>"
     }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
 extension S3BlobStore {

@@ -1,4 +1,5 @@
 import FerryServer
+import FerryStorageS3
 import Foundation
 import Testing
 
@@ -19,11 +20,21 @@ import Testing
             "FERRY_STORAGE": "s3://bucket/prefix", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
             "AWS_SECRET_ACCESS_KEY": secrets[4], "FERRY_SIGNING_KEYS": "k1:\(secrets[5])",
         ])
-        var dumped = ""
-        dump(configuration, to: &dumped)
+        func dumped(_ value: Any) -> String {
+            var text = ""
+            dump(value, to: &text)
+            return text
+        }
+        guard case .s3(let s3) = configuration.storage else {
+            Issue.record("expected S3 storage")
+            return
+        }
         let printed = [
-            String(describing: configuration), String(reflecting: configuration), "\(configuration)", dumped,
-            String(describing: configuration.signingKeys ?? []), String(reflecting: configuration.database),
+            String(describing: configuration), String(reflecting: configuration), "\(configuration)",
+            dumped(configuration), String(describing: configuration.signingKeys ?? []),
+            String(reflecting: configuration.database), dumped(configuration.database), dumped(configuration.storage),
+            dumped(configuration.signingKeys ?? []), dumped(s3), dumped(s3.credentials),
+            String(reflecting: s3.credentials),
         ]
         for text in printed {
             for secret in secrets { #expect(!text.contains(secret), "\(text)") }

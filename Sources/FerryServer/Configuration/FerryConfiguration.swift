@@ -225,7 +225,7 @@ public struct FerryConfiguration: Sendable {
 
 // Secrets never reach a log line through a description: ServiceLifecycle logs its services (and with
 // them everything they hold) with `String(describing:)` at debug level, and a test greps the log.
-extension FerryConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension FerryConfiguration: RedactedDescription {
     public var description: String {
         "FerryConfiguration(listen: \(host):\(port), publicURL: \(publicURL), dataDirectory: \(dataDirectory), "
             + "database: \(database), storage: \(storage), bootstrapToken: \(Self.redacted(bootstrapToken)), "
@@ -233,41 +233,27 @@ extension FerryConfiguration: CustomStringConvertible, CustomDebugStringConverti
             + "signingKeys: \(signingKeys.map { "\($0)" } ?? "generated"))"
     }
 
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
-
     static func redacted(_ secret: String?) -> String { secret == nil ? "none" : "<redacted>" }
 }
 
-extension FerryConfiguration.Database: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension FerryConfiguration.Database: RedactedDescription {
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite(\(path))"
         case .postgres(let configuration): "postgres(\(configuration))"
         }
     }
-
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
-extension FerryConfiguration.Storage: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension FerryConfiguration.Storage: RedactedDescription {
     public var description: String {
         switch self {
         case .local(let root): "local(\(root))"
         case .s3(let configuration): "\(configuration)"
         }
     }
-
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
 
-extension FerryConfiguration.SigningKey: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension FerryConfiguration.SigningKey: RedactedDescription {
     public var description: String { "SigningKey(id: \(id), secret: <redacted>)" }
-    public var debugDescription: String { description }
-    public var customMirror: Mirror { Mirror(self, children: ["id": id]) }
 }

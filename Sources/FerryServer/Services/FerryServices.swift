@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 /// The long-lived parts every controller uses, injected once when the application is built.
-public final class FerryServices: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+public final class FerryServices: Sendable, RedactedDescription {
     /// The configuration.
     public let configuration: FerryConfiguration
     /// The catalog.
@@ -51,5 +51,4 @@ public final class FerryServices: Sendable, CustomStringConvertible, CustomDebug
 
     /// Never the configuration's secrets, whatever prints the services.
     public var description: String { "FerryServices(\(configuration))" }
-    public var debugDescription: String { description }
 }

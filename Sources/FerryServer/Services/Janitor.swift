@@ -4,6 +4,14 @@ import Logging
 import ServiceLifecycle
 
 extension FerryServices {
+    /// Counts what a housekeeping pass deleted (`ferry_housekeeping_deleted_total{kind}`) and, when
+    /// it deleted anything, says so in the log.
+    func housekept(_ kind: String, count: Int, _ message: Logger.Message) {
+        guard count > 0 else { return }
+        logger.info(message, metadata: ["count": "\(count)"])
+        metrics.housekeeping(kind, count: count)
+    }
+
     /// Deletes the blob of a deleted file or a replaced version, and forgets it once it is gone.
     /// When the store refuses now, the catalog keeps the key (the catalog wrote it with the delete
     /// or replacement) and `Janitor` tries again later.
@@ -40,8 +48,7 @@ extension FerryServices {
                 break
             }
         }
-        if deleted > 0 { logger.info("deleted blobs left behind earlier", metadata: ["count": "\(deleted)"]) }
-        metrics.housekeeping("blob", count: deleted)
+        housekept("blob", count: deleted, "deleted blobs left behind earlier")
         return deleted
     }
 }
@@ -133,8 +140,7 @@ extension FerryServices {
                 break
             }
         }
-        if pruned > 0 { logger.info("pruned expired links", metadata: ["count": "\(pruned)"]) }
-        metrics.housekeeping("expired_link", count: pruned)
+        housekept("expired_link", count: pruned, "pruned expired links")
         return pruned
     }
 }
@@ -228,8 +234,7 @@ extension FerryServices {
                 logger.warning("could not discard an expired upload", metadata: ["error": "\(error)"])
             }
         }
-        if discarded > 0 { logger.info("discarded expired uploads", metadata: ["count": "\(discarded)"]) }
-        metrics.housekeeping("expired_upload", count: discarded)
+        housekept("expired_upload", count: discarded, "discarded expired uploads")
         return discarded
     }
 }
