@@ -17,12 +17,14 @@ public enum Spans {
         }
     }
 
-    /// Runs `body` in a span `store <operation>` (a `BlobStore` call or an S3 request).
+    /// Runs `body` in a span `store <operation>` (a `BlobStore` call or an S3 request), on the
+    /// caller's actor (an S3 reader's state stays isolated).
     public static func store<T>(
-        _ operation: String, system: String, _ body: (any Span) async throws -> T
+        _ operation: String, system: String, isolation: isolated (any Actor)? = #isolation,
+        _ body: (any Span) async throws -> T
     ) async throws -> T {
         guard ServiceContext.current != nil else { return try await body(NoOpTracer.NoOpSpan(context: .topLevel)) }
-        return try await withSpan("store \(name(of: operation))", ofKind: .client) { span in
+        return try await withSpan("store \(name(of: operation))", ofKind: .client, isolation: isolation) { span in
             span.attributes["ferry.store"] = system
             return try await body(span)
         }

@@ -3,6 +3,7 @@ import FerryCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 // GetObject: the streamed read of proxied downloads, with its read-ahead (`ReadAhead`) and its
 // resumption after a broken body.
@@ -75,7 +76,9 @@ public actor S3ObjectReader: BlobReader {
             if finished { throw CancellationError() }
             attempt += 1
             do {
-                current = try await request()
+                // A child span of the request, like every S3 call (`S3Client.send`): up to the head.
+                current = try await Spans.store("GetObject", system: "s3") { span in try await self.request(span: span)
+                }
                 deliveredAtOpen = delivered
             } catch let failure as S3Error {
                 try await giveUpOrWait(failure)
@@ -143,7 +146,8 @@ public actor S3ObjectReader: BlobReader {
     }
 
     /// One GET from the next byte not yet delivered, returned once its head has the right status.
-    private func request() async throws -> (body: ReadAhead, task: HTTPClient.Task<Void>) {
+    /// The request carries the trace of `span` in `traceparent` (unsigned, as in `S3Client.send`).
+    private func request(span: any Span) async throws -> (body: ReadAhead, task: HTTPClient.Task<Void>) {
         var headers: [(String, String)] = []
         let start = (range?.lowerBound ?? 0) + delivered
         if let range {
@@ -152,8 +156,11 @@ public actor S3ObjectReader: BlobReader {
             headers.append(("Range", "bytes=\(start)-"))
         }
         if let etag { headers.append(("If-Match", etag)) }
-        let (url, signedHeaders) = client.signed(
+        var (url, signedHeaders) = client.signed(
             method: .GET, key: key, headers: headers, payloadHash: S3Client.emptyPayloadHash)
+        if let context = ServiceContext.current {
+            InstrumentationSystem.instrument.inject(context, into: &signedHeaders, using: HTTPHeadersInjector())
+        }
         let body = ReadAhead(window: readAhead)
         let task: HTTPClient.Task<Void>
         do {
@@ -166,6 +173,7 @@ public actor S3ObjectReader: BlobReader {
         do {
             let head = try await body.awaiting({ try await $0.head() }, of: task, failingAs: "Unreachable")
             let status = Int(head.status.code)
+            span.attributes["http.response.status_code"] = status
             let resuming = range != nil || delivered > 0
             guard status == (resuming ? 206 : 200) else {
                 var text: [UInt8] = []

@@ -38,6 +38,13 @@ public struct FaultProxy: Sendable {
         guard r.status == 0 else { throw ProxyNotAnswering() }
     }
 
+    /// The `traceparent` headers of the requests it forwarded, oldest first.
+    public func traceparents() async throws -> [String] {
+        let r = try await ExternalTool.run("curl", ["-fsS", "\(endpoint)/__traceparents"], timeout: 30)
+        guard r.status == 0 else { throw ProxyNotAnswering() }
+        return try JSONDecoder().decode([String].self, from: Data(r.stdout.utf8))
+    }
+
     /// Stops the proxy (its port then refuses connections).
     public func stop() { process.terminate() }
 

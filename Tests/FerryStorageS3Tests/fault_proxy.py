@@ -17,6 +17,9 @@ Faults are set with `POST /__fault` and a JSON body, and counted with `GET /__fa
     {"cut_at_offset": B}        every GET body stops at byte B of the object (a ranged retry that
                                 starts there gets nothing): a store that fails for good mid-object
 
+`GET /__traceparents` lists the W3C `traceparent` headers of the requests forwarded so far (the
+last 1000), so a test sees that a traced request carried its trace to the store.
+
 Two behaviours of AWS S3 that moto lacks can be switched on (1) and are counted:
     {"if_range": 1}      a ranged GET whose If-Range is not the object's ETag gets the whole
                          object (200), as RFC 9110 says and S3 does ("if_range_mismatch")
@@ -38,6 +41,7 @@ STATE = {
     "if_range": 0, "if_range_mismatch": 0, "ranged": 0, "expire_presigned": 0, "expired": 0,
 }
 LOCK = threading.Lock()
+TRACEPARENTS = []
 INTERNAL = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
     b"<Message>We encountered an internal error. Please try again.</Message><RequestId>fault-proxy</RequestId></Error>"
@@ -75,12 +79,26 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _traceparents(self):
+        with LOCK:
+            payload = json.dumps(TRACEPARENTS).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def _forward(self):
         if self.path.startswith("/__fault"):
             return self._control()
+        if self.path.startswith("/__traceparents"):
+            return self._traceparents()
         body = self._body()
         with LOCK:
             STATE["requests"] += 1
+            if "traceparent" in self.headers:
+                TRACEPARENTS.append(self.headers["traceparent"])
+                del TRACEPARENTS[:-1000]
             fail = STATE["fail_next"] > 0
             if fail:
                 STATE["fail_next"] -= 1
