@@ -73,15 +73,14 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.update(json.loads(self._body() or b"{}"))
         with LOCK:
             payload = json.dumps(STATE).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self._json(payload)
 
     def _traceparents(self):
         with LOCK:
             payload = json.dumps(TRACEPARENTS).encode()
+        self._json(payload)
+
+    def _json(self, payload):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
