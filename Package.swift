@@ -175,6 +175,7 @@ let package = Package(
             name: "FerryCLI",
             dependencies: [
                 "FerryCore",
+                "FerryAPIModels",
                 "FerryBuildInfo",
                 "FerryServer",
                 "FerryClient",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryAPIModels
 import FerryClient
 import Foundation
 
@@ -24,9 +25,7 @@ struct BundleCommand: AsyncParsableCommand {
         try await ClientContext.run(server) { context in
             let bundle = try await context.api().createBundle(fileIDs: ids, name: name)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                Terminal.out(String(decoding: try encoder.encode(bundle), as: UTF8.self))
+                Terminal.out(try APIJSON.line(bundle))
             } else {
                 Terminal.out(bundle.id)
             }

@@ -162,7 +162,10 @@ enum Terminal {
 
     /// One JSON object as a line.
     static func json(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         out(String(decoding: data, as: UTF8.self))
     }
 

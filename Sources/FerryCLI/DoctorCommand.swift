@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryAPIModels
 import FerryServer
 import Foundation
 import Logging
@@ -50,11 +51,9 @@ struct DoctorCommand: AsyncParsableCommand {
             configuration: configuration, variables: variables, logger: logger,
             now: { Date().addingTimeInterval(offset) })
         let checks = await doctor.run()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for check in checks {
             if json {
-                Terminal.out(String(decoding: try encoder.encode(check), as: UTF8.self))
+                Terminal.out(try APIJSON.line(check))
             } else {
                 var line =
                     "\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.check): \(check.detail)"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryAPIModels
 import FerryClient
 import Foundation
 
@@ -11,7 +12,7 @@ struct InfoCommand: ServerCommand {
     func run(in context: ClientContext) async throws {
         let file = try await context.api().file(id: id)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = APIJSON.formatting.union(.prettyPrinted)
         Terminal.out(String(decoding: try encoder.encode(file), as: UTF8.self))
     }
 }

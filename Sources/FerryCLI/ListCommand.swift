@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryAPIModels
 import FerryClient
 import Foundation
 
@@ -12,7 +13,7 @@ struct ListCommand: AsyncParsableCommand {
         try await ClientContext.run(server) { context in
             let files = try await context.api().files()
             if json {
-                for file in files { Terminal.out(String(decoding: try JSONEncoder().encode(file), as: UTF8.self)) }
+                for file in files { Terminal.out(try APIJSON.line(file)) }
                 return
             }
             Terminal.table(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryAPIModels
 import FerryClient
 import Foundation
 
@@ -8,7 +9,7 @@ enum ListingPrinter {
             throw FerryClientError(.unexpected, "The server's answer has no \(key).")
         }
         if json {
-            for item in items { Terminal.out(String(decoding: try JSONEncoder().encode(item), as: UTF8.self)) }
+            for item in items { Terminal.out(try APIJSON.line(item)) }
             return
         }
         Terminal.table(

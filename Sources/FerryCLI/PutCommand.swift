@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryAPIModels
 import FerryClient
 import Foundation
 
@@ -78,7 +79,7 @@ struct PutCommand: AsyncParsableCommand {
             }
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             if json {
-                Terminal.out(String(decoding: try JSONEncoder().encode(file), as: UTF8.self))
+                Terminal.out(try APIJSON.line(file))
             } else {
                 Terminal.out("\(file.id)  \(file.name)  \(Terminal.bytes(file.size))  sha256 \(file.sha256)")
             }

@@ -124,6 +124,27 @@ import Testing
         #expect(MediaType.implied(byFileName: ".pdf") == nil)
     }
 
+    /// Answers read as written with curl: URLs and media types with plain `/` (not `\/`), and keys
+    /// in one order (sorted), the same on every node and after every restart.
+    @Test func answersShowURLsAsTheyAreWithKeysInOneOrder() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            let file = try await client.uploadFile(
+                TestData.bytes(10), name: "a/b.pdf", token: server.adminToken, type: "application/pdf")
+            let shown = String(
+                buffer: try await client.json("/v1/files/\(file.id)", method: .get, token: server.adminToken).body)
+            #expect(shown.contains(#""content_type":"application/pdf""#), "\(shown)")
+            #expect(shown.contains(#""name":"a/b.pdf""#), "\(shown)")
+            #expect(!shown.contains(#"\/"#), "\(shown)")
+            let keys = ["content_type", "created_at", "etag", "id", "name", "owner", "sha256", "size", "updated_at"]
+            let positions = keys.compactMap { shown.range(of: "\"\($0)\":")?.lowerBound }
+            #expect(positions.count == keys.count && positions == positions.sorted(), "\(shown)")
+            let issued = try await client.json(
+                "/v1/files/\(file.id)/links", method: .post, token: server.adminToken, body: "{}")
+            #expect(String(buffer: issued.body).contains(#""url":"http://"#), "\(String(buffer: issued.body))")
+        }
+    }
+
     /// Bodies that are not RFC 8259 JSON are refused, and a value of the wrong type names its field.
     @Test(arguments: [
         (#"{"ttl_seconds": 60,}"#, "trailing comma"),

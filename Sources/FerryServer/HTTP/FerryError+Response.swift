@@ -18,7 +18,7 @@ final class ErrorBodies: Sendable {
     func body(code: String, message: String) -> ByteBuffer {
         let key = code + "\u{0}" + message
         if let kept = bodies.withLock({ $0[key] }) { return kept }
-        let json = (try? JSONEncoder().encode(APIError(code: code, message: message))) ?? Data()
+        let json = (try? APIJSON.encode(APIError(code: code, message: message))) ?? Data()
         let body = ByteBuffer(bytes: json)
         bodies.withLock { bodies in
             if bodies.count >= Self.capacity { bodies.removeAll(keepingCapacity: true) }

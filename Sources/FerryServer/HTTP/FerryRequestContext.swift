@@ -1,3 +1,4 @@
+import FerryAPIModels
 import Foundation
 import Hummingbird
 import Logging
@@ -24,6 +25,15 @@ public struct FerryRequestContext: RequestContext, RemoteAddressRequestContext {
 
     /// JSON request bodies are small; file content is streamed, never decoded.
     public var maxUploadSize: Int { 1 << 20 }
+
+    /// Answers a handler returns as a value are written as every Ferry answer is (`APIJSON`).
+    public var responseEncoder: JSONEncoder { Self.responseEncoder }
+
+    static let responseEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = APIJSON.formatting
+        return encoder
+    }()
 }
 
 /// Access-log fields set by handlers; a reference so copies of the context share it.

@@ -1,3 +1,4 @@
+import FerryAPIModels
 import FerryCore
 import Foundation
 import HTTPTypes
@@ -67,7 +68,7 @@ enum JSONBody {
 
     /// A 200 JSON response from any Encodable value.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try JSONEncoder().encode(value)
+        let data = try APIJSON.encode(value)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
