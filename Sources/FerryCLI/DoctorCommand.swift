@@ -31,10 +31,8 @@ struct DoctorCommand: AsyncParsableCommand {
             if let config {
                 configuration = try await FerryConfiguration.load(file: config)
                 if let text = try? String(contentsOfFile: config, encoding: .utf8) {
-                    for line in text.split(separator: "\n") {
-                        let pair = line.split(separator: "=", maxSplits: 1)
-                        let name = pair.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-                        if pair.count == 2, !name.hasPrefix("#"), variables[name] == nil { variables[name] = "" }
+                    for name in FerryConfiguration.variables(inFile: text).keys where variables[name] == nil {
+                        variables[name] = ""
                     }
                 }
             } else {

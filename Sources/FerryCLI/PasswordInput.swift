@@ -8,12 +8,21 @@ import Foundation
 /// Passwords read the way CLI.md says: from a file (its first line), or typed on the terminal
 /// without echo. Never from a command-line value (it would show in `ps` and shell history).
 enum PasswordInput {
-    /// The first line of `path`.
+    /// The first line of `path` (without its `\n` or `\r\n`). A pipe works too, as with
+    /// `--password-file <(pass show ferry/link)`: read to its end, never by its (zero) size.
     static func firstLine(ofFile path: String) throws -> String {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw FerryClientError(.usage, "Cannot read \(path).")
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw FerryClientError(.usage, "Cannot read \(path): \(String(cString: strerror(errno))).")
         }
-        return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+        defer { try? handle.close() }
+        // A password is short; a larger file is not a password file.
+        guard let data = try? handle.read(upToCount: 64 * 1024) ?? Data(),
+            let text = String(data: data, encoding: .utf8)
+        else {
+            throw FerryClientError(.usage, "Cannot read \(path) as UTF-8 text.")
+        }
+        // Not `split(separator: "\n")`: Swift reads a Windows line end `\r\n` as one Character.
+        return String(text.prefix { !$0.isNewline })
     }
 
     /// Whether a person can be asked (standard input is a terminal).

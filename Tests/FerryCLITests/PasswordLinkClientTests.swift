@@ -52,6 +52,18 @@ import Testing
             env: env)
         #expect(got.status == 0, "\(got.stderr)")
         #expect(try TestData.sha256(file: viaFile) == expected)
+        // A password file written on Windows (CRLF), or a pipe (`--password-file <(pass show x)`),
+        // is the same password.
+        let viaPipe = setup.home.appending("pipe.bin")
+        let piped = try await ExternalTool.start(
+            path: "/bin/bash",
+            [
+                "-c", #"exec "$0" get "$1" -o "$2" --password-file <(printf '%s\r\n' "$3")"#, ServeCommandTests.binary,
+                url, viaPipe, password,
+            ], environment: setup.environment.merging(env) { $1 }, directory: setup.home.path
+        ).wait(timeout: 120)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(try TestData.sha256(file: viaPipe) == expected)
         let viaEnv = setup.home.appending("env.bin")
         let gotEnv = try await setup.ferry(
             ["get", url, "-o", viaEnv], env: env.merging(["FERRY_LINK_PASSWORD": password]) { $1 })

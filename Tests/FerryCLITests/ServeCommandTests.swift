@@ -50,7 +50,9 @@ import Testing
         FERRY_DATA_DIR=\(directory.appending("data"))
 
         FERRY_BOOTSTRAP_TOKEN=\(token)
-        """.write(toFile: file, atomically: true, encoding: .utf8)
+        """
+        // Saved on Windows: every line ends "\r\n".
+        .replacingOccurrences(of: "\n", with: "\r\n").write(toFile: file, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
 
         func serve(_ env: [String: String] = [:]) throws -> ExternalTool.Running {

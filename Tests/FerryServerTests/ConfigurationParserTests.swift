@@ -3,6 +3,7 @@ import FerryCore
 import FerryServer
 import FerrySigV4
 import FerryStorageS3
+import FerryTestSupport
 import Foundation
 import Testing
 
@@ -64,5 +65,32 @@ import Testing
         #expect(postgres.host == "db.internal" && postgres.port == 6543 && postgres.maximumConnections == 7)
         #expect(postgres.tlsMode == "disable" && postgres.queryTimeout == .seconds(10))
         #expect(configuration.cloudFront?.hashAlgorithm == .sha1)
+    }
+
+    /// A `--config` file's lines end in `\n` or in `\r\n` (saved on Windows): both read the same.
+    /// (Swift reads `\r\n` as one Character, so a split on `"\n"` kept a CRLF file whole and the
+    /// first variable's value swallowed the rest.)
+    @Test(arguments: ["\n", "\r\n"])
+    func configFilesReadTheSameWhateverTheirLineEnds(_ end: String) async throws {
+        let text = [
+            "# Ferry", "FERRY_LISTEN=127.0.0.1:18123", "", "  FERRY_LINK_TTL = 600  ",
+            "FERRY_CORS_ORIGINS=https://a.example",
+            "#FERRY_PROXY_MAX_BYTES=1", "not a variable", "=no name", "FERRY_ALLOWED_TYPES=image/*,text/plain=x", "",
+        ].joined(separator: end)
+        #expect(
+            FerryConfiguration.variables(inFile: text) == [
+                "FERRY_LISTEN": "127.0.0.1:18123", "FERRY_LINK_TTL": "600",
+                "FERRY_CORS_ORIGINS": "https://a.example", "FERRY_ALLOWED_TYPES": "image/*,text/plain=x",
+            ])
+        let directory = try TemporaryDirectory("ferry-config-lines")
+        defer { directory.remove() }
+        let file = directory.appending("ferry.env")
+        try text.replacingOccurrences(of: "=x", with: "").write(toFile: file, atomically: true, encoding: .utf8)
+        let configuration = try await FerryConfiguration.load(
+            environment: ["FERRY_DATA_DIR": directory.appending("data")], file: file)
+        #expect(configuration.port == 18123)
+        #expect(configuration.linkTTL == 600)
+        #expect(configuration.corsOrigins == ["https://a.example"])
+        #expect(configuration.allowedTypes == ["image/*", "text/plain"])
     }
 }

@@ -4,7 +4,6 @@ import FerryCore
 import FerryStorageS3
 import Foundation
 import Logging
-import SystemPackage
 
 /// Everything `ferry serve` reads from its environment, in one place (API.md "Configuration").
 ///
@@ -114,24 +113,39 @@ public struct FerryConfiguration: Sendable {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw Invalid(variable: "--config", problem: "cannot read \(file)")
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.drop { $0 == " " || $0 == "\t" }
-        }
+        let lines = Self.lines(of: text).map { $0.drop { $0 == " " || $0 == "\t" } }
         if let index = lines.firstIndex(where: { $0.hasPrefix("export ") }) {
             throw Invalid(
                 variable: "--config",
                 problem: "line \(index + 1) of \(file) starts with 'export'; write FERRY_NAME=value lines")
         }
-        let secrets = Self.secretVariables.filter { name in lines.contains { $0.hasPrefix(name + "=") } }
-        if let first = secrets.first { try SecretFile.checkMode(file, variable: first) }
-        let fromFile: EnvironmentVariablesProvider
-        do {
-            fromFile = try await EnvironmentVariablesProvider(
-                environmentFilePath: FilePath(file), secretsSpecifier: .specific(Set(Self.secretVariables)))
-        } catch {
-            throw Invalid(variable: "--config", problem: "cannot read \(file) as FERRY_NAME=value lines")
+        let variables = Self.variables(inFile: text)
+        if let first = Self.secretVariables.first(where: { variables[$0] != nil }) {
+            try SecretFile.checkMode(file, variable: first)
         }
-        return try FerryConfiguration(providers: [Self.provider(environment), fromFile])
+        return try FerryConfiguration(providers: [Self.provider(environment), Self.provider(variables)])
+    }
+
+    /// The lines of a configuration file, ended by `\n` or by `\r\n` (a file saved on Windows).
+    /// Swift reads `\r\n` as one `Character`, so splitting on `"\n"` keeps such a file whole —
+    /// swift-configuration's own env-file parser does, which is why `load` parses the file here.
+    static func lines(of text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+    }
+
+    /// The `NAME=value` lines of a configuration file, by swift-configuration's env-file rules:
+    /// names and values trimmed, blank lines, `#` comments and lines without `=` or a name passed
+    /// over, the last of a repeated name kept.
+    public static func variables(inFile text: String) -> [String: String] {
+        var variables: [String: String] = [:]
+        for line in lines(of: text) {
+            let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2 else { continue }
+            let name = pair[0].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, !name.hasPrefix("#") else { continue }
+            variables[name] = pair[1].trimmingCharacters(in: .whitespaces)
+        }
+        return variables
     }
 
     /// The environment as swift-configuration reads it, its secrets marked as such.
