@@ -117,8 +117,8 @@ public struct ContentDisposition: Hashable, Sendable {
         return ContentDisposition(kind: kind, filename: name)
     }
 
-    /// Splits on `;` outside quoted strings.
-    static func splitParameters(_ header: String) -> [String] {
+    /// Splits a header value on `;` outside quoted strings (also a media type's parameters).
+    public static func splitParameters(_ header: String) -> [String] {
         var parts: [String] = []
         var current = ""
         var quoted = false

@@ -26,13 +26,11 @@ struct FilesController: Sendable {
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<APIFile> {
         let principal = try context.requirePrincipal()
-        guard let rawName = request.formQuery.get("name") else {
-            throw FerryError(.badRequest, "Name the file with ?name=<filename>.")
-        }
-        let name = try FileName.validate(rawName)
+        // Without ?name=, a form's filename names the file (else the uploader asks for ?name=).
+        let given = try request.formQuery.get("name").map(FileName.validate)
         let fileID = Identifier.make()
-        let content = try await Uploader(services: services).receive(
-            request, key: "\(fileID)/\(Identifier.make())", fileName: name)
+        let (name, content) = try await Uploader(services: services).receive(
+            request, key: "\(fileID)/\(Identifier.make())", name: given)
         let file = try await FilePublisher(services: services).create(
             fileID: fileID, name: name, content: content, principal: principal,
             clientIP: services.clientIP(request, context: context))
@@ -43,8 +41,9 @@ struct FilesController: Sendable {
         let principal = try context.requirePrincipal()
         let current = try await services.authorize(
             fileID: try context.parameters.require("id"), principal: principal, for: .manage)
-        let content = try await Uploader(services: services).receive(
-            request, key: "\(current.id)/\(Identifier.make())", fileName: current.name)
+        // Replacing keeps the file's name, also when a form's file part names another.
+        let (_, content) = try await Uploader(services: services).receive(
+            request, key: "\(current.id)/\(Identifier.make())", name: current.name)
         return APIFile(
             try await FilePublisher(services: services).replace(
                 current, with: content, principal: principal, clientIP: services.clientIP(request, context: context)))
