@@ -1,6 +1,7 @@
 import ArgumentParser
 import FerryAPIModels
 import FerryClient
+import FerryCore
 import Foundation
 
 /// `ferry put`: a resumable upload through tus with its SHA-256 (CLI.md "Uploads"); a pipe is
@@ -35,6 +36,12 @@ struct PutCommand: AsyncParsableCommand {
         if let limitRate, GetCommand.bytes(limitRate) == nil {
             throw ValidationError("--limit-rate takes a rate like 500K, 20M or 1G (bytes a second).")
         }
+        if let name, name.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--name is empty; give the name the file should have on the server.")
+        }
+        if let type, MediaType.essence(type) == nil {
+            throw ValidationError("--type takes a media type like application/pdf, not '\(type)'.")
+        }
     }
 
     func run() async throws {
@@ -42,6 +49,12 @@ struct PutCommand: AsyncParsableCommand {
             let source = path == "-" ? "/dev/stdin" : path
             guard FileManager.default.isReadableFile(atPath: source) else {
                 throw FerryClientError(.usage, "Cannot read \(path).")
+            }
+            if Downloader.isDirectory(source) {
+                throw FerryClientError(
+                    .usage,
+                    "\(path) is a directory; ferry put uploads one file (a directory as one: tar c \(path) | ferry put - --name NAME.tar)."
+                )
             }
             let fileName = name ?? (path as NSString).lastPathComponent
             let showProgress = Terminal.stderrIsTerminal && !json

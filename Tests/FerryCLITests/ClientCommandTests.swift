@@ -132,6 +132,17 @@ import Testing
         #expect(try await setup.ferry(["get", "x", "--sha256", "not-a-digest"], env: env).status == 2)
         #expect(try await setup.ferry(["get", "x", "--limit-rate", "0"], env: env).status == 2)
         #expect(try await setup.ferry(["get", "x", "--limit-rate", "fast"], env: env).status == 2)
+        let directory = try await setup.ferry(["put", setup.home.path], env: env)
+        #expect(directory.status == 2)
+        #expect(directory.stderr.contains("is a directory"), "\(directory.stderr)")
+        let source = setup.home.appending("a.txt")
+        try Data("a".utf8).write(to: URL(fileURLWithPath: source))
+        let emptyName = try await setup.ferry(["put", source, "--name", ""], env: env)
+        #expect(emptyName.status == 2)
+        #expect(emptyName.stderr.contains("--name is empty"), "\(emptyName.stderr)")
+        let badType = try await setup.ferry(["put", source, "--type", "pdf"], env: env)
+        #expect(badType.status == 2)
+        #expect(badType.stderr.contains("--type takes a media type"), "\(badType.stderr)")
         let unknown = try await setup.ferry(["get", Identifier.make()], env: env)
         #expect(unknown.status == 5)
         let badToken = try await setup.ferry(["ls"], env: ["FERRY_URL": setup.base, "FERRY_TOKEN": "nope"])
@@ -192,6 +203,16 @@ import Testing
         #expect(pipedFile["sha256"] as? String == TestData.sha256(bytes))
         #expect(pipedFile["size"] as? Int == bytes.count)
         #expect(try await setup.ferry(["put", "-"], env: env).status == 2)
+        // From a device, named or as standard input (epoll takes neither: NIO trapped on them).
+        let fromDevice = try await setup.ferry(["put", "/dev/null", "--json"], env: env)
+        #expect(fromDevice.status == 0, "\(fromDevice.stderr)")
+        #expect(Self.lastJSON(fromDevice.stdout)["size"] as? Int == 0)
+        let stdinDevice = try await ExternalTool.start(
+            path: "/bin/sh", ["-c", "\"$0\" put - --name empty.bin --json < /dev/null", ServeCommandTests.binary],
+            environment: pipeEnv, directory: setup.home.path
+        ).wait(timeout: 60)
+        #expect(stdinDevice.status == 0, "\(stdinDevice.stderr)")
+        #expect(Self.lastJSON(stdinDevice.stdout)["sha256"] as? String == TestData.sha256([UInt8]()))
 
         let missing = try await setup.ferry(["get", id, "-o", setup.home.appending("no/such/dir/x.bin")], env: env)
         #expect(missing.status == 2)
