@@ -82,6 +82,24 @@ import Testing
         }
     }
 
+    /// API.md: `download.*` details hold `bytes` and `range`: a download of the whole says
+    /// `"range": null` (the key was missing), a ranged one the range served.
+    @Test func aWholeDownloadIsAuditedWithANullRange() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            let file = try await client.uploadFile(TestData.bytes(1000), token: server.adminToken)
+            _ = try await client.get("/v1/files/\(file.id)/content", token: server.adminToken)
+            let r = try await client.get("/v1/audit?file_id=\(file.id)", token: server.adminToken)
+            let raw = try #require(try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])
+            let events = try #require(raw["events"] as? [[String: Any]])
+            for name in ["download.started", "download.completed"] {
+                let detail = try #require(events.first { $0["event"] as? String == name }?["detail"] as? [String: Any])
+                #expect(detail["bytes"] as? Int == 1000, "\(name)")
+                #expect(detail.keys.contains("range") && detail["range"] is NSNull, "\(name): \(detail)")
+            }
+        }
+    }
+
     @Test func healthAndReadiness() async throws {
         let server = try await TestServer.make()
         try await server.test { client in

@@ -102,7 +102,8 @@ struct Delivery: Sendable {
 
         var detail = options.auditDetail
         detail["bytes"] = .int(length)
-        if let rangeText = body.rangeText { detail["range"] = .string(rangeText) }
+        // API.md: `download.*` details hold `bytes` and `range`; null when the whole was asked for.
+        detail["range"] = body.rangeText.map(AuditValue.string) ?? .null
         // The store's read is opened before the head is committed: a store that cannot start it
         // is a JSON error (503), never a 200 whose body never comes (API.md "Observability").
         var opened: (any BlobReader)?
