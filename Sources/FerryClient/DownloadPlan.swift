@@ -159,7 +159,7 @@ extension DownloadPlan {
         }
         let status = Int(response.status.code)
         let name =
-            ContentDispositionName.parse(response.headers.first(name: "content-disposition"))
+            response.headers.first(name: "content-disposition").flatMap(ContentDisposition.parse)?.filename
             ?? URL(string: url)?.lastPathComponent ?? ""
         let etag = response.headers.first(name: "etag").flatMap { $0.hasPrefix("W/") ? nil : $0 }
         var plan: DownloadPlan
@@ -207,26 +207,5 @@ extension DownloadPlan {
             }
         }
         return nil
-    }
-}
-
-/// The filename of a `Content-Disposition` header (`filename*` preferred), or nil.
-enum ContentDispositionName {
-    static func parse(_ header: String?) -> String? {
-        guard let header else { return nil }
-        var plain: String?
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingCharacters(in: .whitespaces)
-            if pair.lowercased().hasPrefix("filename*=") {
-                let value = pair.dropFirst("filename*=".count)
-                if let quote = value.range(of: "''") {
-                    return String(value[quote.upperBound...]).removingPercentEncoding
-                }
-            } else if pair.lowercased().hasPrefix("filename=") {
-                plain = String(pair.dropFirst("filename=".count)).trimmingCharacters(
-                    in: CharacterSet(charactersIn: "\""))
-            }
-        }
-        return plain
     }
 }

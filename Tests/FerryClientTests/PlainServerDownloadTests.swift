@@ -40,6 +40,10 @@ import Testing
                     server {
                         listen 127.0.0.1:\(port);
                         root \(work.appending("www"));
+                        # A server naming its download, as many do: a plain quoted filename with a ';'.
+                        location /named/ {
+                            add_header Content-Disposition 'attachment; filename="Q3; final \\"v2\\".bin"';
+                        }
                     }
                 }
                 """
@@ -118,6 +122,28 @@ import Testing
                 let partLines = parts.filter { !$0.contains("bytes=0-0") }
                 #expect(partLines.count == 13)
                 #expect(partLines.allSatisfy { $0.hasSuffix("\"\(etag)\"") }, "\(partLines)")
+            }
+        }
+    }
+
+    /// The name a server gives in `Content-Disposition` is read as RFC 6266 writes it: a `;` or an
+    /// escaped quote inside the quoted filename is part of the name (the client's own parser split
+    /// at every `;` and saved this file as "Q3").
+    @Test func theServersFilenameIsReadWhole() async throws {
+        try await StaticServer.run { nginx in
+            try await Self.withHTTP { http in
+                let bytes = TestData.bytes(1000, seed: 5)
+                try FileManager.default.createDirectory(atPath: nginx.www + "/named", withIntermediateDirectories: true)
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: nginx.www + "/named")
+                try nginx.publish(bytes, as: "named/x.bin", modified: Date(timeIntervalSince1970: 1_700_000_000))
+                let out = try TemporaryDirectory("ferry-get")
+                defer { out.remove() }
+                let result = try await Self.downloader(http).download(
+                    DownloadOptions(
+                        source: try DownloadSource(parsing: "\(nginx.base)/named/x.bin"), directory: out.path),
+                    events: { _ in })
+                #expect(result.path == out.appending("Q3; final \"v2\".bin"))
+                #expect(try TestData.sha256(file: result.path) == TestData.sha256(bytes))
             }
         }
     }
