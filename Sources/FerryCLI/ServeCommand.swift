@@ -4,6 +4,7 @@ import FerryServer
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import OTel
 import ServiceLifecycle
 import Tracing
@@ -51,6 +52,14 @@ struct ServeCommand: AsyncParsableCommand {
             isatty(STDERR_FILENO) == 1
             ? Logger(label: "ferry") : Logger(label: "ferry", factory: { JSONLogHandler(label: $0) })
         logger.logLevel = level
+
+        // Before anything is created or printed: a node that cannot listen stops here.
+        do {
+            try await ListenCheck.run(host: configuration.host, port: configuration.port)
+        } catch {
+            FileHandle.standardError.write(Data("ferry: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
 
         let backends: Backends.Opened
         let serveLock: (any Sendable)?
@@ -114,6 +123,12 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             await services.audit.flush()
             await backends.close()
+            // The address was taken between the check above and the server's own bind.
+            if let io = error as? IOError, [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(io.errnoCode) {
+                let line = ListenCheck.problem(io, host: configuration.host, port: configuration.port)
+                FileHandle.standardError.write(Data("ferry: \(line)\n".utf8))
+                throw ExitCode(1)
+            }
             throw error
         }
         // Graceful shutdown: in-flight transfers have ended; write what the audit queue holds.

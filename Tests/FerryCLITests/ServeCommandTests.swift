@@ -36,6 +36,54 @@ import Testing
         if variable == "FERRY_SIGNING_KEYS" { #expect(!result.stderr.contains("c2hvcnQ=")) }
     }
 
+    /// A node that cannot listen, or cannot make its data directory, stops with one line naming
+    /// the variable and the cause, before it creates anything or prints a first token (it bound
+    /// last, after bootstrap: "Error: bind(descriptor:ptr:bytes:): Address already in use) (errno:
+    /// 98)", and "NSCocoaErrorDomain Code=4" for the directory).
+    @Test func anAddressInUseOrADataDirectoryItCannotMakeIsOneLine() async throws {
+        let directory = try TemporaryDirectory("ferry-cli")
+        defer { directory.remove() }
+        // Another program listens on the port.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(listener, raw, length) == 0 && listen(listener, 1) == 0
+                    && getsockname(listener, raw, &length) == 0
+            }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        var env = Self.baseEnvironment
+        env["FERRY_DATA_DIR"] = directory.appending("data")
+        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+        let inUse = await (try ExternalTool.start(path: Self.binary, ["serve"], environment: env)).wait(timeout: 30)
+        #expect(inUse.status == 1)
+        #expect(inUse.stderr.split(separator: "\n").count == 1, "\(inUse.stderr)")
+        #expect(inUse.stderr.contains("127.0.0.1:\(port) (FERRY_LISTEN): the address is in use"), "\(inUse.stderr)")
+        #expect(inUse.stdout.isEmpty, "no token for a server that never ran: \(inUse.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("data")))
+
+        // The data directory would sit beneath a file.
+        try Data().write(to: URL(fileURLWithPath: directory.appending("file")))
+        env["FERRY_DATA_DIR"] = directory.appending("file/data")
+        env["FERRY_LISTEN"] = "127.0.0.1:\(try FreePort.pick())"
+        let beneathAFile = await (try ExternalTool.start(path: Self.binary, ["serve"], environment: env)).wait(
+            timeout: 30)
+        #expect(beneathAFile.status == 2)
+        #expect(beneathAFile.stderr.split(separator: "\n").count == 1, "\(beneathAFile.stderr)")
+        #expect(
+            beneathAFile.stderr.contains("FERRY_DATA_DIR: cannot create \(directory.appending("file/data")):"),
+            "\(beneathAFile.stderr)")
+        #expect(beneathAFile.stderr.contains("is a file, not a directory"), "\(beneathAFile.stderr)")
+    }
+
     /// `--config FILE`: the same variables as lines, beneath the environment; a file holding a
     /// secret must be mode 0600, and a bad file is one line naming what to fix.
     @Test func aConfigFileSitsBeneathTheEnvironment() async throws {

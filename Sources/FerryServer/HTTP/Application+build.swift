@@ -67,7 +67,7 @@ public enum Backends {
         _ configuration: FerryConfiguration, waiting: @Sendable (_ pid: String?, _ seconds: Int) -> Void = { _, _ in }
     ) async throws -> (any Sendable)? {
         guard case .sqlite(let path) = configuration.database else { return nil }
-        try createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        try createDirectory(forCatalog: path, configuration)
         let seconds = configuration.shutdownGrace + 5
         return try await SQLiteCatalog.ServeLock(
             catalogPath: path, wait: Double(seconds), waiting: { pid in waiting(pid, seconds) })
@@ -82,7 +82,7 @@ public enum Backends {
         var migrate: @Sendable () async throws -> Void = {}
         switch configuration.database {
         case .sqlite(let path):
-            try createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+            try createDirectory(forCatalog: path, configuration)
             let sqlite = try SQLiteCatalog(configuration: .init(path: path))
             catalog = sqlite
             closeCatalog = { try? sqlite.close() }
@@ -166,8 +166,30 @@ public enum Backends {
         return CloudFrontURLSigner(domain: settings.domain, prefix: prefix, signer: signer)
     }
 
-    static func createDirectory(_ path: String) throws {
-        try FileManager.default.createDirectory(
-            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    /// Creates the SQLite catalog's directory (mode 0700); a failure names the variable to fix and
+    /// the cause, not Foundation's "NSCocoaErrorDomain error 512".
+    static func createDirectory(forCatalog path: String, _ configuration: FerryConfiguration) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        // `mkdir -p` one component at a time, so the failing one and its errno can be told.
+        var prefix = ""
+        for component in directory.split(separator: "/") {
+            prefix += "/" + component
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) {
+                if isDirectory.boolValue { continue }
+                throw invalidDirectory(directory, configuration, "\(prefix) is a file, not a directory")
+            }
+            if mkdir(prefix, 0o700) != 0, errno != EEXIST {
+                throw invalidDirectory(directory, configuration, "\(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    private static func invalidDirectory(
+        _ directory: String, _ configuration: FerryConfiguration, _ reason: String
+    ) -> FerryConfiguration.Invalid {
+        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory).standardizedFileURL.path
+        let variable = directory == dataDirectory ? "FERRY_DATA_DIR" : "FERRY_DATABASE_URL"
+        return FerryConfiguration.Invalid(variable: variable, problem: "cannot create \(directory): \(reason)")
     }
 }
