@@ -78,7 +78,10 @@ public enum ExternalTool {
             self.status = status
             self.process = process
             self.exited = stream
-            try ExternalTool.spawning.withLock { _ in try process.run() }
+            try ExternalTool.spawning.withLock { _ in
+                try ExternalTool.checkDescriptorCount()
+                try process.run()
+            }
         }
 
         /// The process id (to read its /proc entries).
@@ -138,6 +141,24 @@ public enum ExternalTool {
     /// because a fault proxy started beside it held its socket (and, with a timeout, a
     /// `ferry serve` that exited at once read as status -1).
     static let spawning = Mutex(())
+
+    /// At most this many open descriptors when a program is started. Foundation's `Process.run`
+    /// (Linux) lists /proc/self/fd with `readdir` and copies each entry's whole 256-byte `d_name`
+    /// (swift-corelibs-foundation `findMaximumOpenFromProcSelfFD`), reading past the entry. With
+    /// more than ~1 350 descriptors the listing fills glibc's 32 KiB directory buffer, the last
+    /// entry ends at the buffer's end, and the read past it can leave the mapped memory: the whole
+    /// test process died with SIGSEGV in `memcpy` under `Process.run` (CI, with 3 000 held).
+    public static let descriptorLimit = 1_200
+
+    /// Fails (instead of risking that crash) when the process holds more than `descriptorLimit`.
+    static func checkDescriptorCount() throws {
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        if open > descriptorLimit {
+            throw TestFailure(
+                "The test process holds \(open) descriptors; Foundation's Process can crash starting a program past ~1 350 (see ExternalTool.descriptorLimit). Close what the test no longer needs."
+            )
+        }
+    }
 
     /// Where the termination handler leaves the exit status.
     final class ExitStatus: Sendable {
