@@ -206,4 +206,35 @@ import Testing
             #expect(next.stdout == "200")
         }
     }
+
+    /// `curl -X DELETE /v1/files` or a POST to a file's address: 405 with `Allow` naming the
+    /// methods the address takes (RFC 9110 15.5.6), not 404 "There is nothing at this address."
+    @Test func aMethodAnAddressDoesNotTakeIs405NamingTheOnesItTakes() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            let file = try await client.uploadFile(TestData.bytes(10), token: server.adminToken)
+            let cases: [(String, HTTPRequest.Method, String)] = [
+                ("/v1/files", .delete, "GET, HEAD, POST"),
+                ("/v1/files/\(file.id)", .post, "GET, HEAD, DELETE"),
+                ("/v1/files/\(file.id)/content", .patch, "GET, HEAD, PUT"),
+                ("/v1/tokens/abc", .head, "DELETE"),
+                ("/", .post, "GET, HEAD"),
+            ]
+            for (path, method, allow) in cases {
+                let response = try await client.execute(
+                    uri: path, method: method, headers: [.authorization: "Bearer \(server.adminToken)"])
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allow, "\(method) \(path)")
+                if method != .head {
+                    #expect(ErrorInfo.code(response) == "method_not_allowed", "\(method) \(path)")
+                }
+            }
+            // The methods it takes still answer; an unknown address is still 404.
+            let head = try await client.execute(
+                uri: "/v1/files/\(file.id)", method: .head, headers: [.authorization: "Bearer \(server.adminToken)"])
+            #expect(head.status == .ok)
+            let unknown = try await client.execute(uri: "/v1/nothing-here", method: .post)
+            #expect(unknown.status == .notFound)
+        }
+    }
 }

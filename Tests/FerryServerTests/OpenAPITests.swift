@@ -39,7 +39,7 @@ import Testing
     /// The router's routes, with Hummingbird's `**` catch-all spelt as the document's `{path}`.
     static func routes(_ services: FerryServices) -> Set<String> {
         Set(
-            buildRouter(services: services).routes.map {
+            buildRouter(services: services, answeringOtherMethods: false).routes.map {
                 "\($0.method.rawValue) \($0.path.description.replacingOccurrences(of: "**", with: "{path}"))"
             })
     }

@@ -10,8 +10,9 @@ import Logging
 import ServiceLifecycle
 import Tracing
 
-/// Builds the router with every Ferry route.
-public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> {
+/// Builds the router with every Ferry route; `answeringOtherMethods` adds the 405 answers of
+/// `MethodNotAllowed` (off only to list the routes the controllers add).
+public func buildRouter(services: FerryServices, answeringOtherMethods: Bool = true) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Traces only when `ferry serve` bootstrapped OpenTelemetry: otherwise not a cycle is spent.
     if !(InstrumentationSystem.tracer is NoOpTracer) { router.middlewares.add(RequestTracingMiddleware()) }
@@ -29,6 +30,7 @@ public func buildRouter(services: FerryServices) -> Router<FerryRequestContext> 
     LinkDeliveryController(services: services).addRoutes(to: router)
     BrokerController(services: services).addRoutes(to: router)
     WebController(services: services).addRoutes(to: router)
+    if answeringOtherMethods { MethodNotAllowed.add(to: router) }
     return router
 }
 
