@@ -79,6 +79,15 @@ import Testing
         #expect(content == Self.awkward)
     }
 
+    /// A body of junk (no boundary ever comes) is not read to its end: past twice the fields'
+    /// allowance it is refused, as the fields themselves are past theirs.
+    @Test func junkIsNotReadToItsEnd() async throws {
+        let junk = [UInt8](repeating: UInt8(ascii: "j"), count: 3 * FormFileReader.otherBytesLimit)
+        let error = await #expect(throws: FerryError.self) { _ = try await Self.read(junk, chunk: 64 * 1024) }
+        #expect(error?.code == .tooLarge)
+        #expect(error?.message.contains("besides its file") == true)
+    }
+
     /// What a part's headers say: directories dropped (RFC 7578 4.2), browsers' %22 read back,
     /// `filename*` preferred, a file input left empty (`filename=""`) is not a file.
     @Test func thePartsHeadersNameTheFile() {

@@ -69,6 +69,8 @@ struct FormFileReader {
     private var otherBytes = 0
     /// Every byte of the request body, as received.
     private(set) var bodyBytes: Int64 = 0
+    /// The file's bytes handed out by `next()`.
+    private var fileBytes: Int64 = 0
     private var bodyHasher = SHA256()
 
     /// A reader of `body`, or nil when `contentType` is not `multipart/form-data`.
@@ -152,6 +154,7 @@ struct FormFileReader {
             while let event = take() {
                 switch (phase, event) {
                 case (.inFile, .body(let bytes)):
+                    fileBytes += Int64(bytes.readableBytes)
                     return bytes
                 case (.inFile, .end):
                     phase = .afterFile
@@ -179,6 +182,9 @@ struct FormFileReader {
 
     /// Feeds the parser the body's next chunk; false at the body's end.
     private mutating func pull() async throws -> Bool {
+        // Every event taken: what is not the file is preamble, delimiters, fields and epilogue,
+        // which the parser passes over without a word (a body of junk would be read to its end).
+        if bodyBytes - fileBytes > 2 * Int64(Self.otherBytesLimit) { throw Self.tooMuchBesides }
         guard let chunk = try await body.next() else { return false }
         bodyBytes += Int64(chunk.readableBytes)
         chunk.withUnsafeReadableBytes { bodyHasher.update(bufferPointer: $0) }
@@ -222,12 +228,11 @@ struct FormFileReader {
 
     private mutating func countOther(_ count: Int) throws {
         otherBytes += count
-        if otherBytes > Self.otherBytesLimit {
-            throw FerryError(
-                .tooLarge,
-                "The form carries more than \(Self.otherBytesLimit) bytes besides its file; send the file alone.")
-        }
+        if otherBytes > Self.otherBytesLimit { throw Self.tooMuchBesides }
     }
+
+    private static let tooMuchBesides = FerryError(
+        .tooLarge, "The form carries more than \(otherBytesLimit) bytes besides its file; send the file alone.")
 
     private static let secondFile = FerryError(
         .badRequest, "The form holds more than one file; send each file in its own request. Nothing was stored.")
