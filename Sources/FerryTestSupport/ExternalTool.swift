@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// Runs real programs (curl, wget, aria2c) in tests. A missing tool is a failure, never a skip:
@@ -47,66 +48,59 @@ public enum ExternalTool {
 
     /// A started process whose output is captured in temporary files.
     public final class Running: Sendable {
-        let process: Process
+        let processID: pid_t
         let outPath: String
         let errPath: String
         let exited: AsyncStream<Void>
-        /// The exit status, read inside the termination handler (reading `terminationStatus` later
-        /// trips Foundation's "still running" check for programs that daemonise, like nginx).
+        /// The exit status (a signal's number if one ended it), set when the process is reaped.
         let status: ExitStatus
 
         init(executable: String, arguments: [String], environment: [String: String]?, directory: String?) throws {
             let base = NSTemporaryDirectory() + "ferry-tool-\(UUID().uuidString)"
             outPath = base + ".out"
             errPath = base + ".err"
-            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            if let environment { process.environment = environment }
-            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-            process.standardInput = FileHandle.nullDevice
             let (stream, continuation) = AsyncStream<Void>.makeStream()
             let status = ExitStatus()
-            process.terminationHandler = { process in
-                status.value.withLock { $0 = process.terminationStatus }
-                continuation.finish()
-            }
             self.status = status
-            self.process = process
             self.exited = stream
-            try ExternalTool.spawning.withLock { _ in
-                try ExternalTool.checkDescriptorCount()
-                try process.run()
-            }
+            let pid = try Spawn.start(
+                executable: executable, arguments: arguments, environment: environment, directory: directory,
+                stdout: outPath, stderr: errPath)
+            processID = pid
+            // A thread of its own blocks in waitpid (never one of Swift's cooperative pool).
+            Thread {
+                var raw: Int32 = 0
+                while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+                // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import (macros).
+                let signal = raw & 0x7f
+                status.value.withLock { $0 = signal == 0 ? (raw >> 8) & 0xff : signal }
+                continuation.finish()
+            }.start()
         }
 
         /// The process id (to read its /proc entries).
-        public var pid: Int32 { process.processIdentifier }
+        public var pid: Int32 { processID }
 
         /// What the program has written to stdout so far.
         public var outputSoFar: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
         /// Whether the program is still running.
-        public var isRunning: Bool { process.isRunning }
+        public var isRunning: Bool { status.value.withLock { $0 == nil } }
         /// What the program wrote to stderr so far.
         public var errorsSoFar: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
         /// Sends a signal.
         public func signal(_ number: Int32) {
-            if process.isRunning { _ = Foundation.kill(process.processIdentifier, number) }
+            if isRunning { _ = Glibc.kill(processID, number) }
         }
 
         /// Sends SIGTERM.
         public func terminate() {
-            if process.isRunning { process.terminate() }
+            signal(SIGTERM)
         }
 
         /// Sends SIGKILL (a crash, as far as the program can tell).
         public func kill() {
-            if process.isRunning { _ = Foundation.kill(process.processIdentifier, SIGKILL) }
+            signal(SIGKILL)
         }
 
         /// Waits for the exit: SIGTERM after `timeout` seconds, SIGKILL 10 s later. Returns only
@@ -133,34 +127,83 @@ public enum ExternalTool {
         }
     }
 
-    /// One spawn at a time. Foundation's `Process` (Linux) learns that a child exited when the
-    /// child's end of a socket pair closes; it closes in the child every descriptor open when it
-    /// starts spawning, so a socket pair another thread creates meanwhile (a second spawn) is
-    /// inherited: that child then holds the first one's end, and the first one's exit goes
-    /// unseen until the second exits too. Seen: a curl that had exited waited on for ever
-    /// because a fault proxy started beside it held its socket (and, with a timeout, a
-    /// `ferry serve` that exited at once read as status -1).
-    static let spawning = Mutex(())
+    /// Starting programs with `posix_spawn`, written here rather than with Foundation's `Process`
+    /// (or swift-subprocess, whose API is async and scoped to a closure, where tests start a
+    /// program and keep a handle). Foundation's `Process` (Linux) broke the test run twice:
+    /// - It learns of an exit when the child's end of a socket pair closes, and closes in the child
+    ///   only the descriptors open when it starts: a pair made meanwhile by another spawn was
+    ///   inherited, and an exit went unseen until the other program ended (a curl waited on for
+    ///   ever beside a fault proxy).
+    /// - It lists /proc/self/fd copying each entry's whole 256-byte `d_name` past the entry; with
+    ///   ~1 350 descriptors open the listing fills glibc's 32 KiB buffer and the read can leave
+    ///   mapped memory: the whole test process died with SIGSEGV in `memcpy` under `Process.run`.
+    /// Here the child closes every descriptor from 3 up (`posix_spawn_file_actions_addclosefrom_np`,
+    /// glibc 2.34) after taking /dev/null and the two output files, and a thread reaps it.
+    enum Spawn {
+        typealias FileActions = UnsafeMutablePointer<posix_spawn_file_actions_t>
+        /// glibc's GNU extensions of posix_spawn, which Swift's Glibc module does not import.
+        static let addCloseFrom: (@convention(c) (FileActions, CInt) -> CInt)? = symbol(
+            "posix_spawn_file_actions_addclosefrom_np")
+        static let addChdir: (@convention(c) (FileActions, UnsafePointer<CChar>) -> CInt)? = symbol(
+            "posix_spawn_file_actions_addchdir_np")
 
-    /// At most this many open descriptors when a program is started. Foundation's `Process.run`
-    /// (Linux) lists /proc/self/fd with `readdir` and copies each entry's whole 256-byte `d_name`
-    /// (swift-corelibs-foundation `findMaximumOpenFromProcSelfFD`), reading past the entry. With
-    /// more than ~1 350 descriptors the listing fills glibc's 32 KiB directory buffer, the last
-    /// entry ends at the buffer's end, and the read past it can leave the mapped memory: the whole
-    /// test process died with SIGSEGV in `memcpy` under `Process.run` (CI, with 3 000 held).
-    public static let descriptorLimit = 1_200
+        static func symbol<T>(_ name: String) -> T? {
+            dlsym(nil, name).map { unsafeBitCast($0, to: T.self) }
+        }
 
-    /// Fails (instead of risking that crash) when the process holds more than `descriptorLimit`.
-    static func checkDescriptorCount() throws {
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-        if open > descriptorLimit {
-            throw TestFailure(
-                "The test process holds \(open) descriptors; Foundation's Process can crash starting a program past ~1 350 (see ExternalTool.descriptorLimit). Close what the test no longer needs."
-            )
+        /// Starts `executable` in its own process group (as Foundation did), standard input
+        /// /dev/null, output into the two files; returns its pid.
+        static func start(
+            executable: String, arguments: [String], environment: [String: String]?, directory: String?,
+            stdout: String, stderr: String
+        ) throws -> pid_t {
+            guard let addCloseFrom, let addChdir else {
+                throw TestFailure("glibc 2.34 or later is needed (posix_spawn_file_actions_addclosefrom_np)")
+            }
+            let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            let output = open(stdout, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            let errors = open(stderr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            defer { for descriptor in [input, output, errors] where descriptor >= 0 { close(descriptor) } }
+            guard input >= 0, output >= 0, errors >= 0 else {
+                throw TestFailure("cannot open the output files of \(executable): \(String(cString: strerror(errno)))")
+            }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var failed = posix_spawn_file_actions_adddup2(&actions, input, 0)
+            if failed == 0 { failed = posix_spawn_file_actions_adddup2(&actions, output, 1) }
+            if failed == 0 { failed = posix_spawn_file_actions_adddup2(&actions, errors, 2) }
+            if failed == 0 { failed = addCloseFrom(&actions, 3) }
+            if failed == 0, let directory { failed = addChdir(&actions, directory) }
+            if failed == 0 { failed = posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP)) }
+            if failed == 0 { failed = posix_spawnattr_setpgroup(&attributes, 0) }
+            guard failed == 0 else {
+                throw TestFailure("cannot prepare \(executable): \(String(cString: strerror(failed)))")
+            }
+            let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+            defer { for pointer in argv { free(pointer) } }
+            let variables = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+            defer { for pointer in variables ?? [] { free(pointer) } }
+            var pid: pid_t = 0
+            let result = argv.withUnsafeBufferPointer { argvBuffer in
+                if let variables {
+                    return variables.withUnsafeBufferPointer { envBuffer in
+                        posix_spawn(
+                            &pid, executable, &actions, &attributes, argvBuffer.baseAddress!, envBuffer.baseAddress!)
+                    }
+                }
+                return posix_spawn(&pid, executable, &actions, &attributes, argvBuffer.baseAddress!, environ)
+            }
+            guard result == 0 else {
+                throw TestFailure("cannot start \(executable): \(String(cString: strerror(result)))")
+            }
+            return pid
         }
     }
 
-    /// Where the termination handler leaves the exit status.
     final class ExitStatus: Sendable {
         let value = Mutex<Int32?>(nil)
     }
