@@ -168,6 +168,33 @@ import Testing
         }
     }
 
+    /// `curl -d username=bob` and `requests.post(data={...})` send form fields where JSON is
+    /// expected: the message says so and how to send JSON (it read "a value cannot start here at
+    /// byte 0").
+    @Test func formFieldsWhereJSONIsExpectedAreNamedAsSuch() async throws {
+        let server = try await TestServer.make()
+        try await server.test { client in
+            for type in ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+                let response = try await client.execute(
+                    uri: "/v1/users", method: .post,
+                    headers: [.authorization: "Bearer \(server.adminToken)", .contentType: type],
+                    body: ByteBuffer(string: "username=bob&role=member"))
+                #expect(response.status == .badRequest)
+                let message = try JSONDecoder().decode(APIError.self, from: Data(buffer: response.body)).error.message
+                #expect(message.contains("is form fields"), "\(message)")
+                #expect(message.contains("Content-Type: application/json"), "\(message)")
+            }
+            // curl -d with a JSON body (curl's default type is the form one) still works.
+            let created = try await client.execute(
+                uri: "/v1/users", method: .post,
+                headers: [
+                    .authorization: "Bearer \(server.adminToken)", .contentType: "application/x-www-form-urlencoded",
+                ],
+                body: ByteBuffer(string: #"{"username":"bob","role":"member"}"#))
+            #expect(created.status == .created)
+        }
+    }
+
     @Test func invalidUTF8InABodyIsRefused() async throws {
         let server = try await TestServer.make()
         try await server.test { client in

@@ -24,6 +24,14 @@ enum JSONBody {
         do {
             try JSONSyntax.validate(bytes)
         } catch {
+            // `curl -d name=value`, `requests.post(data={...})` and HTML forms send fields, not JSON.
+            let type = request.headers[.contentType].flatMap(MediaType.essence)
+            if type == "application/x-www-form-urlencoded" || type == "multipart/form-data" {
+                throw FerryError(
+                    .badRequest,
+                    "The body is form fields (\(type!)), not JSON: send a JSON object with Content-Type: application/json (curl -H 'Content-Type: application/json' -d '{...}'; Python requests: json={...})."
+                )
+            }
             throw FerryError(
                 .badRequest, "The body is not valid JSON (RFC 8259): \(error.reason) at byte \(error.offset).")
         }
