@@ -59,6 +59,8 @@ struct SavedLogin: Codable {
 /// The server, token and HTTP client of one command run.
 struct ClientContext {
     let url: String?
+    /// Where `url` came from, for a message: `--url`, `FERRY_URL` or the saved login.
+    let urlSource: String
     let token: String?
     let http: HTTPClient
 
@@ -66,7 +68,10 @@ struct ClientContext {
     init(_ options: ServerOptions) throws {
         let env = ProcessInfo.processInfo.environment
         let saved = try SavedLogin.load()
-        url = options.url ?? env["FERRY_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? saved?.url
+        let fromEnvironment = env["FERRY_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        url = options.url ?? fromEnvironment ?? saved?.url
+        urlSource =
+            options.url != nil ? "--url" : fromEnvironment != nil ? "FERRY_URL" : "The URL saved by `ferry login`"
         token = options.token ?? env["FERRY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? saved?.token
         var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
@@ -78,6 +83,15 @@ struct ClientContext {
     func api() throws -> FerryAPI {
         guard let url else {
             throw FerryClientError(.usage, "No server: run `ferry login --url URL`, or set FERRY_URL and FERRY_TOKEN.")
+        }
+        // Told at once, not as "Could not reach 127.0.0.1:8080: HTTPClientError.invalidURL" (exit 3).
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", parsed.host?.isEmpty == false, parsed.query == nil
+        else {
+            throw FerryClientError(
+                .usage,
+                "\(urlSource) must be the server's http(s) URL, like https://files.example.com or http://127.0.0.1:8080; got '\(url)'."
+            )
         }
         return FerryAPI(baseURL: url, token: token, httpClient: http)
     }

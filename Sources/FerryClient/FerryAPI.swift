@@ -313,7 +313,7 @@ public enum JSONValue: Codable, Sendable, Hashable, CustomStringConvertible {
         case .null: return "-"
         case .array(let a): return a.map(\.description).joined(separator: ",")
         case .object(let o):
-            let data = (try? JSONEncoder().encode(o)) ?? Data()
+            let data = (try? APIJSON.encode(o)) ?? Data()  // keys sorted, as every --json line
             return String(decoding: data, as: UTF8.self)
         }
     }

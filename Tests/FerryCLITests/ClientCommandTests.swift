@@ -106,6 +106,14 @@ import Testing
 
         let links = try await setup.ferry(["links", id])
         #expect(links.stdout.contains("1/1"))
+        // The audit table's DETAIL is JSON with its keys in one order (sorted), as --json lines are.
+        let audit = try await setup.ferry(["audit", "--event", "link.issued"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let detail = try #require(audit.stdout.split(separator: "\n").dropFirst().first)
+        let keys = ["link_id", "max_downloads", "strategy", "ttl_seconds"].compactMap {
+            detail.range(of: "\"\($0)\":")?.lowerBound
+        }
+        #expect(keys.count == 4 && keys == keys.sorted(), "\(detail)")
 
         let text = String(repeating: "line of text\n", count: 5000)
         try text.write(toFile: setup.home.appending("notes.txt"), atomically: true, encoding: .utf8)
@@ -150,6 +158,14 @@ import Testing
         let port = try FreePort.pick()
         let down = try await setup.ferry(["get", "http://127.0.0.1:\(port)/file.bin"], env: env)
         #expect(down.status == 3, "\(down.stderr)")
+        // A server URL that is not one is a usage error naming where it came from (it was
+        // "Could not reach 127.0.0.1:8080: HTTPClientError.invalidURL", exit 3).
+        let schemeless = try await setup.ferry(["ls"], env: ["FERRY_URL": "127.0.0.1:8080", "FERRY_TOKEN": "x"])
+        #expect(schemeless.status == 2)
+        #expect(schemeless.stderr.contains("FERRY_URL must be the server's http(s) URL"), "\(schemeless.stderr)")
+        let ftp = try await setup.ferry(["login", "--url", "ftp://files.example.com", "--token", "x"])
+        #expect(ftp.status == 2)
+        #expect(ftp.stderr.contains("--url must be the server's http(s) URL"), "\(ftp.stderr)")
         let noServer = try await setup.ferry(["ls"])
         #expect(noServer.status == 2)
         #expect(noServer.stderr.contains("ferry login"))
