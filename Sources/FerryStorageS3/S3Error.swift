@@ -88,10 +88,23 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
                 .insufficientStorage,
                 "The server's storage has no room for this upload; nothing was stored. Downloads keep working; try again once the administrator has freed space.",
                 underlying: self)
+        case _ where Self.configurationCodes.contains(code):
+            // Retrying will not help until an administrator fixes the bucket or the credentials.
+            return FerryError(
+                .unavailable,
+                "The server's storage refused the request: its configuration needs the administrator (the server log says why; `ferry doctor` checks it). Nothing was lost; retry once it is fixed.",
+                underlying: self, retryAfter: 60)
         default:
             return FerryError.unavailable("storage", underlying: self)
         }
     }
+
+    /// S3 codes that say the bucket, the region or the credentials are wrong: no retry helps.
+    static let configurationCodes: Set<String> = [
+        "NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+        "AuthorizationHeaderMalformed", "InvalidBucketName", "PermanentRedirect", "ExpiredToken",
+        "InvalidToken", "AccountProblem",
+    ]
 
     struct ErrorBody: Decodable {
         var code: String

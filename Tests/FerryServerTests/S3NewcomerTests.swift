@@ -77,6 +77,29 @@ import Testing
         }
     }
 
+    /// A bucket that does not exist is a configuration the administrator must fix: uploads say
+    /// so (not "unreachable right now ... Retry in a few seconds", which no retry helps), and
+    /// `/readyz` says a check failed (not that the store "did not answer": it answered 404).
+    @Test func aMissingBucketIsToldAsConfigurationNotAsAnOutage() async throws {
+        let (good, bucket) = try await S3ServerTests.s3Environment()
+        defer { Task { await bucket.shutdown() } }
+        var env = good
+        env["FERRY_STORAGE"] =
+            "s3://ferry-no-such-bucket-\(Identifier.make().lowercased().prefix(8).filter(\.isLetter))"
+        let server = try await TestServer.make(env)
+        try await server.test { client in
+            let upload = try await client.upload(TestData.bytes(100), token: server.adminToken)
+            #expect(upload.status == .serviceUnavailable)
+            #expect(ErrorInfo.code(upload) == "unavailable")
+            #expect(String(buffer: upload.body).contains("configuration needs the administrator"))
+            #expect(upload.headers[.retryAfter] == "60")
+            let ready = try await client.get("/readyz", token: nil)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(
+                String(buffer: ready.body).contains("the storage failed its check"), "\(String(buffer: ready.body))")
+        }
+    }
+
     /// An endpoint the store could not use stops the start naming the variable (it once fell back
     /// to AWS with the configured credentials).
     @Test(arguments: [

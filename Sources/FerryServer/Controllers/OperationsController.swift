@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// The OpenAPI 3.1 description of the HTTP API (`openapi.yaml`, embedded as JSON by
 /// `scripts/embed-openapi`), served at `GET /openapi.json`.
@@ -21,6 +22,8 @@ struct OperationsController: Sendable {
     typealias Context = FerryRequestContext
 
     let services: FerryServices
+    /// What `/readyz` last found, so the log tells each change once, not every probe.
+    let readiness = ReadinessLog()
 
     func addRoutes(to router: Router<Context>) {
         // The same answer every time: encoded once (a liveness probe may come many times a second).
@@ -45,11 +48,21 @@ struct OperationsController: Sendable {
 
     @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
         var problems: [String] = []
-        do { try await services.catalog.ping() } catch { problems.append("catalog") }
-        do { try await services.store.ping() } catch { problems.append("storage") }
+        var causes: [String] = []
+        for (name, check) in [("catalog", services.catalog.ping), ("storage", services.store.ping)] {
+            do {
+                try await check()
+            } catch {
+                problems.append(name)
+                causes.append("\(name): \(error)")
+            }
+        }
+        readiness.report(problems, causes: causes, logger: services.logger)
         guard problems.isEmpty else {
             throw FerryError(
-                .unavailable, "Not ready: the \(problems.joined(separator: " and ")) did not answer.", retryAfter: 5)
+                .unavailable,
+                "Not ready: the \(problems.joined(separator: " and ")) failed its check (the server log says why).",
+                retryAfter: 5)
         }
         var response = try JSONBody.response(["status": "ready"])
         // `ferry doctor`'s deployment probe: proves this node holds the doctor's signing key.
@@ -95,5 +108,24 @@ struct OperationsController: Sendable {
         await services.audit.flush()
         let page = try await services.catalog.audit(filter)
         return APIAuditList(events: page.items.map(APIAuditEvent.init), nextCursor: Cursor.encode(page.next))
+    }
+}
+
+/// The parts `/readyz` found failing, logged when they change (with why) and when all pass again:
+/// the probe's answer names only the parts, the log the cause (NoSuchBucket, a refused connection).
+final class ReadinessLog: Sendable {
+    private let failing = Mutex<[String]>([])
+
+    func report(_ parts: [String], causes: [String], logger: Logger) {
+        let before = failing.withLock { failing in
+            defer { failing = parts }
+            return failing
+        }
+        guard parts != before else { return }
+        if parts.isEmpty {
+            logger.info("ready again", metadata: ["was_failing": "\(before.joined(separator: ","))"])
+        } else {
+            logger.error("not ready", metadata: ["failing": "\(causes.joined(separator: "; "))"])
+        }
     }
 }
