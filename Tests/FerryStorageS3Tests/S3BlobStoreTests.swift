@@ -84,8 +84,14 @@ struct TestServiceMissing: Error, CustomStringConvertible {
             #expect(full.code == .insufficientStorage && full.message.contains("no room"), "\(code)")
             #expect(!S3Error(operation: "PutObject", status: status, code: code, message: "").isRetryable)
         }
-        let down = mapped("AccessDenied", 403)
+        let down = mapped("InternalError", 500)
         #expect(down.code == .unavailable && down.message.contains("unreachable"))
+        // A refusal no retry helps names the configuration (it read "unreachable ... retry in a few seconds").
+        for code in ["AccessDenied", "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch"] {
+            let refused = mapped(code, 403)
+            #expect(refused.code == .unavailable && refused.message.contains("configuration"), "\(code)")
+            #expect(!refused.message.contains("unreachable"), "\(code)")
+        }
         #expect(S3Error(operation: "GetObject", status: 503, code: "SlowDown", message: "").isRetryable)
     }
 
