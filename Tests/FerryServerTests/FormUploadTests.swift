@@ -59,6 +59,7 @@ import Testing
         guard
             var reader = try FormFileReader(contentType: "multipart/form-data; boundary=\(boundary)", body: requestBody)
         else { throw FerryError(.badRequest, "not a form") }
+        reader.hashesBody = true
         let part = try await reader.filePart()
         var content: [UInt8] = []
         while let buffer = try await reader.next() { content += buffer.readableBytesView }

@@ -71,7 +71,13 @@ struct FormFileReader {
     private(set) var bodyBytes: Int64 = 0
     /// The file's bytes handed out by `next()`.
     private var fileBytes: Int64 = 0
-    private var bodyHasher = SHA256()
+    /// The whole body's SHA-256 as it passes, only when a `Content-Digest` asks for it (set
+    /// `hashesBody` before `filePart()`): otherwise no upload pays for a second hash.
+    private var bodyHasher: SHA256?
+    var hashesBody: Bool {
+        get { bodyHasher != nil }
+        set { bodyHasher = newValue ? SHA256() : nil }
+    }
 
     /// A reader of `body`, or nil when `contentType` is not `multipart/form-data`.
     /// Throws when it is, but names no usable boundary.
@@ -112,7 +118,7 @@ struct FormFileReader {
     }
 
     /// The SHA-256 of the whole body read so far (all of it, once `next()` returned nil).
-    var bodySHA256: [UInt8] { Array(bodyHasher.finalize()) }
+    var bodySHA256: [UInt8]? { bodyHasher.map { Array($0.finalize()) } }
 
     /// Reads up to the file's part and returns what its headers say; its bytes follow from `next()`.
     mutating func filePart() async throws -> FilePart {
@@ -187,7 +193,7 @@ struct FormFileReader {
         if bodyBytes - fileBytes > 2 * Int64(Self.otherBytesLimit) { throw Self.tooMuchBesides }
         guard let chunk = try await body.next() else { return false }
         bodyBytes += Int64(chunk.readableBytes)
-        chunk.withUnsafeReadableBytes { bodyHasher.update(bufferPointer: $0) }
+        if bodyHasher != nil { chunk.withUnsafeReadableBytes { bodyHasher!.update(bufferPointer: $0) } }
         do {
             try parser.execute(chunk)
         } catch {

@@ -20,6 +20,8 @@ struct Uploader: Sendable {
     func receive(_ request: Request, key: String, name: String?) async throws -> (name: String, content: FileContent) {
         let configuration = services.configuration
         var form = try FormFileReader(contentType: request.headers[.contentType], body: request.body)
+        let (bodyDigest, fileDigest) = try Self.expectedDigests(request.headers, form: form != nil)
+        form?.hashesBody = bodyDigest != nil
         let part = try await form?.filePart()
         guard let name = try name ?? part?.fileName.map(FileName.validate) else {
             throw FerryError(.badRequest, "Name the file with ?name=<filename>.")
@@ -38,7 +40,6 @@ struct Uploader: Sendable {
             throw FerryError(
                 .typeNotAllowed, "Files of type \(contentType) are not accepted here; allowed: \(allowed).")
         }
-        let (bodyDigest, fileDigest) = try Self.expectedDigests(request.headers, form: form != nil)
         let limit = configuration.maxUploadBytes
         let declared = request.headers[.contentLength].flatMap { Int64($0) }
         if let declared, declared > limit + (form == nil ? 0 : Int64(FormFileReader.otherBytesLimit)) {
@@ -69,10 +70,10 @@ struct Uploader: Sendable {
                     "The uploaded bytes have SHA-256 \(Hex.encode(digest)), not the \(Hex.encode(expected)) you sent; nothing was stored."
                 )
             }
-            if let form, let bodyDigest, bodyDigest != form.bodySHA256 {
+            if let formDigest = form?.bodySHA256, let bodyDigest, bodyDigest != formDigest {
                 throw FerryError(
                     .checksumMismatch,
-                    "The form's bytes have SHA-256 \(Hex.encode(form.bodySHA256)), not the \(Hex.encode(bodyDigest)) your Content-Digest names; nothing was stored."
+                    "The form's bytes have SHA-256 \(Hex.encode(formDigest)), not the \(Hex.encode(bodyDigest)) your Content-Digest names; nothing was stored."
                 )
             }
             try await upload.commit()
