@@ -18,12 +18,14 @@ extension FerryAPI {
     public func upload(
         pipe descriptor: CInt, name: String, contentType: String, progress: (@Sendable (Int64) -> Void)? = nil
     ) async throws -> RemoteFile {
-        var status = stat()
-        let kind = fstat(descriptor, &status) == 0 ? status.st_mode & S_IFMT : 0
-        guard kind == S_IFIFO || kind == S_IFSOCK else {
+        // Only pipes, FIFOs and sockets refuse to seek (ESPIPE), and so do terminals. Asked this way
+        // rather than with `fstat`: which module defines `struct stat` varies between clean builds
+        // (Glibc or CDispatch), and MemberImportVisibility then refused `st_mode` in CI.
+        let isStream = lseek(descriptor, 0, SEEK_CUR) < 0 && errno == ESPIPE && isatty(descriptor) == 0
+        guard isStream else {
             // epoll takes only pipes and sockets: NIO traps on anything else (`ferry put /dev/null`
-            // crashed). A device, or standard input redirected from one, is read on NIO's
-            // blocking-I/O thread pool instead.
+            // crashed). A device, a file or a terminal on standard input is read on NIO's
+            // blocking-I/O thread pool instead (NIO would also leave a terminal non-blocking).
             defer { close(descriptor) }
             let chunks = AsyncThrowingStream<ByteBuffer, any Error> {
                 try await NIOThreadPool.singleton.runIfActive { try Self.readChunk(descriptor) }

@@ -4,6 +4,13 @@ import Testing
 
 @testable import FerryClient
 
+// `struct stat` is defined by Glibc or by CDispatch (whose headers include <sys/stat.h>),
+// depending on which module a clean build compiles first; MemberImportVisibility needs the
+// defining module imported, so both are.
+#if canImport(CDispatch)
+    import CDispatch
+#endif
+
 /// A disk that fills up is named as the cause, with what to do; a download reserves its space
 /// before its first byte.
 @Suite struct DiskSpaceTests {
