@@ -43,11 +43,14 @@ struct LinkCommand: AsyncParsableCommand {
             do {
                 link = try await api.createLink(fileID: id, options: options)
             } catch let error as FerryClientError where error.status == 404 {
-                // Not a file: perhaps a bundle (CLI.md "Bundles"); otherwise the file's 404 stands.
-                guard let bundleLink = try? await api.createBundleLink(bundleID: id, options: options) else {
+                // Not a file: perhaps a bundle (CLI.md "Bundles"). If it is no bundle either, the
+                // file's 404 stands; any other refusal of the bundle's (a password too short, no
+                // access) is the answer, not hidden behind the file's 404.
+                do {
+                    link = try await api.createBundleLink(bundleID: id, options: options)
+                } catch let bundleError as FerryClientError where bundleError.status == 404 {
                     throw error
                 }
-                link = bundleLink
             }
             Terminal.out(link.url)
         }

@@ -58,6 +58,12 @@ import Testing
         #expect(try TestData.sha256(file: viaLink) == TestData.sha256(file: full))
         let unknown = try await setup.ferry(["link", Identifier.make()], env: env)
         #expect(unknown.status == 5, "\(unknown.stderr)")
+        // The bundle's own refusal is told, not the file's 404 (it said "No such file").
+        let shortPassword = setup.home.appending("short-pw")
+        try Data("pw one".utf8).write(to: URL(fileURLWithPath: shortPassword))
+        let refused = try await setup.ferry(["link", bundleID, "--password-file", shortPassword], env: env)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("8 to 1024 characters"), "\(refused.stderr)")
     }
 
     /// A 3 GiB bundle through `aria2c -x8`, and a `curl` cut at 1 GiB then resumed with `-C -`:
