@@ -62,8 +62,11 @@ actor Transfer {
         let state = TransferState(plan: plan, control: control, maxAttempts: maxAttempts)
         if state.startsEmpty { try? manager.removeItem(atPath: dataPath) }
         if !manager.fileExists(atPath: dataPath) {
-            guard manager.createFile(atPath: dataPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                throw FerryClientError(.unexpected, "Cannot create \(dataPath).")
+            // The mode of any new file (0666 less the umask), as curl, wget and aria2c make it: the
+            // result is renamed into place and a download into a shared or served directory must
+            // be readable there. (It was 0600.) The control file, which may hold a link, stays 0600.
+            if let failure = createFileUnderUmask(dataPath) {
+                throw FerryClientError(.unexpected, "Cannot create \(dataPath): \(failure).")
             }
         }
         let handle: ReadWriteFileHandle
@@ -354,4 +357,12 @@ actor Transfer {
         try? FileManager.default.removeItem(atPath: controlPath)
         ControlFile.removeLeftovers(of: controlPath)
     }
+}
+
+/// Creates an empty file with mode 0666 less the umask; the system's reason if it cannot.
+private func createFileUnderUmask(_ path: String) -> String? {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)
+    guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+    close(descriptor)
+    return nil
 }

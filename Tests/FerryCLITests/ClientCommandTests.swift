@@ -95,6 +95,15 @@ import Testing
         let here = try await setup.ferry(["get", "\(setup.base)/d/\(id)", "--quiet"])
         #expect(here.status == 0, "\(here.stderr)")
         #expect(try TestData.sha256(file: setup.home.appending("Q3 report.bin")) == TestData.sha256(bytes))
+        // The result has the mode of any new file, as curl's (it was 0600 whatever the umask).
+        let masked = setup.home.appending("masked.bin")
+        let underUmask = try await ExternalTool.start(
+            path: "/bin/sh",
+            ["-c", "umask 027 && \"$0\" get \"$1\" -o \"$2\" --quiet", ServeCommandTests.binary, id, masked],
+            environment: setup.environment, directory: setup.home.path
+        ).wait(timeout: 60)
+        #expect(underUmask.status == 0, "\(underUmask.stderr)")
+        #expect(try FileManager.default.attributesOfItem(atPath: masked)[.posixPermissions] as? Int == 0o640)
 
         let link = try await setup.ferry(["link", id, "--single-use", "--ttl", "120"])
         #expect(link.status == 0)
