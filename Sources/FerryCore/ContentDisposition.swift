@@ -1,3 +1,5 @@
+import Foundation
+
 /// `Content-Disposition` for downloads (RFC 6266 with RFC 8187 `filename*`).
 public struct ContentDisposition: Hashable, Sendable {
     /// `attachment` or `inline`.
@@ -18,17 +20,23 @@ public struct ContentDisposition: Hashable, Sendable {
     }
 
     /// The header value: `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`.
-    /// Any Unicode name yields a valid single-line header: the fallback keeps printable ASCII except
-    /// `"`, `\`, `%`, `/`, and replaces everything else with `_`; `filename*` percent-encodes every
-    /// byte outside RFC 8187's attr-char.
+    /// Any Unicode name yields a valid single-line header: the fallback (`asciiFallback`) keeps
+    /// printable ASCII except `"`, `\`, `%`, `/`, folds accents, and replaces everything else with
+    /// `_`; `filename*` percent-encodes every byte outside RFC 8187's attr-char.
     public var headerValue: String {
         "\(kind.rawValue); filename=\"\(Self.asciiFallback(filename))\"; filename*=UTF-8''\(Self.percentEncode(filename))"
     }
 
-    /// The plain-ASCII stand-in for old clients.
+    /// The plain-ASCII stand-in for clients that read only `filename=` (`curl -OJ`, `wget
+    /// --content-disposition`): letters lose their accents and compatibility forms become plain
+    /// ones (NFKD without combining marks: "Café ﬁnal" -> "Cafe final"), anything still outside
+    /// printable ASCII becomes `_`.
     public static func asciiFallback(_ name: String) -> String {
         var out = ""
-        for scalar in name.unicodeScalars {
+        let plain = name.decomposedStringWithCompatibilityMapping.unicodeScalars.filter {
+            $0.properties.generalCategory != .nonspacingMark
+        }
+        for scalar in plain {
             switch scalar.value {
             case 0x20...0x7E where !"\"\\%/".unicodeScalars.contains(scalar): out.unicodeScalars.append(scalar)
             default: out.append("_")

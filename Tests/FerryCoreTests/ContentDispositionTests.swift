@@ -14,6 +14,11 @@ import Testing
         ("back\\slash/..%2e", "attachment; filename=\"back_slash_.._2e\"; filename*=UTF-8''back%5Cslash%2F..%252e"),
         ("отчёт.pdf", "attachment; filename=\"_____.pdf\"; filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.pdf"),
         ("", "attachment; filename=\"download\"; filename*=UTF-8''"),
+        // Accents and compatibility forms fold to plain letters for curl -OJ and wget.
+        (
+            "Café Ｑ3 ﬁnal.pdf",
+            "attachment; filename=\"Cafe Q3 final.pdf\"; filename*=UTF-8''Caf%C3%A9%20%EF%BC%B13%20%EF%AC%81nal.pdf"
+        ),
     ])
     func headerValues(name: String, expected: String) {
         #expect(ContentDisposition(kind: .attachment, filename: name).headerValue == expected)

@@ -46,6 +46,16 @@ import Testing
                 $0.lowercased().hasPrefix("content-disposition:")
             }
             #expect(ContentDisposition.parse(String(disposition?.dropFirst(20) ?? ""))?.filename == Self.name)
+            // curl -OJ reads only filename=: an accented name is saved with plain letters ("Caf_" before).
+            let saved = try await ExternalTool.run(
+                "curl",
+                [
+                    "-sS", "-f", "-O", "-J", "--output-dir", work.path, "-H",
+                    "Authorization: Bearer \(server.adminToken)",
+                    "\(base)/v1/files/\(viaCurl.id)/content?filename=Caf%C3%A9%20%EF%BC%B13.pdf",
+                ])
+            #expect(saved.status == 0, "\(saved.stderr)")
+            #expect(FileManager.default.fileExists(atPath: work.appending("Cafe Q3.pdf")))
             // curl's default upload: --data-binary sends application/x-www-form-urlencoded.
             let plain = try await ExternalTool.run(
                 "curl",
