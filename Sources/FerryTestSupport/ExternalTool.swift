@@ -226,7 +226,7 @@ extension ExternalTool {
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             s.sendall(b"GET \(path) HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer \(token)\\r\\n\\r\\n")
             print("sent", flush=True)
-            time.sleep(120)
+            time.sleep(300)
             """
         return try start("python3", ["-c", script])
     }
