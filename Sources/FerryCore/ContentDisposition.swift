@@ -28,18 +28,20 @@ public struct ContentDisposition: Hashable, Sendable {
     }
 
     /// The plain-ASCII stand-in for clients that read only `filename=` (`curl -OJ`, `wget
-    /// --content-disposition`): letters lose their accents and compatibility forms become plain
-    /// ones (NFKD without combining marks: "Café ﬁnal" -> "Cafe final"), anything still outside
-    /// printable ASCII becomes `_`.
+    /// --content-disposition`): a character whose letters lose their accents or compatibility form
+    /// and are then printable ASCII is kept so (NFKD without combining marks: "Café ﬁnal" -> "Cafe
+    /// final"); any other character (and `"`, `\`, `%`, `/`) becomes one `_`.
     public static func asciiFallback(_ name: String) -> String {
         var out = ""
-        let plain = name.decomposedStringWithCompatibilityMapping.unicodeScalars.filter {
-            $0.properties.generalCategory != .nonspacingMark
-        }
-        for scalar in plain {
-            switch scalar.value {
-            case 0x20...0x7E where !"\"\\%/".unicodeScalars.contains(scalar): out.unicodeScalars.append(scalar)
-            default: out.append("_")
+        for character in name {
+            let plain = String(character).decomposedStringWithCompatibilityMapping.unicodeScalars.filter {
+                $0.properties.generalCategory != .nonspacingMark
+            }
+            let kept = plain.allSatisfy { (0x20...0x7E).contains($0.value) && !"\"\\%/".unicodeScalars.contains($0) }
+            if kept && !plain.isEmpty {
+                out.unicodeScalars.append(contentsOf: plain)
+            } else {
+                out.append("_")
             }
         }
         return out.isEmpty ? "download" : out

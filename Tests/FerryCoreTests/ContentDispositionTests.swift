@@ -19,6 +19,11 @@ import Testing
             "Café Ｑ3 ﬁnal.pdf",
             "attachment; filename=\"Cafe Q3 final.pdf\"; filename*=UTF-8''Caf%C3%A9%20%EF%BC%B13%20%EF%AC%81nal.pdf"
         ),
+        // Any other character is one `_`, whatever its scalars (Hangul syllables, an emoji sequence).
+        (
+            "보고서 👨\u{200D}👩\u{200D}👧.pdf",
+            "attachment; filename=\"___ _.pdf\"; filename*=UTF-8''%EB%B3%B4%EA%B3%A0%EC%84%9C%20%F0%9F%91%A8%E2%80%8D%F0%9F%91%A9%E2%80%8D%F0%9F%91%A7.pdf"
+        ),
     ])
     func headerValues(name: String, expected: String) {
         #expect(ContentDisposition(kind: .attachment, filename: name).headerValue == expected)
