@@ -204,6 +204,7 @@ public enum ExternalTool {
         }
     }
 
+    /// Where the reaping thread leaves the exit status (nil while the program runs).
     final class ExitStatus: Sendable {
         let value = Mutex<Int32?>(nil)
     }
