@@ -169,6 +169,7 @@ import Testing
                 client, path, token: admin, offset: 0, chunk,
                 extra: [Self.uploadChecksum: "sha1 \(Data(Insecure.SHA1.hash(data: [0])).base64EncodedString())"])
             #expect(bad.status.code == 460 && ErrorInfo.code(bad) == "checksum_mismatch")
+            #expect(bad.status.reasonPhrase == "Checksum Mismatch")
             let after = try await client.execute(uri: path, method: .head, headers: Self.tus(admin))
             #expect(after.headers[Self.uploadOffset] == "0" && after.headers[.cacheControl] == "no-store")
             let good = try await Self.patch(

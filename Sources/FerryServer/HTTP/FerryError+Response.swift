@@ -45,8 +45,14 @@ extension FerryError {
         }
         headers.append(contentsOf: extra)
         return Response(
-            status: HTTPResponse.Status(code: code.status), headers: headers,
+            status: Self.status(code.status), headers: headers,
             body: ResponseBody(byteBuffer: json))
+    }
+
+    /// The status line: NIO names the registered codes itself; tus's 460 gets the protocol's
+    /// "Checksum Mismatch" (otherwise the line would read `HTTP/1.1 460 ` with no reason).
+    static func status(_ code: Int) -> HTTPResponse.Status {
+        HTTPResponse.Status(code: code, reasonPhrase: code == 460 ? "Checksum Mismatch" : "")
     }
 
     /// Maps anything thrown by a route to a `FerryError`: Hummingbird's own errors keep their
