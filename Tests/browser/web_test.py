@@ -164,6 +164,9 @@ def scenario_front_door(driver, args):
 
 def scenario_sign_in_link(driver, args):
     """The link the first start prints: signed in on the file list, asked for a password, once."""
+    # Pasted into a tab already on the sign-in page: only the fragment changes (no page load).
+    driver.get(args.base + "/login")
+    wait(driver, 20, lambda d: d.find_elements(By.ID, "username"), "login form shown")
     driver.get(args.link)
     wait(driver, 20, lambda d: text_of(d, "main h1") == "Files", "the sign-in link lands on the file list")
     check("#code=" not in driver.current_url, "the code leaves the address bar")

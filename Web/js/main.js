@@ -32,6 +32,11 @@ async function start() {
   const path = location.pathname;
   const main = document.getElementById('main');
   if (path === '/login') {
+    // A sign-in link pasted into a tab already on /login changes only the fragment, which loads
+    // no page: load it, so that the code is used.
+    window.addEventListener('hashchange', () => {
+      if (new URLSearchParams(location.hash.slice(1)).has('code')) location.reload();
+    });
     main.replaceChildren(await pages.login());
     return;
   }
