@@ -417,6 +417,25 @@ def scenario_zip(driver, args):
     check(body[:4] == b"PK\x03\x04", "the bundle link serves the zip with its password")
 
 
+# The words (runs of letters and digits) of table cells that the layout split across two lines,
+# as "Downlo|ad": only cells marked `break` (names, ids, hashes) may do that.
+BROKEN_WORDS = """
+const broken = [];
+for (const cell of document.querySelectorAll('th, td:not(.break)')) {
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.textContent.matchAll(/[\\p{L}\\p{N}]+/gu)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      if (range.getClientRects().length > 1) broken.push(word[0]);
+    }
+  }
+}
+return broken;
+"""
+
+
 def scenario_screenshots(driver, args):
     """Every page at desktop and phone width, saved as PNG artifacts to look at."""
     file_id = args.file[0]
@@ -432,6 +451,8 @@ def scenario_screenshots(driver, args):
             wait(driver, 20, lambda d: d.find_elements(By.CSS_SELECTOR, "main h1"), f"{name} page rendered")
             overflow = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth + 1")
             check(not overflow, f"{name} fits {width} px without sideways scrolling")
+            broken = driver.execute_script(BROKEN_WORDS)
+            check(not broken, f"{name} at {width} px splits no word of a table across lines ({broken[:3]})")
             driver.save_screenshot(os.path.join(shots, f"{name}-{label}.png"))
     driver.delete_all_cookies()
     driver.get(args.base + "/login")

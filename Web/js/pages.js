@@ -113,7 +113,7 @@ export async function files() {
           type: 'checkbox', class: 'pick', value: file.id, 'aria-label': `Select ${file.name}`,
           onchange: () => { picked.textContent = selection().length ? `${selection().length} selected` : ''; },
         })),
-        el('td', {}, el('a', { href: `/files/${encodeURIComponent(file.id)}` }, file.name)),
+        el('td', { class: 'break' }, el('a', { href: `/files/${encodeURIComponent(file.id)}` }, file.name)),
         el('td', { class: 'num' }, bytes(file.size)),
         el('td', { class: 'wide' }, file.content_type),
         el('td', { class: 'wide' }, date(file.updated_at)),
@@ -302,7 +302,7 @@ export async function users() {
   async function refresh() {
     const { users } = await api('GET', '/v1/users');
     body.replaceChildren(...users.map((user) => el('tr', {},
-      el('td', {}, user.username), el('td', {}, user.role), el('td', {}, user.disabled ? 'disabled' : 'active'),
+      el('td', { class: 'break' }, user.username), el('td', {}, user.role), el('td', {}, user.disabled ? 'disabled' : 'active'),
       el('td', {}, el('button', {
         class: 'secondary', onclick: async () => {
           try { await api('PATCH', `/v1/users/${encodeURIComponent(user.username)}`, { disabled: !user.disabled }); refresh(); } catch (e) { toast(e.message); }
@@ -334,7 +334,7 @@ export async function tokens() {
   async function refresh() {
     const { tokens } = await api('GET', '/v1/tokens');
     body.replaceChildren(...tokens.map((token) => el('tr', {},
-      el('td', {}, token.name ?? '—'), el('td', {}, date(token.created_at)),
+      el('td', { class: 'break' }, token.name ?? '—'), el('td', {}, date(token.created_at)),
       el('td', {}, el('button', {
         class: 'secondary', onclick: async () => {
           try { await api('DELETE', `/v1/tokens/${encodeURIComponent(token.id)}`); refresh(); } catch (e) { toast(e.message); }
@@ -371,8 +371,8 @@ export async function audit() {
       const { events } = await api('GET', '/v1/audit?' + query);
       body.replaceChildren(...events.map((e) => el('tr', {},
         el('td', {}, date(e.at)), el('td', {}, e.event), el('td', {}, e.actor ?? '—'),
-        el('td', { class: 'wide' }, e.file_id ?? '—'), el('td', { class: 'wide' }, e.client_ip ?? '—'),
-        el('td', {}, e.detail?.code ? `Refused: ${cause(e.detail.code)}` : Object.entries(e.detail ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')))));
+        el('td', { class: 'wide break' }, e.file_id ?? '—'), el('td', { class: 'wide' }, e.client_ip ?? '—'),
+        el('td', { class: 'break' }, e.detail?.code ? `Refused: ${cause(e.detail.code)}` : Object.entries(e.detail ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')))));
     } catch (e) { body.replaceChildren(el('tr', {}, el('td', {}, e.message))); }
   }
   await refresh();
