@@ -13,7 +13,7 @@ import Testing
     @Test func pagesCarryStrictHeadersETagsAndTheirLengthOnHead() async throws {
         let server = try await TestServer.make()
         try await server.test(.live) { client in
-            for path in ["/", "/login", "/files/abc", "/admin/audit", "/assets/js/main.js", "/favicon.ico"] {
+            for path in ["/", "/login", "/files/abc", "/admin/audit", "/assets/js/main.js", "/favicon.ico", "/robots.txt"] {
                 let get = try await client.execute(uri: path, method: .get)
                 #expect(get.status == .ok, "\(path)")
                 let length = try #require(get.headers[.contentLength].flatMap(Int.init), "\(path)")
@@ -36,6 +36,10 @@ import Testing
             }
             let script = try await client.execute(uri: "/assets/js/main.js", method: .get)
             #expect(script.headers[.contentType]?.hasPrefix("text/javascript") == true)
+            // Crawlers are kept out (a crawler following a limited link would take a download).
+            let robots = try await client.execute(uri: "/robots.txt", method: .get)
+            #expect(robots.headers[.contentType] == "text/plain; charset=utf-8")
+            #expect(String(buffer: robots.body).contains("User-agent: *\nDisallow: /\n"))
             let missing = try await client.execute(uri: "/assets/nope.js", method: .get)
             #expect(missing.status == .notFound)
             #expect(String(buffer: missing.body).contains(#""code":"not_found""#))

@@ -43,6 +43,8 @@ struct WebController: Sendable {
             return try self.asset(name, request: request)
         }
         router.get("/favicon.ico") { request, _ in try self.asset("favicon.svg", request: request) }
+        // Crawlers stay out: nothing here is for an index, and a limited link must not lose a download.
+        router.get("/robots.txt") { request, _ in try self.asset("robots.txt", request: request) }
         router.get("/v1/limits", use: limits)
     }
 
