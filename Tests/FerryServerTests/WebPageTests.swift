@@ -13,7 +13,9 @@ import Testing
     @Test func pagesCarryStrictHeadersETagsAndTheirLengthOnHead() async throws {
         let server = try await TestServer.make()
         try await server.test(.live) { client in
-            for path in ["/", "/login", "/files/abc", "/admin/audit", "/assets/js/main.js", "/favicon.ico", "/robots.txt"] {
+            for path in [
+                "/", "/login", "/files/abc", "/admin/audit", "/assets/js/main.js", "/favicon.ico", "/robots.txt",
+            ] {
                 let get = try await client.execute(uri: path, method: .get)
                 #expect(get.status == .ok, "\(path)")
                 let length = try #require(get.headers[.contentLength].flatMap(Int.init), "\(path)")
