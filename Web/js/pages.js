@@ -115,7 +115,7 @@ export async function files() {
         })),
         el('td', { class: 'break' }, el('a', { href: `/files/${encodeURIComponent(file.id)}` }, file.name)),
         el('td', { class: 'num' }, bytes(file.size)),
-        el('td', { class: 'wide' }, file.content_type),
+        el('td', { class: 'wide break' }, file.content_type),
         el('td', { class: 'wide' }, date(file.updated_at)),
         el('td', { class: 'wide' }, file.owner),
         el('td', { class: 'wide' }, expectedTime(file.size)),
