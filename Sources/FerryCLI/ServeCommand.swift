@@ -60,6 +60,12 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ferry: \(error.message)\n".utf8))
             throw ExitCode(1)
         }
+        if configuration.publicURLNamesNoHost {
+            FileHandle.standardError.write(
+                Data(
+                    "ferry: warning: \(configuration.publicURLNamesNoHostWarning). \(configuration.publicURLNamesNoHostFix)\n"
+                        .utf8))
+        }
 
         let backends: Backends.Opened
         let serveLock: (any Sendable)?

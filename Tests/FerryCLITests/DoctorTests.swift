@@ -63,6 +63,13 @@ import Testing
         #expect(before.checks["config.unknown_variables"]?.status == "warn")
         #expect(before.checks["config.unknown_variables"]?.detail.contains("FERRY_LINK_TLL") == true)
         #expect(!FileManager.default.fileExists(atPath: home.appending("ferry-data")), "the doctor created nothing")
+        #expect(before.checks["config.public_url"]?.status == "ok")
+        // Every interface, no FERRY_PUBLIC_URL (a container's usual start): links would name 0.0.0.0.
+        let everywhere = try await Self.doctor(["FERRY_LISTEN": "0.0.0.0:\(port)"], directory: home.path)
+        let publicURL = try #require(everywhere.checks["config.public_url"])
+        #expect(publicURL.status == "warn")
+        #expect(publicURL.detail.contains("FERRY_PUBLIC_URL is http://0.0.0.0:\(port)"), "\(publicURL.detail)")
+        #expect(publicURL.fix?.contains("FERRY_PUBLIC_URL=http://files.example.com:\(port)") == true)
 
         let server = try await Self.serve(env, port: port, directory: home.path)
         defer { server.kill() }

@@ -170,6 +170,7 @@ import Testing
         let result = await server.wait(timeout: 20)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stderr.contains(token))
+        #expect(!result.stderr.contains("warning"), "\(result.stderr)")
         #expect(result.stdout.components(separatedBy: token).count == 2)
 
         // A second start finds the admin and prints no token.
@@ -183,6 +184,37 @@ import Testing
         let second = await again.wait(timeout: 20)
         #expect(second.status == 0)
         #expect(!second.stdout.contains("shown only this once"))
+    }
+
+    /// A public URL of `0.0.0.0` (the default when FERRY_LISTEN is every interface, as in a
+    /// container) names no machine: links would not open elsewhere and the web app, opened at a
+    /// real address, could change nothing. `ferry serve` says so at once, with the fix, and serves.
+    @Test func aPublicURLThatNamesNoMachineIsWarnedAbout() async throws {
+        let directory = try TemporaryDirectory("ferry-cli")
+        defer { directory.remove() }
+        let port = try FreePort.pick()
+        var env = Self.baseEnvironment
+        env["FERRY_DATA_DIR"] = directory.appending("data")
+        // Tests bind to 127.0.0.1 only: the public URL is the one FERRY_LISTEN=0.0.0.0 would give.
+        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+        env["FERRY_PUBLIC_URL"] = "http://0.0.0.0:\(port)"
+        let server = try ExternalTool.start(path: Self.binary, ["serve"], environment: env)
+        defer { server.kill() }
+        try await Eventually.check(timeout: 30) {
+            let r = try await ExternalTool.run(
+                "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+            return r.stdout == "200"
+        }
+        server.signal(SIGTERM)
+        let result = await server.wait(timeout: 20)
+        #expect(result.status == 0)
+        let warning = result.stderr.split(separator: "\n").filter { $0.contains("warning") }
+        #expect(warning.count == 1, "\(result.stderr)")
+        #expect(
+            warning.first?.contains(
+                "ferry: warning: FERRY_PUBLIC_URL is http://0.0.0.0:\(port), an address that names every interface")
+                == true, "\(result.stderr)")
+        #expect(warning.first?.contains("Set FERRY_PUBLIC_URL to the address users reach") == true)
     }
 
     /// One SQLite catalog, one `ferry serve` (its lookups are kept in memory): a second on the

@@ -151,6 +151,10 @@ import Testing
                 headers: [.cookie: cookie, .origin: "https://evil.example", .contentType: "application/json"],
                 body: ByteBuffer(string: "{}"))
             #expect(foreign.status == .forbidden)
+            // Says where the web app is (a node opened at another address than FERRY_PUBLIC_URL).
+            #expect(
+                ErrorInfo.message(foreign).contains("web app is at https://files.example.com (FERRY_PUBLIC_URL)"),
+                "\(ErrorInfo.message(foreign))")
             let ours = try await client.execute(
                 uri: "/v1/tokens", method: .post,
                 headers: [.cookie: cookie, .origin: "https://files.example.com", .contentType: "application/json"],

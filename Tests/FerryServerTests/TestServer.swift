@@ -179,6 +179,10 @@ enum ErrorInfo {
     static func code(_ response: TestResponse) -> String? {
         (try? JSONDecoder().decode(APIError.self, from: Data(buffer: response.body)))?.error.code
     }
+
+    static func message(_ response: TestResponse) -> String {
+        (try? JSONDecoder().decode(APIError.self, from: Data(buffer: response.body)))?.error.message ?? ""
+    }
 }
 
 extension Data {

@@ -127,4 +127,24 @@ extension FerryConfiguration {
 
     /// Whether the public URL is https (cookies then carry `Secure`).
     public var isSecure: Bool { publicURL.lowercased().hasPrefix("https://") }
+
+    /// Whether the public URL names the unspecified address (`0.0.0.0`, `::`), as it does by
+    /// default when `FERRY_LISTEN` listens on every interface: no other machine can open its links,
+    /// and the web app, opened at any real address, may change nothing (its origin differs).
+    public var publicURLNamesNoHost: Bool {
+        guard let host = URL(string: publicURL)?.host else { return false }
+        return ["0.0.0.0", "::", "[::]"].contains(host)
+    }
+
+    /// What to say when `publicURLNamesNoHost`: one line, naming the variable and the fix.
+    public var publicURLNamesNoHostWarning: String {
+        "FERRY_PUBLIC_URL is \(publicURL), an address that names every interface and no machine: "
+            + "links would not open elsewhere, and the web app may change nothing unless opened at exactly that address"
+    }
+
+    /// The fix for `publicURLNamesNoHostWarning`.
+    public var publicURLNamesNoHostFix: String {
+        "Set FERRY_PUBLIC_URL to the address users reach, e.g. FERRY_PUBLIC_URL=http://files.example.com:\(port) "
+            + "(https:// behind TLS)."
+    }
 }

@@ -70,7 +70,10 @@ struct Authenticator: Sendable {
             throw FerryError(.forbidden, "This request changes state with a session cookie but has no Origin header.")
         }
         guard origin == configuration.publicOrigin else {
-            throw FerryError(.forbidden, "Requests from \(origin) may not use a Ferry session; use a bearer token.")
+            throw FerryError(
+                .forbidden,
+                "Requests from \(origin) may not use a Ferry session: this server's web app is at "
+                    + "\(configuration.publicOrigin) (FERRY_PUBLIC_URL). Open it there, or use a bearer token.")
         }
     }
 

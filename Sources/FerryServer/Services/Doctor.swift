@@ -111,7 +111,12 @@ public struct Doctor: Sendable {
         let url = URL(string: configuration.publicURL)
         let host = url?.host ?? ""
         let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
-        if configuration.isSecure || loopback {
+        if configuration.publicURLNamesNoHost {
+            checks.append(
+                Check(
+                    "config.public_url", .warn, configuration.publicURLNamesNoHostWarning,
+                    fix: configuration.publicURLNamesNoHostFix))
+        } else if configuration.isSecure || loopback {
             checks.append(Check("config.public_url", .ok, "public URL \(configuration.publicURL)"))
         } else {
             checks.append(
