@@ -15,6 +15,21 @@ import Testing
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }
 
+    /// A node's environment: its data under `directory`, listening on 127.0.0.1:`port`.
+    static func nodeEnvironment(_ directory: TemporaryDirectory, port: Int) -> [String: String] {
+        var env = baseEnvironment
+        env["FERRY_DATA_DIR"] = directory.appending("data")
+        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+        return env
+    }
+
+    /// Whether a node answers `/healthz` on 127.0.0.1:`port`.
+    static func healthy(_ port: Int) async -> Bool {
+        let r = try? await ExternalTool.run(
+            "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
+        return r?.stdout == "200"
+    }
+
     @Test(arguments: [
         ("FERRY_LINK_TTL", "soon"), ("FERRY_LISTEN", "nowhere"), ("FERRY_MAX_UPLOAD_BYTES", "-1"),
         ("FERRY_STORAGE", "ftp://x"), ("FERRY_TRUSTED_PROXIES", "10.0.0.0/99"),
@@ -143,9 +158,7 @@ import Testing
         let directory = try TemporaryDirectory("ferry-cli")
         defer { directory.remove() }
         let port = try FreePort.pick()
-        var env = Self.baseEnvironment
-        env["FERRY_DATA_DIR"] = directory.appending("data")
-        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
+        let env = Self.nodeEnvironment(directory, port: port)
         let server = try ExternalTool.start(path: Self.binary, ["serve"], environment: env)
         defer { server.kill() }
         let token = try await Eventually.value(timeout: 30) { () -> String? in
@@ -175,11 +188,7 @@ import Testing
 
         // A second start finds the admin and prints no token.
         let again = try ExternalTool.start(path: Self.binary, ["serve"], environment: env)
-        try await Eventually.check(timeout: 30) {
-            let r = try await ExternalTool.run(
-                "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
-            return r.stdout == "200"
-        }
+        try await Eventually.check(timeout: 30) { await Self.healthy(port) }
         again.signal(SIGINT)
         let second = await again.wait(timeout: 20)
         #expect(second.status == 0)
@@ -193,18 +202,12 @@ import Testing
         let directory = try TemporaryDirectory("ferry-cli")
         defer { directory.remove() }
         let port = try FreePort.pick()
-        var env = Self.baseEnvironment
-        env["FERRY_DATA_DIR"] = directory.appending("data")
+        var env = Self.nodeEnvironment(directory, port: port)
         // Tests bind to 127.0.0.1 only: the public URL is the one FERRY_LISTEN=0.0.0.0 would give.
-        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
         env["FERRY_PUBLIC_URL"] = "http://0.0.0.0:\(port)"
         let server = try ExternalTool.start(path: Self.binary, ["serve"], environment: env)
         defer { server.kill() }
-        try await Eventually.check(timeout: 30) {
-            let r = try await ExternalTool.run(
-                "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
-            return r.stdout == "200"
-        }
+        try await Eventually.check(timeout: 30) { await Self.healthy(port) }
         server.signal(SIGTERM)
         let result = await server.wait(timeout: 20)
         #expect(result.status == 0)
@@ -226,16 +229,9 @@ import Testing
         defer { directory.remove() }
         let port = try FreePort.pick()
         let otherPort = try FreePort.pick()
-        var env = Self.baseEnvironment
-        env["FERRY_DATA_DIR"] = directory.appending("data")
-        env["FERRY_LISTEN"] = "127.0.0.1:\(port)"
-        var otherEnv = env
-        otherEnv["FERRY_LISTEN"] = "127.0.0.1:\(otherPort)"
-        func healthy(_ port: Int) async -> Bool {
-            let r = try? await ExternalTool.run(
-                "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/healthz"])
-            return r?.stdout == "200"
-        }
+        let env = Self.nodeEnvironment(directory, port: port)
+        let otherEnv = Self.nodeEnvironment(directory, port: otherPort)
+        func healthy(_ port: Int) async -> Bool { await Self.healthy(port) }
         let first = try ExternalTool.start(path: Self.binary, ["serve"], environment: env)
         defer { first.kill() }
         try await Eventually.check(timeout: 30) { await healthy(port) }
