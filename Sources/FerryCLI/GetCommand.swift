@@ -247,11 +247,18 @@ struct GetCommand: AsyncParsableCommand {
             for try await chunk in response.body {
                 try await limiter?.take(chunk.readableBytes)
                 chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                size += Int64(chunk.readableBytes)
                 try handle.write(contentsOf: chunk.readableBytesView)
+                size += Int64(chunk.readableBytes)
             }
         } catch let error as CocoaError {
-            throw FerryClientError(.unexpected, "Cannot write the download: \(error.localizedDescription)")
+            // Foundation says only "error 512": the system's errno is beneath it.
+            let code = (error.userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) }
+            if code == EPIPE {
+                // The reader went away (`| head`): stop as `cat` would, silently, 128 + SIGPIPE.
+                throw ExitCode(128 + SIGPIPE)
+            }
+            let reason = code.map { String(cString: strerror($0)) } ?? error.localizedDescription
+            throw FerryClientError(.unexpected, "Cannot write the download after \(size) bytes: \(reason).")
         } catch {
             throw FerryClientError(.network, "The connection broke after \(size) bytes: \(error)")
         }

@@ -239,6 +239,23 @@ import Testing
         #expect(stdinDevice.status == 0, "\(stdinDevice.stderr)")
         #expect(Self.lastJSON(stdinDevice.stdout)["sha256"] as? String == TestData.sha256([UInt8]()))
 
+        // A reader that stops early (`| head`): ferry stops as `cat` does, silently, 128 + SIGPIPE;
+        // a full device is said in the system's words (Foundation's were "NSCocoaErrorDomain error 512").
+        let headed = try await ExternalTool.start(
+            path: "/bin/bash",
+            [
+                "-c", "\"$0\" get \"$1\" -o - | head -c 100 > /dev/null; exit ${PIPESTATUS[0]}",
+                ServeCommandTests.binary, id,
+            ],
+            environment: pipeEnv, directory: setup.home.path
+        ).wait(timeout: 60)
+        #expect(headed.status == 141, "\(headed.stderr)")
+        #expect(headed.stderr.isEmpty, "\(headed.stderr)")
+        let full = try await setup.ferry(["get", id, "-o", "/dev/full"], env: env)
+        #expect(full.status == 1)
+        #expect(
+            full.stderr.contains("Cannot write the download after 0 bytes: No space left on device."), "\(full.stderr)")
+
         let missing = try await setup.ferry(["get", id, "-o", setup.home.appending("no/such/dir/x.bin")], env: env)
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("does not exist; create it first"), "\(missing.stderr)")
