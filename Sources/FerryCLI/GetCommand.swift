@@ -254,8 +254,9 @@ struct GetCommand: AsyncParsableCommand {
             // Foundation says only "error 512": the system's errno is beneath it.
             let code = (error.userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) }
             if code == EPIPE {
-                // The reader went away (`| head`): stop as `cat` would, silently, 128 + SIGPIPE.
-                throw ExitCode(128 + SIGPIPE)
+                // The reader went away (`| head`): stop quietly, as every listing does
+                // (`Terminal.write`); what the reader took is its own to judge.
+                throw ExitCode.success
             }
             let reason = code.map { String(cString: strerror($0)) } ?? error.localizedDescription
             throw FerryClientError(.unexpected, "Cannot write the download after \(size) bytes: \(reason).")
