@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import FerryAPIModels
 import FerryClient
 import Foundation
 import NIOCore
@@ -49,7 +50,7 @@ struct SavedLogin: Codable {
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // Created 0600 before the token is written, replaced atomically.
         do {
-            try PrivateFile.replace(path, with: try JSONEncoder().encode(self))
+            try PrivateFile.replace(path, with: try APIJSON.encode(self))
         } catch {
             throw FerryClientError(.unexpected, "Cannot write \(path): \(error).")
         }

@@ -230,7 +230,8 @@ struct GetCommand: AsyncParsableCommand {
             }
             response = try await context.http.execute(request, timeout: .seconds(60))
         } catch {
-            throw FerryClientError(.network, "Could not reach the server: \(error)")
+            throw FerryClientError(
+                .network, "Could not reach \(Downloader.redacted(url)): \(NetworkFailure.describe(error))")
         }
         guard response.status.code == 200 else {
             let body = try await response.body.collect(upTo: 64 * 1024)
@@ -261,7 +262,8 @@ struct GetCommand: AsyncParsableCommand {
             let reason = code.map { String(cString: strerror($0)) } ?? error.localizedDescription
             throw FerryClientError(.unexpected, "Cannot write the download after \(size) bytes: \(reason).")
         } catch {
-            throw FerryClientError(.network, "The connection broke after \(size) bytes: \(error)")
+            throw FerryClientError(
+                .network, "The connection broke after \(size) bytes: \(NetworkFailure.describe(error))")
         }
         guard let expected else { return }
         let digest = Hex.encode(hasher.finalize())

@@ -155,7 +155,8 @@ extension DownloadPlan {
             response = try await http.execute(request, timeout: .seconds(60))
             body = try await response.body.collect(upTo: 1024 * 1024)
         } catch {
-            throw FerryClientError(.network, "Could not reach \(Downloader.redacted(url)): \(error)")
+            throw FerryClientError(
+                .network, "Could not reach \(Downloader.redacted(url)): \(NetworkFailure.describe(error))")
         }
         let status = Int(response.status.code)
         let name =

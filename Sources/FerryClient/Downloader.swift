@@ -207,7 +207,7 @@ public final class Downloader: Sendable {
     }
 
     /// A URL for messages, without its query (a signed URL's query is a secret).
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard let q = url.firstIndex(of: "?") else { return url }
         return String(url[..<q]) + "?…"
     }
@@ -359,7 +359,7 @@ public final class Downloader: Sendable {
         } catch {
             // A sibling part failed for good and the group was cancelled: not a network failure.
             if Task.isCancelled { throw CancellationError() }
-            return .failed(.network("\(error)"))
+            return .failed(.network(NetworkFailure.describe(error)))
         }
         let status = Int(response.status.code)
         switch status {
@@ -413,7 +413,9 @@ public final class Downloader: Sendable {
             throw error
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            return .failed(.network("the connection broke after \(offset - range.lowerBound) bytes: \(error)"))
+            return .failed(
+                .network(
+                    "the connection broke after \(offset - range.lowerBound) bytes: \(NetworkFailure.describe(error))"))
         }
         guard offset == range.upperBound + 1 else {
             return .failed(.network("the answer ended after \(offset - range.lowerBound) of \(range.count) bytes"))

@@ -65,7 +65,7 @@ public final class FerryAPI: Sendable {
             let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
             return Answer(status: Int(response.status.code), headers: response.headers, body: body)
         } catch {
-            throw FerryClientError(.network, "Could not reach \(baseURL): \(error)")
+            throw FerryClientError(.network, "Could not reach \(baseURL): \(NetworkFailure.describe(error))")
         }
     }
 
@@ -180,7 +180,7 @@ public final class FerryAPI: Sendable {
         } catch let error as FerryClientError {
             throw error
         } catch {
-            throw FerryClientError(.network, "The upload to \(baseURL) failed: \(error)")
+            throw FerryClientError(.network, "The upload to \(baseURL) failed: \(NetworkFailure.describe(error))")
         }
         try Self.check(answer)
         return try JSONDecoder().decode(RemoteFile.self, from: Data(answer.body.readableBytesView))

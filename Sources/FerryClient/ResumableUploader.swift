@@ -279,7 +279,7 @@ extension FerryAPI {
                 status: Int(response.status.code), headers: response.headers,
                 body: try await response.body.collect(upTo: 1024 * 1024))
         } catch {
-            throw FerryClientError(.network, "\(error)")
+            throw FerryClientError(.network, NetworkFailure.describe(error))
         }
     }
 

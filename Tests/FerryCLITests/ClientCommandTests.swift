@@ -167,6 +167,10 @@ import Testing
         let port = try FreePort.pick()
         let down = try await setup.ferry(["get", "http://127.0.0.1:\(port)/file.bin"], env: env)
         #expect(down.status == 3, "\(down.stderr)")
+        // Said by its cause, not in NIO's words ("connection reset (error set): Connection refused) (errno: 111)").
+        #expect(
+            down.stderr.contains("Could not reach http://127.0.0.1:\(port)/file.bin: connection refused"),
+            "\(down.stderr)")
         // A server URL that is not one is a usage error naming where it came from (it was
         // "Could not reach 127.0.0.1:8080: HTTPClientError.invalidURL", exit 3).
         let schemeless = try await setup.ferry(["ls"], env: ["FERRY_URL": "127.0.0.1:8080", "FERRY_TOKEN": "x"])
