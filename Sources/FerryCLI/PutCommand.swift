@@ -87,7 +87,9 @@ struct PutCommand: AsyncParsableCommand {
                 let descriptor = open(source, O_RDONLY)
                 guard descriptor >= 0 else { throw FerryClientError(.usage, "Cannot read \(path).") }
                 file = try await context.api().upload(
-                    pipe: descriptor, name: fileName, contentType: type ?? "application/octet-stream",
+                    pipe: descriptor, name: fileName,
+                    // As the server would type it: the name's extension, else octet-stream.
+                    contentType: type ?? MediaType.implied(byFileName: fileName) ?? "application/octet-stream",
                     progress: progress)
             }
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

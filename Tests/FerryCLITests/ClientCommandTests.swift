@@ -224,13 +224,15 @@ import Testing
         pipeEnv.merge(env) { $1 }
         let piped = try await ExternalTool.start(
             path: "/bin/sh",
-            ["-c", "cat \"$0\" | \"$1\" put - --name piped.bin --json", source, ServeCommandTests.binary],
+            ["-c", "cat \"$0\" | \"$1\" put - --name piped.csv --json", source, ServeCommandTests.binary],
             environment: pipeEnv, directory: setup.home.path
         ).wait(timeout: 60)
         #expect(piped.status == 0, "\(piped.stderr)")
         let pipedFile = Self.lastJSON(piped.stdout)
         #expect(pipedFile["sha256"] as? String == TestData.sha256(bytes))
         #expect(pipedFile["size"] as? Int == bytes.count)
+        // Typed by its name, as a file is (it was stored as application/octet-stream).
+        #expect(pipedFile["content_type"] as? String == "text/csv", "\(pipedFile)")
         #expect(try await setup.ferry(["put", "-"], env: env).status == 2)
         // From a device, named or as standard input (epoll takes neither: NIO trapped on them).
         let fromDevice = try await setup.ferry(["put", "/dev/null", "--json"], env: env)
