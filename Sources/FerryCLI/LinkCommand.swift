@@ -39,19 +39,9 @@ struct LinkCommand: AsyncParsableCommand {
                 ttlSeconds: ttl, maxDownloads: maxDownloads, singleUse: singleUse ? true : nil, bindIP: bindIP,
                 password: try linkPassword())
             let api = try context.api()
-            let link: IssuedLink
-            do {
-                link = try await api.createLink(fileID: id, options: options)
-            } catch let error as FerryClientError where error.status == 404 {
-                // Not a file: perhaps a bundle (CLI.md "Bundles"). If it is no bundle either, the
-                // file's 404 stands; any other refusal of the bundle's (a password too short, no
-                // access) is the answer, not hidden behind the file's 404.
-                do {
-                    link = try await api.createBundleLink(bundleID: id, options: options)
-                } catch let bundleError as FerryClientError where bundleError.status == 404 {
-                    throw error
-                }
-            }
+            let link = try await FileOrBundle.run(
+                file: { try await api.createLink(fileID: id, options: options) },
+                bundle: { try await api.createBundleLink(bundleID: id, options: options) })
             Terminal.out(link.url)
         }
     }

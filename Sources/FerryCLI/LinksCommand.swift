@@ -4,12 +4,15 @@ import Foundation
 
 /// `ferry links ID`.
 struct LinksCommand: ServerCommand {
-    static let configuration = CommandConfiguration(commandName: "links", abstract: "List a file's links.")
+    static let configuration = CommandConfiguration(
+        commandName: "links", abstract: "List a file's or a bundle's links.")
     @OptionGroup var server: ServerOptions
-    @Argument(help: "File id.") var id: String
+    @Argument(help: "File or bundle id.") var id: String
 
     func run(in context: ClientContext) async throws {
-        let links = try await context.api().links(fileID: id)
+        let api = try context.api()
+        let links = try await FileOrBundle.run(
+            file: { try await api.links(fileID: id) }, bundle: { try await api.links(bundleID: id) })
         Terminal.table(
             ["ID", "EXPIRES", "DOWNLOADS", "STRATEGY", "ISSUER", "REVOKED"],
             links.map {

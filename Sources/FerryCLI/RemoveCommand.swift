@@ -4,12 +4,15 @@ import Foundation
 
 /// `ferry rm ID`.
 struct RemoveCommand: ServerCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete a file.")
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Delete a file or a bundle (a bundle's files stay).")
     @OptionGroup var server: ServerOptions
-    @Argument(help: "File id.") var id: String
+    @Argument(help: "File or bundle id.") var id: String
 
     func run(in context: ClientContext) async throws {
-        try await context.api().delete(id: id)
+        let api = try context.api()
+        try await FileOrBundle.run(
+            file: { try await api.delete(id: id) }, bundle: { try await api.deleteBundle(id: id) })
         Terminal.out("Deleted \(id).")
     }
 }

@@ -219,6 +219,17 @@ public final class FerryAPI: Sendable {
         try await call(IssuedLink.self, .POST, "/v1/bundles/\(Self.segment(bundleID))/links", json: options)
     }
 
+    /// A bundle's links (as `links(fileID:)`).
+    public func links(bundleID: String) async throws -> [LinkListing] {
+        struct Shape: Decodable { var links: [LinkListing] }
+        return try await call(Shape.self, .GET, "/v1/bundles/\(Self.segment(bundleID))/links").links
+    }
+
+    /// Deletes a bundle (its creator or an admin); its files stay.
+    public func deleteBundle(id: String) async throws {
+        try await perform(.DELETE, "/v1/bundles/\(Self.segment(id))")
+    }
+
     /// The absolute URL of a bundle's archive.
     public func bundleContentURL(id: String) -> String {
         baseURL + "/v1/bundles/\(Self.segment(id))/content"

@@ -64,6 +64,21 @@ import Testing
         let refused = try await setup.ferry(["link", bundleID, "--password-file", shortPassword], env: env)
         #expect(refused.status == 1, "\(refused.stderr)")
         #expect(refused.stderr.contains("8 to 1024 characters"), "\(refused.stderr)")
+
+        // info, links and rm take a bundle id too (each said "No such file" and exit 5): its
+        // JSON, the password link just issued, and deleting it leaves its files.
+        let info = try await setup.ferry(["info", bundleID], env: env)
+        #expect(info.status == 0, "\(info.stderr)")
+        let shown = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        #expect(shown?["name"] as? String == "holiday.zip" && (shown?["files"] as? [Any])?.count == 3)
+        let links = try await setup.ferry(["links", bundleID], env: env)
+        #expect(links.status == 0, "\(links.stderr)")
+        #expect(links.stdout.split(separator: "\n").count == 2, "a header and the one link: \(links.stdout)")
+        let removed = try await setup.ferry(["rm", bundleID], env: env)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(try await setup.ferry(["info", bundleID], env: env).status == 5)
+        #expect(try await setup.ferry(["info", ids[0]], env: env).status == 0, "its files stay")
+        #expect(try await setup.ferry(["rm", Identifier.make()], env: env).status == 5)
     }
 
     /// A 3 GiB bundle through `aria2c -x8`, and a `curl` cut at 1 GiB then resumed with `-C -`:
