@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FerryCore
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -130,7 +131,7 @@ final class ReadAhead: HTTPClientResponseDelegate, Sendable {
                 abandon(task)
             }
         } catch {
-            throw S3Error(operation: "GetObject", status: nil, code: code, message: String(describing: error))
+            throw S3Error(operation: "GetObject", status: nil, code: code, message: NetworkFailure.describe(error))
         }
     }
 

@@ -260,7 +260,7 @@ public final class S3Client: Sendable {
                 throw CancellationError()
             } catch {
                 failure = S3Error(
-                    operation: operation, status: nil, code: "Unreachable", message: String(describing: error))
+                    operation: operation, status: nil, code: "Unreachable", message: NetworkFailure.describe(error))
             }
             guard failure.isRetryable, attempt < attempts else {
                 var final = failure
@@ -331,7 +331,7 @@ public final class S3Client: Sendable {
         } catch {
             throw S3Error(
                 operation: operation, status: 200, code: "MalformedResponse",
-                message: "could not read the answer: \(error)")
+                message: "could not read the answer: \(NetworkFailure.describe(error))")
         }
     }
 }

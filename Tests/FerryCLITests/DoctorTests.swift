@@ -120,6 +120,10 @@ import Testing
         #expect(report.result.status == 1, "\(report.result.stdout)\(report.result.stderr)")
         #expect(report.checks["catalog.reachable"]?.status == "fail")
         #expect(report.checks["storage.probe"]?.status == "fail")
+        // The cause, in plain words (it was NIO's "connection reset (error set): Connection refused) (errno: 111)").
+        #expect(
+            report.checks["storage.probe"]?.detail.contains("(no response Unreachable): connection refused") == true,
+            "\(report.checks["storage.probe"]?.detail ?? "")")
         #expect(report.checks["storage.clock"]?.status == "fail")
         #expect(!report.result.stdout.contains("u:p@"), "no credentials printed")
     }
@@ -139,6 +143,16 @@ import Testing
             "AWS_SECRET_ACCESS_KEY": env["FERRY_TEST_S3_SECRET_KEY"] ?? "test-secret",
             "FERRY_LISTEN": "127.0.0.1:\(try FreePort.pick())",
         ]
+        // A bucket that does not exist: the probe says so in the store's words (it said only that
+        // "the storage refused the request: its configuration needs the administrator").
+        var missing = base
+        missing["FERRY_STORAGE"] = "s3://\(bucket)-missing/blobs"
+        let noBucket = try await Self.doctor(missing, directory: home.path)
+        #expect(noBucket.checks["storage.probe"]?.status == "fail")
+        #expect(
+            noBucket.checks["storage.probe"]?.detail.contains("S3 PutObject failed (404 NoSuchBucket)") == true,
+            "\(noBucket.checks["storage.probe"]?.detail ?? "")")
+
         let good = try await Self.doctor(base, directory: home.path)
         #expect(good.checks["storage.probe"]?.status == "ok", "\(good.result.stdout)")
         #expect(good.checks["catalog.reachable"]?.detail.contains("no catalog yet") == true)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FerryClient
+import FerryCore
 import FerryTestSupport
 import Foundation
 import NIOCore
@@ -8,10 +9,15 @@ import Testing
 /// Network failures are told by their cause, not in the libraries' words ("connection reset
 /// (error set): Connection refused) (errno: 111)", "handshakeFailed(NIOSSL.BoringSSLError...)").
 @Suite struct NetworkFailureTests {
-    /// What AsyncHTTPClient throws for a GET of `url`.
+    /// What AsyncHTTPClient throws for a GET of `url` (at once: not retrying the connection until
+    /// the deadline, which ends with the same error).
     static func failure(of url: String) async throws -> any Error {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        defer { _ = client.shutdown() }
         do {
-            _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+            _ = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
         } catch {
             return error
         }

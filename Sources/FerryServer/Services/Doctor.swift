@@ -168,12 +168,18 @@ public struct Doctor: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let error = error as? FerryError { return error.message }
+        // The administrator reads this: the cause a client is never shown (the store's own error,
+        // "S3 PutObject failed (404 NoSuchBucket) ..."), rather than the client's message, which
+        // for a misconfigured store sends them back here ("`ferry doctor` checks it").
+        if let error = error as? FerryError { return error.underlying.map(describe) ?? error.message }
         if let error = error as? DoctorFailure { return error.description }
-        // NIO's own words for a refused connection read "connection reset (error set): Connection
-        // refused (errno: 111)"; the system's message says it plainly.
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
-        return String(describing: error).prefix(300).description
+        if let error = error as? IOError {
+            // NIO's words for a refused connection read "connection reset (error set): Connection
+            // refused (errno: 111)"; the system's message says it plainly (no "is the server running
+            // there?": each check says what it expected to find).
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        }
+        return NetworkFailure.describe(error)
     }
 }
 
