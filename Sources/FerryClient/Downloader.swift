@@ -206,10 +206,12 @@ public final class Downloader: Sendable {
         try await makePlan(DownloadOptions(source: source))
     }
 
-    /// A URL for messages, without its query (a signed URL's query is a secret).
+    /// A URL for messages, without its secrets: a signed URL's query, a Ferry link's token
+    /// (`/t/…`).
     public static func redacted(_ url: String) -> String {
-        guard let q = url.firstIndex(of: "?") else { return url }
-        return String(url[..<q]) + "?…"
+        var shown = url.firstIndex(of: "?").map { String(url[..<$0]) + "?…" } ?? url
+        if let token = shown.range(of: "/t/") { shown = String(shown[..<token.upperBound]) + "…" }
+        return shown
     }
 
     /// Whether a 403 body from a store or CDN says the signed URL expired.

@@ -171,6 +171,11 @@ import Testing
         #expect(
             down.stderr.contains("Could not reach http://127.0.0.1:\(port)/file.bin: connection refused"),
             "\(down.stderr)")
+        // A link's token is a secret: messages name the link without it.
+        let downLink = try await setup.ferry(["get", "http://127.0.0.1:\(port)/t/secret-token-123"], env: env)
+        #expect(downLink.status == 3)
+        #expect(downLink.stderr.contains("Could not reach http://127.0.0.1:\(port)/t/…: connection refused"))
+        #expect(!downLink.stderr.contains("secret-token-123"), "\(downLink.stderr)")
         // A server URL that is not one is a usage error naming where it came from (it was
         // "Could not reach 127.0.0.1:8080: HTTPClientError.invalidURL", exit 3).
         let schemeless = try await setup.ferry(["ls"], env: ["FERRY_URL": "127.0.0.1:8080", "FERRY_TOKEN": "x"])
