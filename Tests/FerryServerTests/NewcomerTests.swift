@@ -250,12 +250,13 @@ import Testing
         let server = try await TestServer.make()
         try await server.test { client in
             let file = try await client.uploadFile(TestData.bytes(10), token: server.adminToken)
+            // OPTIONS is in every Allow since it answers too (it was 404, below).
             let cases: [(String, HTTPRequest.Method, String)] = [
-                ("/v1/files", .delete, "GET, HEAD, POST"),
-                ("/v1/files/\(file.id)", .post, "GET, HEAD, DELETE"),
-                ("/v1/files/\(file.id)/content", .patch, "GET, HEAD, PUT"),
-                ("/v1/tokens/abc", .head, "DELETE"),
-                ("/", .post, "GET, HEAD"),
+                ("/v1/files", .delete, "GET, HEAD, POST, OPTIONS"),
+                ("/v1/files/\(file.id)", .post, "GET, HEAD, DELETE, OPTIONS"),
+                ("/v1/files/\(file.id)/content", .patch, "GET, HEAD, PUT, OPTIONS"),
+                ("/v1/tokens/abc", .head, "DELETE, OPTIONS"),
+                ("/", .post, "GET, HEAD, OPTIONS"),
             ]
             for (path, method, allow) in cases {
                 let response = try await client.execute(
@@ -266,6 +267,15 @@ import Testing
                     #expect(ErrorInfo.code(response) == "method_not_allowed", "\(method) \(path)")
                 }
             }
+            // OPTIONS (RFC 9110 9.3.7) names them, with no credentials and no body; it was 404
+            // "There is nothing at this address." Where tus answers it, tus's answer stands.
+            for (path, _, allow) in cases {
+                let options = try await client.execute(uri: path, method: .options)
+                #expect(options.status == .noContent, "OPTIONS \(path)")
+                #expect(options.headers[.allow] == allow, "OPTIONS \(path)")
+            }
+            let tus = try await client.execute(uri: "/v1/uploads", method: .options)
+            #expect(tus.status == .noContent && tus.headers[HTTPField.Name("Tus-Version")!] == "1.0.0")
             // The methods it takes still answer; an unknown address is still 404.
             let head = try await client.execute(
                 uri: "/v1/files/\(file.id)", method: .head, headers: [.authorization: "Bearer \(server.adminToken)"])
