@@ -221,8 +221,7 @@ public final class FerryAPI: Sendable {
 
     /// A bundle's links (as `links(fileID:)`).
     public func links(bundleID: String) async throws -> [LinkListing] {
-        struct Shape: Decodable { var links: [LinkListing] }
-        return try await call(Shape.self, .GET, "/v1/bundles/\(Self.segment(bundleID))/links").links
+        try await links(at: "/v1/bundles/\(Self.segment(bundleID))/links")
     }
 
     /// Deletes a bundle (its creator or an admin); its files stay.
@@ -240,8 +239,13 @@ public final class FerryAPI: Sendable {
 
     /// The file's links.
     public func links(fileID: String) async throws -> [LinkListing] {
+        try await links(at: "/v1/files/\(Self.segment(fileID))/links")
+    }
+
+    /// `{"links": [...]}` at `path`.
+    private func links(at path: String) async throws -> [LinkListing] {
         struct Shape: Decodable { var links: [LinkListing] }
-        return try await call(Shape.self, .GET, "/v1/files/\(Self.segment(fileID))/links").links
+        return try await call(Shape.self, .GET, path).links
     }
 
     /// Revokes a server link.

@@ -32,12 +32,18 @@ public struct ContentDisposition: Hashable, Sendable {
     /// and are then printable ASCII is kept so (NFKD without combining marks: "Café ﬁnal" -> "Cafe
     /// final"); any other character (and `"`, `\`, `%`, `/`) becomes one `_`.
     public static func asciiFallback(_ name: String) -> String {
+        let unsafe = "\"\\%/"  // would end the quoted string, escape, or read as encoding or a path
         var out = ""
         for character in name {
+            // Printable ASCII, the usual name, needs no folding (this runs for every download).
+            if let ascii = character.asciiValue, (0x20...0x7E).contains(ascii) {
+                out.append(unsafe.contains(character) ? "_" : character)
+                continue
+            }
             let plain = String(character).decomposedStringWithCompatibilityMapping.unicodeScalars.filter {
                 $0.properties.generalCategory != .nonspacingMark
             }
-            let kept = plain.allSatisfy { (0x20...0x7E).contains($0.value) && !"\"\\%/".unicodeScalars.contains($0) }
+            let kept = plain.allSatisfy { (0x20...0x7E).contains($0.value) && !unsafe.unicodeScalars.contains($0) }
             if kept && !plain.isEmpty {
                 out.unicodeScalars.append(contentsOf: plain)
             } else {
